@@ -1,0 +1,87 @@
+import Benchmark
+import NIOCore
+import Stash
+import Synchronization
+
+/// The limit a memory-store hit can approach: a dictionary lookup under a mutex, nothing else.
+final class DictionaryBaseline: Sendable {
+    let entries: Mutex<[String: ByteBuffer]>
+
+    init(_ entries: [String: ByteBuffer]) {
+        self.entries = Mutex(entries)
+    }
+
+    func get(_ key: String) -> ByteBuffer? {
+        self.entries.withLock { $0[key] }
+    }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        scalingFactor: .kilo,
+        maxDuration: .seconds(3),
+        maxIterations: 100_000
+    )
+
+    let keys = (0..<10_000).map { "user:\($0):session" }
+    let value = ByteBuffer(repeating: 0x61, count: 100)
+    let hitKey = keys[4_321]
+    let missKey = "user:absent:session"
+
+    let baseline = DictionaryBaseline(Dictionary(uniqueKeysWithValues: keys.map { ($0, value) }))
+    Benchmark("Baseline: Dictionary lookup under a Mutex") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(baseline.get(hitKey))
+        }
+    }
+
+    let memory = MemoryStore()
+    let bounded = MemoryStore(configuration: .init(maximumEntries: 100_000))
+    let fillMemory: Benchmark.BenchmarkSetupHook = {
+        for key in keys {
+            try await memory.set(key, value: value, expiresIn: .seconds(3600))
+            try await bounded.set(key, value: value, expiresIn: .seconds(3600))
+        }
+    }
+
+    Benchmark(
+        "MemoryStore get (hit)",
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try await memory.get(hitKey))
+            }
+        },
+        setup: fillMemory
+    )
+
+    Benchmark(
+        "MemoryStore get (hit, LRU-bounded)",
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try await bounded.get(hitKey))
+            }
+        },
+        setup: fillMemory
+    )
+
+    Benchmark(
+        "MemoryStore get (miss)",
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try await memory.get(missKey))
+            }
+        },
+        setup: fillMemory
+    )
+
+    Benchmark(
+        "MemoryStore set (overwrite, with expiry)",
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                try await memory.set(hitKey, value: value, expiresIn: .seconds(3600))
+            }
+        },
+        setup: fillMemory
+    )
+}

@@ -1,0 +1,48 @@
+public import Synchronization
+
+/// The storage a ``MemoryStore`` and all its namespaces share.
+///
+/// Not generic over the clock, so a store reaches its state without generic metadata on every call.
+@usableFromInline
+final class MemoryStorage: Sendable {
+    @usableFromInline let state: Mutex<MemoryState>
+    /// Whether a sweep loop already runs for this storage, so that running the root and a child as services
+    /// does not sweep the same entries twice.
+    private let sweeping = Mutex(false)
+
+    /// Creates storage timed by a clock; tick 0 of its state is the clock's reading now.
+    init<C: Clock>(clock: C, maximumEntries: Int?, maximumBytes: Int?) where C.Duration == Duration {
+        let origin = clock.now
+        let now: @Sendable () -> MemoryState.Ticks
+        if let continuousOrigin = origin as? ContinuousClock.Instant {
+            // The default clock, read without going through generic witnesses.
+            now = { continuousOrigin.duration(to: ContinuousClock.Instant.now).nanoseconds }
+        } else {
+            now = { origin.duration(to: clock.now).nanoseconds }
+        }
+        self.state = Mutex(MemoryState(now: now, maximumEntries: maximumEntries, maximumBytes: maximumBytes))
+    }
+
+    /// Claims the right to run the sweep loop; returns `false` when another service already runs it.
+    func claimSweep() -> Bool {
+        self.sweeping.withLock { running in
+            guard !running else { return false }
+            running = true
+            return true
+        }
+    }
+
+    func releaseSweep() {
+        self.sweeping.withLock { $0 = false }
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, rounded down (saturating far beyond any store's expiry range).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        return scaled + attoseconds / 1_000_000_000
+    }
+}

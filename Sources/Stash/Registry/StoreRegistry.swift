@@ -1,0 +1,104 @@
+public import ServiceLifecycle
+import Synchronization
+
+/// Finds stores by name, so each feature (`"sessions"`, `"response_cache"`, `"rate_limit"`) gets its own store
+/// without knowing which backend holds it.
+///
+/// A name that was never registered is made by the default factory, once, and the same store is returned on
+/// every later call. The usual factory hands out namespaces of one root store, so one directory, Redis or table
+/// serves every feature with no key colliding:
+///
+/// ```swift
+/// let root = try FileStore(directory: "/var/lib/myapp/stash")
+/// let registry = StoreRegistry(defaultFactory: root.withNamespace)
+/// let sessions = try registry.store(named: "sessions")   // root's child "sessions"
+/// ```
+///
+/// The registry is a `Service`: run it (in the application's service group) and it runs the services of the
+/// stores it holds, including those it makes later, until graceful shutdown.
+public final class StoreRegistry: Service, Sendable {
+    /// Makes the store for a name that was never registered.
+    public typealias Factory = @Sendable (_ name: String) throws -> any Store
+
+    private struct State {
+        var stores: [String: any Store]
+        /// Set while ``run()`` runs: where stores made after the start are sent to have their services run.
+        var started: AsyncStream<any Service>.Continuation?
+    }
+
+    private let state: Mutex<State>
+    private let defaultFactory: Factory
+
+    /// Creates a registry.
+    /// - Parameters:
+    ///   - stores: Stores registered up front, by name.
+    ///   - defaultFactory: Makes the store of a name asked for but never registered; by default a new
+    ///     ``MemoryStore`` per name. It is called at most once per name, with the registry's lock held, so it
+    ///     must not call the registry itself.
+    public init(stores: [String: any Store] = [:], defaultFactory: @escaping Factory = StoreRegistry.memoryStores) {
+        self.state = Mutex(State(stores: stores, started: nil))
+        self.defaultFactory = defaultFactory
+    }
+
+    /// The default factory: a new, unbounded ``MemoryStore`` for each name.
+    public static let memoryStores: Factory = { _ in MemoryStore() }
+
+    /// Returns the store registered under a name, making it with the default factory the first time.
+    ///
+    /// Concurrent first calls for one name run the factory once and all get the same store.
+    /// - Throws: Whatever the factory throws (``StoreError/Code/invalidNamespace`` from `withNamespace`, say);
+    ///   a failed call registers nothing, so a later call tries again.
+    public func store(named name: String) throws -> any Store {
+        try self.state.withLock { state in
+            if let store = state.stores[name] { return store }
+            let store = try self.defaultFactory(name)
+            state.stores[name] = store
+            if let service = store as? any Service { state.started?.yield(service) }
+            return store
+        }
+    }
+
+    /// Registers a store under a name.
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - name: The name features ask for.
+    ///   - replacingExisting: Whether a store already registered (or made) under the name may be replaced.
+    /// - Throws: ``StoreError/Code/alreadyExists`` when the name is taken and `replacingExisting` is `false`.
+    public func register(_ store: any Store, named name: String, replacingExisting: Bool = false) throws {
+        try self.state.withLock { state throws(StoreError) in
+            if !replacingExisting, state.stores[name] != nil {
+                throw StoreError(.alreadyExists, "a store is already registered under the name \(StoreError.describe(name))")
+            }
+            state.stores[name] = store
+            if let service = store as? any Service { state.started?.yield(service) }
+        }
+    }
+
+    /// Whether a store is registered (or was made) under a name.
+    public func contains(_ name: String) -> Bool {
+        self.state.withLock { $0.stores[name] != nil }
+    }
+
+    /// Runs the services of every store held, and of every store made or registered while running, until
+    /// graceful shutdown; then waits for them to finish. An error from one of them ends the others and is thrown.
+    public func run() async throws {
+        let (added, continuation) = AsyncStream<any Service>.makeStream()
+        let initial = self.state.withLock { state in
+            precondition(state.started == nil, "a StoreRegistry must not run twice at once")
+            state.started = continuation
+            return state.stores.values.compactMap { $0 as? any Service }
+        }
+        defer {
+            self.state.withLock { $0.started = nil }
+            continuation.finish()
+        }
+        try await withThrowingDiscardingTaskGroup { group in
+            for service in initial {
+                group.addTask { try await service.run() }
+            }
+            for await service in added.cancelOnGracefulShutdown() {
+                group.addTask { try await service.run() }
+            }
+        }
+    }
+}

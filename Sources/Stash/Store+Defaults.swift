@@ -1,0 +1,34 @@
+public import NIOCore
+
+extension Store {
+    /// Stores a value that never expires, replacing any value and expiry the key had.
+    public func set(_ key: String, value: ByteBuffer) async throws {
+        try await self.set(key, value: value, expiresIn: nil)
+    }
+
+    /// Stores a value that never expires, only when the key is missing or has expired.
+    /// - Returns: `true` when the value was stored, `false` when a live value already existed.
+    public func insert(_ key: String, value: ByteBuffer) async throws -> Bool {
+        try await self.insert(key, value: value, expiresIn: nil)
+    }
+
+    /// Stores a value only when the key is missing or has expired, throwing when it exists (Hummingbird's `create`).
+    /// - Throws: ``StoreError/Code/alreadyExists`` when a live value exists for the key.
+    public func create(_ key: String, value: ByteBuffer, expiresIn: Duration? = nil) async throws {
+        guard try await self.insert(key, value: value, expiresIn: expiresIn) else {
+            throw StoreError.alreadyExists(key: key)
+        }
+    }
+
+    /// Adds to an integer counter atomically, creating it from zero when missing or expired.
+    /// - Returns: The counter's value after the increment.
+    @discardableResult
+    public func increment(_ key: String, by amount: Int64 = 1, expiresIn: Duration? = nil) async throws -> Int64 {
+        try await self.increment(key, by: amount, initialValue: 0, expiresIn: expiresIn)
+    }
+
+    /// Lists every live key of this namespace (not of its children), lazily.
+    public func keys() -> StoreKeys {
+        self.keys(withPrefix: "")
+    }
+}

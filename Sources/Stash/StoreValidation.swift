@@ -1,0 +1,81 @@
+public import NIOCore
+
+/// The input checks every store applies, so that every backend rejects the same input with the same error.
+public enum StoreValidation {
+    /// Checks that a key is non-empty and at most ``StoreLimits/maximumKeyLength`` UTF-8 bytes.
+    /// - Throws: ``StoreError/Code/invalidKey``.
+    @inlinable
+    public static func validateKey(_ key: String) throws(StoreError) {
+        let length = key.utf8.count
+        guard length > 0, length <= StoreLimits.maximumKeyLength else {
+            throw self.invalidKey(key, length: length)
+        }
+    }
+
+    /// Checks that a namespace name is 1 to ``StoreLimits/maximumNamespaceLength`` ASCII letters, digits, `_` or `-`.
+    /// - Throws: ``StoreError/Code/invalidNamespace``.
+    public static func validateNamespace(_ name: String) throws(StoreError) {
+        let bytes = name.utf8
+        let valid =
+            !bytes.isEmpty && bytes.count <= StoreLimits.maximumNamespaceLength
+            && bytes.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                    true
+                default:
+                    false
+                }
+            }
+        guard valid else {
+            throw StoreError(
+                .invalidNamespace,
+                "namespace name \(StoreError.describe(name)) is invalid: use 1 to \(StoreLimits.maximumNamespaceLength) "
+                    + "ASCII letters, digits, '_' or '-'"
+            )
+        }
+    }
+
+    /// Checks a time to live and rounds it up to a whole number of milliseconds, the precision stores keep.
+    /// - Returns: The duration in milliseconds, at least 1.
+    /// - Throws: ``StoreError/Code/invalidExpiry`` for zero, negative or over ``StoreLimits/maximumExpiry``.
+    public static func validateExpiry(_ duration: Duration) throws(StoreError) -> Int64 {
+        guard duration > .zero, duration <= StoreLimits.maximumExpiry else {
+            throw StoreError(
+                .invalidExpiry,
+                "expiry \(duration) is invalid: it must be positive and at most \(StoreLimits.maximumExpiry); use nil for no expiry"
+            )
+        }
+        return duration.roundedUpToMilliseconds
+    }
+
+    /// Checks a value against a store's maximum size.
+    /// - Throws: ``StoreError/Code/valueTooLarge``.
+    @inlinable
+    public static func validateValue(_ value: ByteBuffer, maximumSize: Int) throws(StoreError) {
+        guard value.readableBytes <= maximumSize else {
+            throw StoreError(.valueTooLarge, "a value of \(value.readableBytes) bytes exceeds the store's limit of \(maximumSize) bytes")
+        }
+    }
+
+    @usableFromInline
+    static func invalidKey(_ key: String, length: Int) -> StoreError {
+        if length == 0 {
+            return StoreError(.invalidKey, "a key must not be empty")
+        }
+        return StoreError(
+            .invalidKey,
+            "key \(StoreError.describe(key)) is \(length) UTF-8 bytes long; the limit is \(StoreLimits.maximumKeyLength)"
+        )
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds, rounded up, for a positive duration.
+    package var roundedUpToMilliseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        let millisecondInAttoseconds: Int64 = 1_000_000_000_000_000
+        let (wholeMilliseconds, remainder) = attoseconds.quotientAndRemainder(dividingBy: millisecondInAttoseconds)
+        return seconds * 1000 + wholeMilliseconds + (remainder > 0 ? 1 : 0)
+    }
+}

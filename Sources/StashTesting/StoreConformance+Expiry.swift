@@ -1,0 +1,103 @@
+import NIOCore
+import Stash
+import Testing
+
+extension StoreConformance {
+    func checkExpiry(_ store: S) async throws {
+        let ttl = self.shortExpiry
+        try await store.set("short", value: ByteBuffer(string: "s"), expiresIn: ttl)
+        try await store.set("forever", value: ByteBuffer(string: "f"))
+        #expect(try await store.get("short") == ByteBuffer(string: "s"))
+        if self.clock != nil {
+            // Exactly at the boundary: alive one millisecond before, gone at the expiry.
+            try await self.pass(ttl - .milliseconds(1))
+            #expect(try await store.get("short") == ByteBuffer(string: "s"), "alive 1 ms before its expiry")
+            try await self.pass(.milliseconds(1))
+        } else {
+            try await self.pass(ttl + .milliseconds(400))
+        }
+        #expect(try await store.get("short") == nil, "gone once its expiry has passed")
+        #expect(try await store.exists("short") == false, "exists is false for an expired key")
+        #expect(try await store.expiry(of: "short") == .missing, "the expiry query says missing for an expired key")
+        #expect(try await store.get("short", renewingFor: .seconds(10)) == nil, "an expired key cannot be renewed")
+        #expect(try await store.keys().collect() == ["forever"], "expired keys are not listed")
+        #expect(try await store.get("forever") == ByteBuffer(string: "f"))
+
+        // Sub-second and sub-millisecond durations are kept (rounded up to the millisecond), never truncated to zero.
+        try await store.set("tiny", value: ByteBuffer(string: "t"), expiresIn: .microseconds(300))
+        if self.clock != nil {
+            #expect(try await store.get("tiny") == ByteBuffer(string: "t"), "300 µs rounds up to 1 ms, not down to 0")
+            #expect(try await store.expiry(of: "tiny") == .expiresIn(.milliseconds(1)))
+        }
+        try await self.pass(.milliseconds(self.clock == nil ? 50 : 1))
+        #expect(try await store.get("tiny") == nil)
+
+        try await store.set("ten", value: ByteBuffer(string: "x"), expiresIn: .milliseconds(10_250))
+        guard case .expiresIn(let remaining) = try await store.expiry(of: "ten") else {
+            Issue.record("a key with an expiry must report its remaining time")
+            return
+        }
+        if self.clock != nil {
+            #expect(remaining == .milliseconds(10_250), "with a stopped clock the remaining time is exactly the TTL")
+        } else {
+            #expect(remaining <= .milliseconds(10_250) && remaining > .milliseconds(9_000))
+        }
+    }
+
+    func checkRenewal(_ store: S) async throws {
+        let ttl = self.clock == nil ? Duration.milliseconds(800) : .seconds(1)
+        try await store.set("session", value: ByteBuffer(string: "s"), expiresIn: ttl)
+        try await store.set("forever", value: ByteBuffer(string: "f"))
+        try await self.pass(ttl * 0.6)
+        #expect(try await store.get("session", renewingFor: ttl) == ByteBuffer(string: "s"))
+        try await self.pass(ttl * 0.6)
+        #expect(try await store.get("session") == ByteBuffer(string: "s"), "renewed: alive past its first expiry")
+        guard case .expiresIn(let remaining) = try await store.expiry(of: "session") else {
+            Issue.record("a renewed key keeps an expiry")
+            return
+        }
+        #expect(remaining <= ttl * 0.4 + .milliseconds(1), "the renewal counts from when it happened")
+        try await self.pass(ttl * 0.6)
+        #expect(try await store.get("session") == nil, "a renewed key still expires")
+
+        #expect(try await store.get("forever", renewingFor: .milliseconds(1)) == ByteBuffer(string: "f"))
+        #expect(try await store.expiry(of: "forever") == .never, "renewing never adds an expiry to a key without one")
+        try await self.pass(.milliseconds(50))
+        #expect(try await store.get("forever") == ByteBuffer(string: "f"))
+    }
+
+    func checkOverwriteClearsExpiry(_ store: S) async throws {
+        try await store.set("key", value: ByteBuffer(string: "old"), expiresIn: self.shortExpiry)
+        try await store.set("key", value: ByteBuffer(string: "new"))
+        #expect(try await store.expiry(of: "key") == .never, "a set without expiry clears the old one")
+        try await self.pass(self.shortExpiry * 2)
+        #expect(try await store.get("key") == ByteBuffer(string: "new"))
+
+        try await store.set("key", value: ByteBuffer(string: "newer"), expiresIn: .seconds(60))
+        try await store.set("key", value: ByteBuffer(string: "newest"), expiresIn: self.shortExpiry)
+        guard case .expiresIn(let remaining) = try await store.expiry(of: "key") else {
+            Issue.record("a key set with an expiry reports it")
+            return
+        }
+        #expect(remaining <= self.shortExpiry, "a set with a new expiry replaces the old one")
+        try await self.pass(self.shortExpiry * 2)
+        #expect(try await store.get("key") == nil)
+    }
+
+    func checkDeleteExpired(_ store: S) async throws {
+        let child = try store.withNamespace("child")
+        for target in [store, child] {
+            try await target.set("expired", value: ByteBuffer(string: "e"), expiresIn: self.shortExpiry)
+            try await target.set("live", value: ByteBuffer(string: "l"))
+            try await target.set("later", value: ByteBuffer(string: "l"), expiresIn: .seconds(600))
+        }
+        try await self.pass(self.shortExpiry * 2)
+        try await store.deleteExpired()
+        for target in [store, child] {
+            #expect(try await target.get("expired") == nil)
+            #expect(try await target.get("live") == ByteBuffer(string: "l"), "deleteExpired keeps live entries")
+            #expect(try await target.get("later") == ByteBuffer(string: "l"), "deleteExpired keeps entries not yet expired")
+            #expect(Set(try await target.keys().collect()) == ["live", "later"])
+        }
+    }
+}

@@ -1,0 +1,138 @@
+public import Stash
+import Testing
+
+/// The store contract as a reusable test suite: every backend — and any third-party store — runs it to prove it
+/// behaves like every other store.
+///
+/// Run every check as its own Swift Testing case:
+///
+/// ```swift
+/// import StashTesting
+/// import Testing
+///
+/// @Suite struct MyStoreConformanceTests {
+///     @Test(arguments: StoreConformance<MyStore>.Check.allCases)
+///     func conformance(_ check: StoreConformance<MyStore>.Check) async throws {
+///         try await StoreConformance { try await MyStore.makeForTesting() }.run(check)
+///     }
+/// }
+/// ```
+///
+/// `makeStore` must return a store with no keys (a fresh instance, or a fresh namespace of a shared server)
+/// each time it is called. Give a ``ManualClock`` when the store is timed by it; without one, the expiry checks
+/// wait in real time (a few seconds in all). Failures are recorded as Swift Testing issues.
+public struct StoreConformance<S: Store>: Sendable {
+    /// One row of the contract.
+    public enum Check: String, CaseIterable, Sendable, CustomStringConvertible {
+        /// Every operation on a key that was never stored.
+        case missingKeys
+        /// Arbitrary bytes (every byte value, empty, large) under odd keys (paths, NUL bytes, emoji, the longest).
+        case roundTrips
+        /// Values vanish when their expiry passes, sub-second ones included; exists and the expiry query agree.
+        case expiry
+        /// Get-renewing resets an existing expiry and never adds one.
+        case renewal
+        /// Overwriting a key replaces its expiry (no expiry given: none).
+        case overwriteClearsExpiry
+        /// Insert-if-absent on a missing, an existing and an expired key; its throwing form.
+        case insert
+        /// Delete, exists and the three-state expiry query.
+        case deleteAndExists
+        /// Namespaces: parent, child and sibling (`a` vs `ab`) never see each other's keys; deleteAll removes a
+        /// namespace and its children only.
+        case namespaces
+        /// Key listing, by prefix, lazily across pages; expired keys and children's keys are not listed.
+        case keyListing
+        /// Counters: creation, expiry set only on creation, negative amounts, bad values.
+        case increment
+        /// 1,000 concurrent increments of one key end at exactly 1,000, each result seen once.
+        case concurrentIncrements
+        /// Update's actions: unchanged, delete, set, set keeping the expiry, a throwing transform.
+        case update
+        /// 200 concurrent updates appending to one value lose nothing.
+        case concurrentUpdates
+        /// Expired entries purged by deleteExpired; live ones stay, in children too.
+        case deleteExpired
+        /// Typed Codable helpers: round trip, and a wrong type is a typed error.
+        case codable
+        /// Every bad input throws its typed error and changes nothing.
+        case badInput
+
+        public var description: String { self.rawValue }
+    }
+
+    let makeStore: @Sendable () async throws -> S
+    let clock: ManualClock?
+
+    /// Creates the suite.
+    /// - Parameters:
+    ///   - clock: The manual clock the stores are timed by, or `nil` to wait in real time.
+    ///   - makeStore: Makes an empty store for one check.
+    public init(clock: ManualClock? = nil, makeStore: @escaping @Sendable () async throws -> S) {
+        self.clock = clock
+        self.makeStore = makeStore
+    }
+
+    /// Runs every check, one after another.
+    public func run() async throws {
+        for check in Check.allCases {
+            try await self.run(check)
+        }
+    }
+
+    /// Runs one check on a fresh store.
+    public func run(_ check: Check) async throws {
+        let store = try await self.makeStore()
+        switch check {
+        case .missingKeys: try await self.checkMissingKeys(store)
+        case .roundTrips: try await self.checkRoundTrips(store)
+        case .expiry: try await self.checkExpiry(store)
+        case .renewal: try await self.checkRenewal(store)
+        case .overwriteClearsExpiry: try await self.checkOverwriteClearsExpiry(store)
+        case .insert: try await self.checkInsert(store)
+        case .deleteAndExists: try await self.checkDeleteAndExists(store)
+        case .namespaces: try await self.checkNamespaces(store)
+        case .keyListing: try await self.checkKeyListing(store)
+        case .increment: try await self.checkIncrement(store)
+        case .concurrentIncrements: try await self.checkConcurrentIncrements(store)
+        case .update: try await self.checkUpdate(store)
+        case .concurrentUpdates: try await self.checkConcurrentUpdates(store)
+        case .deleteExpired: try await self.checkDeleteExpired(store)
+        case .codable: try await self.checkCodable(store)
+        case .badInput: try await self.checkBadInput(store)
+        }
+    }
+
+    // MARK: Helpers shared by the checks
+
+    /// Lets time pass: advances the manual clock, or sleeps.
+    func pass(_ duration: Duration) async throws {
+        if let clock = self.clock {
+            clock.advance(by: duration)
+        } else {
+            try await Task.sleep(for: duration)
+        }
+    }
+
+    /// A time to live that is short with a manual clock and long enough to survive a busy machine without one.
+    var shortExpiry: Duration { self.clock == nil ? .milliseconds(400) : .milliseconds(500) }
+
+    /// Records an issue unless `body` throws a ``StoreError`` with the given code.
+    func expectError<T>(
+        _ code: StoreError.Code,
+        _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation,
+        _ body: () async throws -> T
+    ) async {
+        do {
+            _ = try await body()
+            Issue.record("\(what): expected StoreError.\(code), but it succeeded", sourceLocation: sourceLocation)
+        } catch let error as StoreError {
+            if error.code != code {
+                Issue.record("\(what): expected StoreError.\(code), got \(error)", sourceLocation: sourceLocation)
+            }
+        } catch {
+            Issue.record("\(what): expected StoreError.\(code), got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+        }
+    }
+}
