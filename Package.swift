@@ -40,11 +40,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "stash-test-worker",
+            dependencies: [
+                "Stash",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/StashTestWorker",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "StashTests",
             dependencies: [
                 "Stash",
                 "StashTesting",
+                "stash-test-worker",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

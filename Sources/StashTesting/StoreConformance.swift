@@ -115,7 +115,20 @@ public struct StoreConformance<S: Store>: Sendable {
     }
 
     /// A time to live that is short with a manual clock and long enough to survive a busy machine without one.
-    var shortExpiry: Duration { self.clock == nil ? .milliseconds(400) : .milliseconds(500) }
+    var shortExpiry: Duration { self.clock == nil ? .seconds(1) : .milliseconds(500) }
+
+    /// The time to live of the renewal and fixed-window checks, which let 60% of it pass twice.
+    var windowExpiry: Duration { self.clock == nil ? .seconds(2) : .seconds(1) }
+
+    /// A reading of real time, taken before a write, to tell later whether a TTL may have passed since.
+    func startTiming() -> ContinuousClock.Instant { .now }
+
+    /// Whether less than `duration` has certainly passed since `start`: always with a manual clock; in real time,
+    /// only if the operations since then finished in time. A check that a key is still alive is only valid then —
+    /// on a loaded machine a read can come after the key really expired.
+    func within(_ duration: Duration, since start: ContinuousClock.Instant) -> Bool {
+        self.clock != nil || ContinuousClock.now - start < duration
+    }
 
     /// Records an issue unless `body` throws a ``StoreError`` with the given code.
     func expectError<T>(

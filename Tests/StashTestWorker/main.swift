@@ -1,0 +1,70 @@
+// stash-test-worker: a second process for FileStore's cross-process tests.
+//
+//   stash-test-worker increment DIR KEY COUNT   increments KEY by one COUNT times, then prints "done"
+//   stash-test-worker write-loop DIR             prints "ready", then rewrites keys k0…k49 forever (flushing
+//                                                each write), alternating between a short and a long value
+//
+// The values of write-loop are `WriteLoopValue` below; FileStoreCrossProcessTests repeats the definition.
+
+import NIOCore
+import Stash
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a line to standard output unbuffered, so the parent sees it at once.
+func say(_ line: String) {
+    var text = line + "\n"
+    text.withUTF8 { bytes in _ = write(1, bytes.baseAddress, bytes.count) }
+}
+
+/// The two values write-loop alternates between for key `k<index>`: a short one and a long one, each naming its key.
+func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
+    long
+        ? ByteBuffer(string: "k\(index)-long:" + String(repeating: "L", count: 200_000 + index))
+        : ByteBuffer(string: "k\(index)-short:" + String(repeating: "s", count: 10 + index))
+}
+
+func fail(_ message: String) -> Never {
+    say("error: \(message)")
+    exit(2)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else {
+    fail("usage: stash-test-worker increment DIR KEY COUNT | write-loop DIR")
+}
+
+do {
+    // write-loop flushes each file (as a durable deployment would), which also keeps its temporary files on disk
+    // long enough that a SIGKILL often lands while one exists.
+    let configuration = FileStore<WallClock>.Configuration(synchronizesWrites: arguments[1] == "write-loop")
+    let store = try FileStore(directory: arguments[2], configuration: configuration)
+    switch arguments[1] {
+    case "increment":
+        guard arguments.count == 5, let count = Int(arguments[4]) else { fail("usage: increment DIR KEY COUNT") }
+        say("ready")
+        for _ in 0..<count {
+            try await store.increment(arguments[3])
+        }
+        say("done")
+    case "write-loop":
+        say("ready")
+        var long = false
+        while true {
+            long.toggle()
+            for index in 0..<50 {
+                try await store.set("k\(index)", value: writeLoopValue(index: index, long: long))
+            }
+        }
+    default:
+        fail("unknown command \(arguments[1])")
+    }
+} catch {
+    fail("\(error)")
+}

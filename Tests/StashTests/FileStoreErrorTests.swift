@@ -1,0 +1,71 @@
+import Foundation
+import NIOCore
+import Stash
+import Testing
+
+@Suite struct FileStoreErrorTests {
+    @Test func directoryUnderARegularFileCannotBeCreated() async throws {
+        try await withFileStoreDirectory { directory in
+            try Data("a file".utf8).write(to: URL(fileURLWithPath: directory + "/file"))
+            #expect(await fileStoreErrorCode { _ = try FileStore(directory: directory + "/file/store") } == .ioFailure)
+            #expect(await fileStoreErrorCode { _ = try FileStore(directory: directory + "/file") } == .ioFailure)
+            #expect(await fileStoreErrorCode { _ = try FileStore(directory: "") } == .ioFailure)
+        }
+    }
+
+    @Test func ioFailureCarriesTheSystemError() async throws {
+        try await withFileStoreDirectory { directory in
+            try Data("a file".utf8).write(to: URL(fileURLWithPath: directory + "/file"))
+            do {
+                _ = try FileStore(directory: directory + "/file/store")
+                Issue.record("expected an error")
+            } catch let error as StoreError {
+                #expect(error.code == .ioFailure)
+                #expect(error.underlying != nil)
+                #expect("\(error)".contains("Not a directory"))
+            }
+        }
+    }
+
+    @Test func fileWhereANamespaceDirectoryMustGoFailsWritesAndChangesNothing() async throws {
+        try await withFileStoreDirectory { directory in
+            let root = try FileStore(directory: directory)
+            let child = try root.withNamespace("blocked")
+            try await root.set("k", value: ByteBuffer(string: "root value"))
+            try Data("in the way".utf8).write(to: URL(fileURLWithPath: directory + "/blocked.ns"))
+
+            #expect(await fileStoreErrorCode { try await child.set("k", value: ByteBuffer(string: "new")) } == .ioFailure)
+            #expect(await fileStoreErrorCode { _ = try await child.insert("k", value: ByteBuffer(string: "new")) } == .ioFailure)
+            #expect(await fileStoreErrorCode { _ = try await child.increment("k") } == .ioFailure)
+            #expect(await fileStoreErrorCode { _ = try await child.get("k") } == .ioFailure)
+            #expect(await fileStoreErrorCode { _ = try await child.keys().collect() } == .ioFailure)
+            #expect(try await root.get("k") == ByteBuffer(string: "root value"))
+            #expect(try String(contentsOfFile: directory + "/blocked.ns", encoding: .utf8) == "in the way")
+        }
+    }
+
+    @Test func failedWriteKeepsTheOldValue() async throws {
+        try await withFileStoreDirectory { directory in
+            let store = try FileStore(directory: directory)
+            try await store.set("k", value: ByteBuffer(string: "old"))
+            // Make the rename fail: a non-empty directory sits where the entry file goes.
+            let path = directory + "/" + SHA256.hexDigest("other".utf8) + ".entry"
+            try FileManager.default.createDirectory(atPath: path + "/x", withIntermediateDirectories: true)
+            #expect(await fileStoreErrorCode { try await store.set("other", value: ByteBuffer(string: "new")) } == .ioFailure)
+            #expect(try await store.get("k") == ByteBuffer(string: "old"))
+            // The failed write cleaned up its temporary file.
+            #expect(fileStoreFiles(under: directory).filter { $0.contains(".tmp-") } == [])
+        }
+    }
+
+    @Test func badInputIsRejectedBeforeAnyIO() async throws {
+        try await withFileStoreDirectory { directory in
+            let store = try FileStore(directory: directory, configuration: .init(maximumValueSize: 4))
+            #expect(await fileStoreErrorCode { try await store.set("", value: ByteBuffer()) } == .invalidKey)
+            #expect(await fileStoreErrorCode { try await store.set("k", value: ByteBuffer(string: "12345")) } == .valueTooLarge)
+            #expect(await fileStoreErrorCode { try await store.set("k", value: ByteBuffer(), expiresIn: .zero) } == .invalidExpiry)
+            #expect(await fileStoreErrorCode { _ = try store.withNamespace("a.b") } == .invalidNamespace)
+            #expect(fileStoreFiles(under: directory).allSatisfy { $0.hasPrefix(".locks/") })
+        }
+    }
+}
