@@ -7,7 +7,8 @@ public import NIOCore
 ///
 /// - an expired key behaves exactly like a missing one for every operation;
 /// - keys are non-empty strings of at most ``StoreLimits/maximumKeyLength`` UTF-8 bytes, and any such key
-///   is valid, whatever characters it holds;
+///   is valid, whatever characters it holds; keys are compared by their UTF-8 bytes, not by Unicode canonical
+///   equivalence (`"caf\u{E9}"` and `"cafe\u{301}"` are two keys), in every store;
 /// - an expiry is a positive duration of at most ``StoreLimits/maximumExpiry``, kept to the millisecond;
 ///   `nil` means "never expires", never zero or a negative duration;
 /// - bad input throws a ``StoreError`` and changes nothing.

@@ -24,7 +24,7 @@ struct MemoryState: ~Copyable {
     struct Space {
         let parent: Int
         var children: [String: Int] = [:]
-        var entries: [String: Entry] = [:]
+        var entries: [MemoryKey: Entry] = [:]
     }
 
     /// An entry's value and version as read by the first half of an optimistic update.
@@ -81,7 +81,7 @@ struct MemoryState: ~Copyable {
 
     /// The live entry for a key; an expired one is removed on the way.
     private mutating func live(space: Int, key: String) -> Entry? {
-        guard let entry = self.spaces[space].entries[key] else { return nil }
+        guard let entry = self.spaces[space].entries[MemoryKey(key)] else { return nil }
         if self.isExpired(entry) {
             self.remove(space: space, key: key)
             return nil
@@ -101,7 +101,7 @@ struct MemoryState: ~Copyable {
         guard let entry = self.live(space: space, key: key) else { return nil }
         if self.bounded { self.recency.touch(entry.node) }
         if entry.expiresAt != nil {
-            self.spaces[space].entries[key]!.expiresAt = self.now() + milliseconds * 1_000_000
+            self.spaces[space].entries[MemoryKey(key)]!.expiresAt = self.now() + milliseconds * 1_000_000
         }
         return entry.value
     }
@@ -120,11 +120,11 @@ struct MemoryState: ~Copyable {
         let now = self.now()
         var keys: [String] = []
         var expired: [String] = []
-        for (key, entry) in self.spaces[space].entries where prefix.isEmpty || key.hasPrefix(prefix) {
+        for (key, entry) in self.spaces[space].entries where key.string.utf8.starts(with: prefix.utf8) {
             if let expiresAt = entry.expiresAt, now >= expiresAt {
-                expired.append(key)
+                expired.append(key.string)
             } else {
-                keys.append(key)
+                keys.append(key.string)
             }
         }
         for key in expired { self.remove(space: space, key: key) }
@@ -141,13 +141,13 @@ struct MemoryState: ~Copyable {
     mutating func set(space: Int, key: String, value: ByteBuffer, expiresAt: Ticks?) {
         self.lastVersion &+= 1
         let size = key.utf8.count + value.readableBytes
-        if let old = self.spaces[space].entries[key] {
+        if let old = self.spaces[space].entries[MemoryKey(key)] {
             self.bytes += size - (key.utf8.count + old.value.readableBytes)
             if self.bounded { self.recency.touch(old.node) }
-            self.spaces[space].entries[key] = Entry(value: value, expiresAt: expiresAt, version: self.lastVersion, node: old.node)
+            self.spaces[space].entries[MemoryKey(key)] = Entry(value: value, expiresAt: expiresAt, version: self.lastVersion, node: old.node)
         } else {
             let node = self.bounded ? self.recency.insert(space: space, key: key) : -1
-            self.spaces[space].entries[key] = Entry(value: value, expiresAt: expiresAt, version: self.lastVersion, node: node)
+            self.spaces[space].entries[MemoryKey(key)] = Entry(value: value, expiresAt: expiresAt, version: self.lastVersion, node: node)
             self.count += 1
             self.bytes += size
         }
@@ -162,7 +162,7 @@ struct MemoryState: ~Copyable {
     }
 
     mutating func remove(space: Int, key: String) {
-        guard let entry = self.spaces[space].entries.removeValue(forKey: key) else { return }
+        guard let entry = self.spaces[space].entries.removeValue(forKey: MemoryKey(key)) else { return }
         self.count -= 1
         self.bytes -= key.utf8.count + entry.value.readableBytes
         if self.bounded { self.recency.remove(entry.node) }
@@ -174,7 +174,7 @@ struct MemoryState: ~Copyable {
             self.spaces[index].entries = [:]
             for (key, entry) in entries {
                 self.count -= 1
-                self.bytes -= key.utf8.count + entry.value.readableBytes
+                self.bytes -= key.string.utf8.count + entry.value.readableBytes
                 if self.bounded { self.recency.remove(entry.node) }
             }
         }
@@ -185,7 +185,7 @@ struct MemoryState: ~Copyable {
         let now = self.now()
         var expired: [String] = []
         for (key, entry) in self.spaces[space].entries {
-            if let expiresAt = entry.expiresAt, now >= expiresAt { expired.append(key) }
+            if let expiresAt = entry.expiresAt, now >= expiresAt { expired.append(key.string) }
         }
         for key in expired { self.remove(space: space, key: key) }
         return expired.count

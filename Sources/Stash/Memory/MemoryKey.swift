@@ -1,0 +1,37 @@
+/// A key as the memory store's dictionaries hold it: compared and hashed by its UTF-8 bytes.
+///
+/// Swift's `String` equality is canonical equivalence ("é" equals "e" + U+0301); the store contract compares keys
+/// byte for byte, as files, Redis and PostgreSQL do, so a key written by one backend is the same key in every other.
+@usableFromInline
+struct MemoryKey: Hashable {
+    @usableFromInline let string: String
+
+    @inlinable
+    init(_ string: String) {
+        self.string = string
+    }
+
+    @inlinable
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        let left = lhs.string.utf8
+        let right = rhs.string.utf8
+        guard left.count == right.count else { return false }
+        // Native strings are contiguous: compare their storage directly, far faster than walking the views.
+        let compared = left.withContiguousStorageIfAvailable { leftBytes in
+            right.withContiguousStorageIfAvailable { rightBytes in
+                UnsafeRawBufferPointer(leftBytes).elementsEqual(UnsafeRawBufferPointer(rightBytes))
+            }
+        }
+        return (compared ?? nil) ?? left.elementsEqual(right)
+    }
+
+    @inlinable
+    func hash(into hasher: inout Hasher) {
+        let hashed: Void? = self.string.utf8.withContiguousStorageIfAvailable { bytes in
+            hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+        }
+        if hashed == nil {
+            for byte in self.string.utf8 { hasher.combine(byte) }
+        }
+    }
+}
