@@ -49,6 +49,28 @@ public enum StoreValidation {
         return duration.roundedUpToMilliseconds
     }
 
+    /// Checks an optional time to live; `nil` (no expiry) is always valid.
+    /// - Returns: The duration in milliseconds, or `nil`.
+    /// - Throws: ``StoreError/Code/invalidExpiry``.
+    public static func validateExpiry(_ duration: Duration?) throws(StoreError) -> Int64? {
+        guard let duration else { return nil }
+        return try self.validateExpiry(duration)
+    }
+
+    /// Checks everything a write is given: the key, the value's size and the time to live.
+    /// - Returns: The time to live in milliseconds, or `nil` for none.
+    /// - Throws: ``StoreError/Code/invalidKey``, ``StoreError/Code/valueTooLarge`` or ``StoreError/Code/invalidExpiry``.
+    public static func validateWrite(
+        key: String,
+        value: ByteBuffer,
+        expiresIn: Duration?,
+        maximumValueSize: Int
+    ) throws(StoreError) -> Int64? {
+        try self.validateKey(key)
+        try self.validateValue(value, maximumSize: maximumValueSize)
+        return try self.validateExpiry(expiresIn)
+    }
+
     /// Checks a value against a store's maximum size.
     /// - Throws: ``StoreError/Code/valueTooLarge``.
     @inlinable

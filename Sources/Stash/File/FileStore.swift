@@ -110,7 +110,7 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
 
     /// Stores a value, replacing the key's file atomically; this also repairs a corrupt entry.
     public func set(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws {
-        let milliseconds = try self.validate(key, value, expiresIn)
+        let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         let path = self.entryPath(for: key)
         try await self.perform(key: key, path: path) {
             try self.withKeyLock(key) {
@@ -122,7 +122,7 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
     /// Stores a value only when the key is missing or has expired, atomically across processes.
     /// - Returns: `true` when the value was stored, `false` when a live value already existed.
     public func insert(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws -> Bool {
-        let milliseconds = try self.validate(key, value, expiresIn)
+        let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         let path = self.entryPath(for: key)
         return try await self.perform(key: key, path: path) {
             try self.withKeyLock(key) {
@@ -167,7 +167,7 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
     /// - Returns: The counter's value after the increment.
     public func increment(_ key: String, by amount: Int64, initialValue: Int64, expiresIn: Duration?) async throws -> Int64 {
         try StoreValidation.validateKey(key)
-        let milliseconds = try expiresIn.map { duration throws(StoreError) in try StoreValidation.validateExpiry(duration) }
+        let milliseconds = try StoreValidation.validateExpiry(expiresIn)
         let path = self.entryPath(for: key)
         return try await self.perform(key: key, path: path) {
             try self.withKeyLock(key) {
@@ -200,11 +200,16 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
                     try self.removeFile(path)
                     return nil
                 case .set(let value, let expiresIn):
-                    let milliseconds = try self.validate(key, value, expiresIn)
+                    let milliseconds = try StoreValidation.validateWrite(
+                        key: key,
+                        value: value,
+                        expiresIn: expiresIn,
+                        maximumValueSize: self.maximumValueSize
+                    )
                     try self.write(FileEntry(key: key, value: value, expiresAt: self.deadline(afterMilliseconds: milliseconds)), to: path)
                     return value
                 case .setKeepingExpiry(let value):
-                    _ = try self.validate(key, value, nil)
+                    try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
                     try self.write(FileEntry(key: key, value: value, expiresAt: current?.expiresAt), to: path)
                     return value
                 }
@@ -223,11 +228,5 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
             clock: self.clock,
             configuration: self.configuration
         )
-    }
-
-    private func validate(_ key: String, _ value: ByteBuffer, _ expiresIn: Duration?) throws(StoreError) -> Int64? {
-        try StoreValidation.validateKey(key)
-        try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
-        return try expiresIn.map { duration throws(StoreError) in try StoreValidation.validateExpiry(duration) }
     }
 }

@@ -98,14 +98,14 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
     }
 
     public func set(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws {
-        let milliseconds = try self.validate(key, value, expiresIn)
+        let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         self.storage.state.withLock { state in
             state.set(space: self.space, key: key, value: value, expiresAt: state.deadline(afterMilliseconds: milliseconds))
         }
     }
 
     public func insert(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws -> Bool {
-        let milliseconds = try self.validate(key, value, expiresIn)
+        let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         return self.storage.state.withLock { state in
             state.insert(space: self.space, key: key, value: value, expiresAt: state.deadline(afterMilliseconds: milliseconds))
         }
@@ -136,7 +136,7 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
 
     public func increment(_ key: String, by amount: Int64, initialValue: Int64, expiresIn: Duration?) async throws -> Int64 {
         try StoreValidation.validateKey(key)
-        let milliseconds = try expiresIn.map { duration throws(StoreError) in try StoreValidation.validateExpiry(duration) }
+        let milliseconds = try StoreValidation.validateExpiry(expiresIn)
         return try self.storage.state.withLock { state throws(StoreError) in
             try state.increment(
                 space: self.space,
@@ -166,9 +166,14 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
             case .delete:
                 break
             case .set(let value, let expiresIn):
-                milliseconds = try self.validate(key, value, expiresIn)
+                milliseconds = try StoreValidation.validateWrite(
+                    key: key,
+                    value: value,
+                    expiresIn: expiresIn,
+                    maximumValueSize: self.maximumValueSize
+                )
             case .setKeepingExpiry(let value):
-                _ = try self.validate(key, value, nil)
+                try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
             }
             let committed = self.storage.state.withLock { state in
                 state.commit(
@@ -210,11 +215,5 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
             removed += self.storage.state.withLock { $0.removeExpired(space: space) }
         }
         return removed
-    }
-
-    private func validate(_ key: String, _ value: ByteBuffer, _ expiresIn: Duration?) throws(StoreError) -> Int64? {
-        try StoreValidation.validateKey(key)
-        try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
-        return try expiresIn.map { duration throws(StoreError) in try StoreValidation.validateExpiry(duration) }
     }
 }
