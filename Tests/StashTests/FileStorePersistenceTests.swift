@@ -96,20 +96,29 @@ import Testing
             let root = try FileStore(directory: directory)
             let child = try root.withNamespace("child")
             try await child.set("k", value: ByteBuffer(string: "v"))
-            let dead = child.directory + "/.tmp-\(Int32.max)-0123abcd"
-            let old = child.directory + "/.tmp-\(ProcessInfo.processInfo.processIdentifier)-old"
-            let fresh = child.directory + "/.tmp-\(ProcessInfo.processInfo.processIdentifier)-fresh"
-            let alive = root.directory + "/.tmp-1-abc"  // pid 1 always exists
-            for path in [dead, old, fresh, alive] {
+            let ourself = ProcessInfo.processInfo.processIdentifier
+            let dead = child.directory + "/" + FileStore<WallClock>.temporaryName(pid: Int32.max)
+            let old = child.directory + "/" + FileStore<WallClock>.temporaryName(pid: ourself)
+            let fresh = child.directory + "/" + FileStore<WallClock>.temporaryName(pid: ourself)
+            let alive = root.directory + "/" + FileStore<WallClock>.temporaryName(pid: 1)  // pid 1 always exists
+            // A writer in another PID namespace (another container sharing the directory): its pid means nothing
+            // here, so only age can make its file stale.
+            let foreign = root.directory + "/.tmp-\(Int32.max)@1-0123abcd"
+            let foreignOld = root.directory + "/.tmp-\(Int32.max)@1-4567cdef"
+            for path in [dead, old, fresh, alive, foreign, foreignOld] {
                 try Data("partial".utf8).write(to: URL(fileURLWithPath: path))
             }
-            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: old)
+            for path in [old, foreignOld] {
+                try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: path)
+            }
 
             try await root.deleteExpired()
-            #expect(!FileManager.default.fileExists(atPath: dead))
-            #expect(!FileManager.default.fileExists(atPath: old))
-            #expect(FileManager.default.fileExists(atPath: fresh))
+            #expect(!FileManager.default.fileExists(atPath: dead), "a dead writer's file goes")
+            #expect(!FileManager.default.fileExists(atPath: old), "a file over an hour old goes")
+            #expect(FileManager.default.fileExists(atPath: fresh), "a live writer's fresh file stays")
             #expect(FileManager.default.fileExists(atPath: alive))
+            #expect(FileManager.default.fileExists(atPath: foreign), "another namespace's fresh file stays")
+            #expect(!FileManager.default.fileExists(atPath: foreignOld), "another namespace's old file goes")
             #expect(try await child.get("k") == ByteBuffer(string: "v"))
         }
     }

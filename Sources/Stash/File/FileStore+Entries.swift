@@ -118,12 +118,13 @@ extension FileStore {
     static var entrySuffix: String { ".entry" }
     /// The suffix of a child namespace's directory, after its name.
     static var namespaceSuffix: String { ".ns" }
-    /// The prefix of temporary files, followed by the writing process's id, a dash and a random number.
+    /// The prefix of temporary files, followed by the writer (`<pid>@<pid namespace>`), a dash and a random number.
     static var temporaryPrefix: String { ".tmp-" }
 
-    /// A fresh temporary file name: the process id lets a sweep tell a dead writer's leftovers from a live write.
-    static func temporaryName() -> String {
-        "\(Self.temporaryPrefix)\(getpid())-\(String(UInt64.random(in: .min ... .max), radix: 16))"
+    /// A fresh temporary file name for a writer process: the writer's id lets a sweep tell a dead writer's leftovers
+    /// from a live write.
+    package static func temporaryName(pid: Int32 = getpid()) -> String {
+        "\(Self.temporaryPrefix)\(pid)@\(ProcessNamespace.current)-\(String(UInt64.random(in: .min ... .max), radix: 16))"
     }
 
     /// Whether a directory entry's name is an entry file's: 64 lowercase hexadecimal digits and `.entry`.

@@ -121,12 +121,15 @@ extension FileStore {
 
     /// Removes a temporary file whose writer is gone or which is older than an hour.
     ///
-    /// Its name holds the writer's process id; a process that no longer exists (`kill(pid, 0)` fails with `ESRCH`)
-    /// will never rename it. The age is measured against the file's modification time, in real time.
+    /// Its name holds the writer's process id and PID namespace; a process of this namespace that no longer exists
+    /// (`kill(pid, 0)` fails with `ESRCH`) will never rename it. A writer in another namespace (another container
+    /// sharing the directory) cannot be checked, so only the age rule applies to it. The age is measured against the
+    /// file's modification time, in real time.
     private func removeIfStale(_ path: String, name: String) throws {
         let fields = name.dropFirst(Self.temporaryPrefix.count).split(separator: "-", maxSplits: 1)
+        let writer = fields.first?.split(separator: "@", maxSplits: 1) ?? []
         var stale = false
-        if let first = fields.first, let pid = pid_t(first), pid > 0, pid != getpid() {
+        if writer.count == 2, writer[1] == ProcessNamespace.current, let pid = pid_t(writer[0]), pid > 0, pid != getpid() {
             stale = kill(pid, 0) != 0 && errno == ESRCH
         }
         if !stale {
