@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Stash
+import StashTesting
 import Testing
 
 @Suite struct FileStoreErrorTests {
@@ -67,5 +68,44 @@ import Testing
             #expect(await fileStoreErrorCode { _ = try store.withNamespace("a.b") } == .invalidNamespace)
             #expect(fileStoreFiles(under: directory).allSatisfy { $0.hasPrefix(".locks/") })
         }
+    }
+}
+
+@Suite struct FileStoreSweepFailureTests {
+    @Test func aFailingSweepIsReportedByDeleteExpiredAndRetriedByTheService() async throws {
+        try await withFileStoreDirectory { directory in
+            let clock = ManualClock()
+            let store = try FileStore(directory: directory, clock: clock, configuration: .init(sweepInterval: .seconds(10)))
+            try await store.set("expiring", value: ByteBuffer(string: "x"), expiresIn: .seconds(1))
+            clock.advance(by: .seconds(2))
+            // A regular file where the lock directory belongs: every removal, which takes a key's lock, fails (ENOTDIR).
+            let locks = directory + "/.locks"
+            try FileManager.default.removeItem(atPath: locks)
+            try Data("not a directory".utf8).write(to: URL(fileURLWithPath: locks))
+
+            #expect(await fileStoreErrorCode { try await store.deleteExpired() } == .ioFailure, "deleteExpired reports the failure")
+            #expect(Self.entryCount(in: directory) == 1)
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.run() }
+                for _ in 0..<2 {
+                    // Each wait for a sleeper after an advance means a (failing) pass ran and the loop went on.
+                    try await waitUntil { clock.sleeperCount == 1 }
+                    clock.advance(by: .seconds(10))
+                }
+                try await waitUntil { clock.sleeperCount == 1 }
+                #expect(Self.entryCount(in: directory) == 1, "the failing passes removed nothing")
+
+                try FileManager.default.removeItem(atPath: locks)
+                clock.advance(by: .seconds(10))
+                try await waitUntil { Self.entryCount(in: directory) == 0 }
+                group.cancelAll()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    static func entryCount(in directory: String) -> Int {
+        fileStoreFiles(under: directory).filter { $0.hasSuffix(".entry") }.count
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 public import ServiceLifecycle
 
 extension FileStore: Service {
@@ -7,8 +8,10 @@ extension FileStore: Service {
     /// One sweep loop runs per root directory in a process: running several namespaces of one root, or several
     /// stores opened on the same directory, runs one sweep, and the others wait for shutdown. Other processes
     /// sharing the directory sweep it too, which is safe: every removal is checked again under the key's lock.
-    /// - Throws: The sweep's error (``StoreError/Code/ioFailure``), ending the service, when the directory cannot be
-    ///   swept.
+    ///
+    /// A pass that fails (a file system error) is logged to ``Configuration/logger`` at debug level and the next
+    /// pass tries again: a passing failure, such as running out of descriptors, must not end the application.
+    /// Call ``deleteExpired()`` to see such an error yourself.
     public func run() async throws {
         guard self.storage.claimSweep() else {
             try? await gracefulShutdown()
@@ -20,7 +23,14 @@ extension FileStore: Service {
             try await cancelWhenGracefulShutdown {
                 while true {
                     try await self.clock.sleep(for: self.configuration.sweepInterval)
-                    try await root.deleteExpired()
+                    do {
+                        try await root.deleteExpired()
+                    } catch {
+                        self.configuration.logger.debug(
+                            "FileStore sweep failed; retrying at the next interval",
+                            metadata: ["directory": "\(root.directory)", "error": "\(error)"]
+                        )
+                    }
                 }
             }
         } catch is CancellationError {
