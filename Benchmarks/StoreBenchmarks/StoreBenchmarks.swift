@@ -1,4 +1,5 @@
 import Benchmark
+import Foundation
 import NIOCore
 import Stash
 import Synchronization
@@ -83,5 +84,48 @@ let benchmarks: @Sendable () -> Void = {
             }
         },
         setup: fillMemory
+    )
+
+    // FileStore: every operation is a hop to NIO's blocking pool plus its system calls (open, read, close for a
+    // get; a temporary file, write, rename and a lock for a set, without fsync).
+    let fileDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-benchmarks-\(UUID().uuidString)").path
+    let fileConfiguration = Benchmark.Configuration(scalingFactor: .one)
+    let fileStore = Mutex<FileStore<WallClock>?>(nil)
+    let openFileStore: Benchmark.BenchmarkSetupHook = {
+        let store = try FileStore(directory: fileDirectory)
+        for key in keys.prefix(1_000) {
+            try await store.set(key, value: value, expiresIn: .seconds(3600))
+        }
+        try await store.set(hitKey, value: value, expiresIn: .seconds(3600))
+        fileStore.withLock { $0 = store }
+    }
+    let removeFileStore: Benchmark.BenchmarkTeardownHook = {
+        try? FileManager.default.removeItem(atPath: fileDirectory)
+    }
+
+    Benchmark(
+        "FileStore get (hit)",
+        configuration: fileConfiguration,
+        closure: { benchmark in
+            let store = fileStore.withLock { $0 }!
+            for _ in benchmark.scaledIterations {
+                blackHole(try await store.get(hitKey))
+            }
+        },
+        setup: openFileStore,
+        teardown: removeFileStore
+    )
+
+    Benchmark(
+        "FileStore set (overwrite, with expiry)",
+        configuration: fileConfiguration,
+        closure: { benchmark in
+            let store = fileStore.withLock { $0 }!
+            for _ in benchmark.scaledIterations {
+                try await store.set(hitKey, value: value, expiresIn: .seconds(3600))
+            }
+        },
+        setup: openFileStore,
+        teardown: removeFileStore
     )
 }
