@@ -13,28 +13,22 @@ extension FileStore: Service {
     /// pass tries again: a passing failure, such as running out of descriptors, must not end the application.
     /// Call ``deleteExpired()`` to see such an error yourself.
     public func run() async throws {
-        guard self.storage.claimSweep() else {
-            try? await gracefulShutdown()
-            return
-        }
-        defer { self.storage.releaseSweep() }
         let root = Self(storage: self.storage, namespacePath: "", clock: self.clock, configuration: self.configuration)
-        do {
-            try await cancelWhenGracefulShutdown {
-                while true {
-                    try await self.clock.sleep(for: self.configuration.sweepInterval)
-                    do {
-                        try await root.deleteExpired()
-                    } catch {
-                        self.configuration.logger.debug(
-                            "FileStore sweep failed; retrying at the next interval",
-                            metadata: ["directory": "\(root.directory)", "error": "\(error)"]
-                        )
-                    }
+        try await SweepLoop.run(
+            clock: self.clock,
+            every: self.configuration.sweepInterval,
+            claim: self.storage.claimSweep,
+            release: self.storage.releaseSweep,
+            pass: {
+                do {
+                    try await root.deleteExpired()
+                } catch {
+                    root.configuration.logger.debug(
+                        "FileStore sweep failed; retrying at the next interval",
+                        metadata: ["directory": "\(root.directory)", "error": "\(error)"]
+                    )
                 }
             }
-        } catch is CancellationError {
-            // Shutdown: the loop ends here.
-        }
+        )
     }
 }

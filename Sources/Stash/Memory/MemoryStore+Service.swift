@@ -6,21 +6,13 @@ extension MemoryStore: Service {
     ///
     /// Running several namespaces of one storage runs one sweep: the others wait for shutdown.
     public func run() async throws {
-        guard self.storage.claimSweep() else {
-            try? await gracefulShutdown()
-            return
-        }
-        defer { self.storage.releaseSweep() }
         let root = Self(storage: self.storage, space: 0, clock: self.clock, configuration: self.configuration)
-        do {
-            try await cancelWhenGracefulShutdown {
-                while true {
-                    try await self.clock.sleep(for: self.configuration.sweepInterval)
-                    root.removeExpired()
-                }
-            }
-        } catch is CancellationError {
-            // Shutdown: the loop ends here.
-        }
+        try await SweepLoop.run(
+            clock: self.clock,
+            every: self.configuration.sweepInterval,
+            claim: self.storage.claimSweep,
+            release: self.storage.releaseSweep,
+            pass: { root.removeExpired() }
+        )
     }
 }
