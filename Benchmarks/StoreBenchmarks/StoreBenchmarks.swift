@@ -128,4 +128,65 @@ let benchmarks: @Sendable () -> Void = {
         setup: openFileStore,
         teardown: removeFileStore
     )
+
+    // Persister: a whole snapshot of 100,000 entries of 100 bytes, saved (fsync'd) and loaded.
+    let snapshotDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-snapshots-\(UUID().uuidString)").path
+    let snapshotSource = MemoryStore()
+    let snapshotTarget = MemoryStore()
+    let saver = Persister(store: snapshotSource, path: snapshotDirectory + "/100k.snapshot")
+    let loader = Persister(store: snapshotTarget, path: snapshotDirectory + "/100k.snapshot")
+    let snapshotConfiguration = Benchmark.Configuration(scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 30)
+    let fillSnapshotSource: Benchmark.BenchmarkSetupHook = {
+        try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true)
+        for index in 0..<100_000 {
+            try await snapshotSource.set("user:\(index):session", value: value, expiresIn: .seconds(3600))
+        }
+        try await saver.save()
+    }
+    let removeSnapshots: Benchmark.BenchmarkTeardownHook = {
+        try? FileManager.default.removeItem(atPath: snapshotDirectory)
+    }
+
+    Benchmark(
+        "Persister save (100,000 entries of 100 B)",
+        configuration: snapshotConfiguration,
+        closure: { _ in try await saver.save() },
+        setup: fillSnapshotSource,
+        teardown: removeSnapshots
+    )
+
+    Benchmark(
+        "Persister load (100,000 entries of 100 B)",
+        configuration: snapshotConfiguration,
+        closure: { _ in try await loader.load() },
+        setup: fillSnapshotSource,
+        teardown: removeSnapshots
+    )
+
+    // The write path with a persister auto-saving the same store every second, beside the plain set above.
+    let autoSaved = MemoryStore()
+    let autoSaver = Persister(
+        store: autoSaved,
+        path: FileManager.default.temporaryDirectory.appendingPathComponent("stash-autosave-\(UUID().uuidString)").path,
+        configuration: .init(autoSave: true, saveInterval: .seconds(1))
+    )
+    let autoSaveTask = Mutex<Task<Void, any Error>?>(nil)
+    Benchmark(
+        "MemoryStore set (overwrite, with expiry), auto-save running",
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                try await autoSaved.set(hitKey, value: value, expiresIn: .seconds(3600))
+            }
+        },
+        setup: {
+            for key in keys {
+                try await autoSaved.set(key, value: value, expiresIn: .seconds(3600))
+            }
+            autoSaveTask.withLock { $0 = Task { try await autoSaver.run() } }
+        },
+        teardown: {
+            autoSaveTask.withLock { $0?.cancel() }
+            try? FileManager.default.removeItem(atPath: autoSaver.path)
+        }
+    )
 }

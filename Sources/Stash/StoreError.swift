@@ -13,6 +13,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             case corruptEntry
             case conversionFailed
             case ioFailure
+            case corruptSnapshot
+            case unsupportedSnapshotVersion
         }
 
         private let base: Base
@@ -38,6 +40,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let conversionFailed = Self(.conversionFailed)
         /// Reading or writing the store's medium failed (a file system error, for instance).
         public static let ioFailure = Self(.ioFailure)
+        /// A ``Persister`` snapshot cannot be read: empty, truncated, damaged or not a snapshot at all.
+        public static let corruptSnapshot = Self(.corruptSnapshot)
+        /// A ``Persister`` snapshot was written in a format version this build does not know.
+        public static let unsupportedSnapshotVersion = Self(.unsupportedSnapshotVersion)
 
         public var description: String { self.base.rawValue }
     }

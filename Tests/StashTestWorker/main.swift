@@ -3,6 +3,11 @@
 //   stash-test-worker increment DIR KEY COUNT   increments KEY by one COUNT times, then prints "done"
 //   stash-test-worker write-loop DIR             prints "ready", then rewrites keys k0…k49 forever (flushing
 //                                                each write), alternating between a short and a long value
+//   stash-test-worker persist-writer FILE COUNT  a MemoryStore auto-saved to FILE every 20 ms: prints "ready",
+//                                                sets k0…k<COUNT-1> (one per millisecond), prints "done" and
+//                                                keeps running (auto-saving) until killed
+//   stash-test-worker persist-loop FILE          prints "ready", then rewrites 1,000 keys and saves FILE,
+//                                                forever, so that a SIGKILL lands during a save
 //
 // The values of write-loop are `WriteLoopValue` below; FileStoreCrossProcessTests repeats the definition.
 
@@ -37,7 +42,47 @@ func fail(_ message: String) -> Never {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    fail("usage: stash-test-worker increment DIR KEY COUNT | write-loop DIR")
+    fail("usage: stash-test-worker increment DIR KEY COUNT | write-loop DIR | persist-writer FILE COUNT | persist-loop FILE")
+}
+
+/// The persister commands: a memory store kept in a snapshot file.
+func runPersister(_ command: String, file: String) async throws {
+    let store = MemoryStore()
+    switch command {
+    case "persist-writer":
+        guard arguments.count == 4, let count = Int(arguments[3]) else { fail("usage: persist-writer FILE COUNT") }
+        let persister = Persister(store: store, path: file, configuration: .init(autoSave: true, saveInterval: .milliseconds(20)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await persister.run() }
+            say("ready")
+            for index in 0..<count {
+                try await store.set("k\(index)", value: ByteBuffer(string: "v\(index)"))
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            say("done")
+            try await group.waitForAll()
+        }
+    default:
+        let persister = Persister(store: store, path: file)
+        say("ready")
+        var generation = 0
+        while true {
+            generation += 1
+            for index in 0..<1_000 {
+                try await store.set("k\(index)", value: ByteBuffer(string: "generation \(generation)"))
+            }
+            try await persister.save()
+        }
+    }
+}
+
+if arguments[1].hasPrefix("persist-") {
+    do {
+        try await runPersister(arguments[1], file: arguments[2])
+    } catch {
+        fail("\(error)")
+    }
+    exit(0)
 }
 
 do {

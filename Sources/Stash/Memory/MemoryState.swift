@@ -22,6 +22,8 @@ struct MemoryState: ~Copyable {
     }
 
     struct Space {
+        /// The namespace's name in its parent (`""` for the root).
+        let name: String
         let parent: Int
         var children: [String: Int] = [:]
         var entries: [MemoryKey: Entry] = [:]
@@ -38,11 +40,14 @@ struct MemoryState: ~Copyable {
     let maximumEntries: Int?
     let maximumBytes: Int?
     private let bounded: Bool
-    private(set) var spaces: [Space] = [Space(parent: -1)]
+    private(set) var spaces: [Space] = [Space(name: "", parent: -1)]
     private var recency = RecencyList()
     private(set) var count = 0
     private(set) var bytes = 0
     private var lastVersion: UInt64 = 0
+    /// Counts every change to the stored entries (writes, removals, renewals), so that a ``Persister`` learns that
+    /// the store changed by reading one number, with no callback on the write path.
+    private(set) var changes: UInt64 = 0
 
     init(now: @escaping @Sendable () -> Ticks, maximumEntries: Int?, maximumBytes: Int?) {
         self.now = now
@@ -56,7 +61,7 @@ struct MemoryState: ~Copyable {
     mutating func child(named name: String, of space: Int) -> Int {
         if let existing = self.spaces[space].children[name] { return existing }
         let index = self.spaces.count
-        self.spaces.append(Space(parent: space))
+        self.spaces.append(Space(name: name, parent: space))
         self.spaces[space].children[name] = index
         return index
     }
@@ -102,6 +107,7 @@ struct MemoryState: ~Copyable {
         if self.bounded { self.recency.touch(entry.node) }
         if entry.expiresAt != nil {
             self.spaces[space].entries[MemoryKey(key)]!.expiresAt = self.now() + milliseconds * 1_000_000
+            self.changes &+= 1
         }
         return entry.value
     }
@@ -140,6 +146,7 @@ struct MemoryState: ~Copyable {
 
     mutating func set(space: Int, key: String, value: ByteBuffer, expiresAt: Ticks?) {
         self.lastVersion &+= 1
+        self.changes &+= 1
         let size = key.utf8.count + value.readableBytes
         if let old = self.spaces[space].entries[MemoryKey(key)] {
             self.bytes += size - (key.utf8.count + old.value.readableBytes)
@@ -163,12 +170,14 @@ struct MemoryState: ~Copyable {
 
     mutating func remove(space: Int, key: String) {
         guard let entry = self.spaces[space].entries.removeValue(forKey: MemoryKey(key)) else { return }
+        self.changes &+= 1
         self.count -= 1
         self.bytes -= key.utf8.count + entry.value.readableBytes
         if self.bounded { self.recency.remove(entry.node) }
     }
 
     mutating func removeAll(space: Int) {
+        self.changes &+= 1
         for index in self.subtree(of: space) {
             let entries = self.spaces[index].entries
             self.spaces[index].entries = [:]

@@ -1,0 +1,25 @@
+import Synchronization
+
+extension MemoryStore {
+    /// How many changes the store's storage has seen: a ``Persister`` compares it with the count it last saved.
+    var changeCount: UInt64 {
+        self.storage.state.withLock { $0.changes }
+    }
+
+    /// The live entries of this namespace and its children, taken in one lock hold so they are consistent.
+    func snapshot() -> (entries: [MemoryState.SnapshotEntry], changes: UInt64) {
+        self.storage.state.withLock { $0.snapshot(of: self.space) }
+    }
+
+    /// Writes a snapshot's entries into this namespace, in one lock hold so readers see the old or the new contents.
+    /// - Returns: The change count after the restore.
+    func restore(_ entries: [MemoryState.SnapshotEntry], replacing: Bool) -> UInt64 {
+        self.storage.state.withLock { $0.restore(entries, into: self.space, replacing: replacing) }
+    }
+
+    /// Now, as a wall-clock time: the store's own clock when it reads wall-clock time (a manual clock in tests), the
+    /// system's otherwise. Snapshots hold expiry as absolute wall-clock times so that they survive a restart.
+    var wallClockNow: WallClock.Instant {
+        (self.clock.now as? WallClock.Instant) ?? WallClock().now
+    }
+}
