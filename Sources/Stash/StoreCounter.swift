@@ -4,19 +4,23 @@ public import NIOCore
 /// keeps them, so a counter written by one backend reads the same everywhere.
 public enum StoreCounter {
     /// Parses a counter's bytes.
-    /// - Returns: The value, or `nil` when the bytes are not an optionally signed decimal 64-bit integer.
+    ///
+    /// Only the canonical decimal form is a counter, as Redis has it: an optional `-`, then digits without leading
+    /// zeros (`0` itself excepted, `-0` refused), no `+`, no spaces, within the 64-bit range.
+    /// - Returns: The value, or `nil` when the bytes are not a canonical decimal 64-bit integer.
     public static func parse(_ buffer: ByteBuffer) -> Int64? {
         let length = buffer.readableBytes
         guard length > 0, length <= 20 else { return nil }
         return buffer.withUnsafeReadableBytes { bytes -> Int64? in
-            var index = 0
             let negative = bytes[0] == UInt8(ascii: "-")
-            if negative {
-                index = 1
-                guard length > 1 else { return nil }
+            let first = negative ? 1 : 0
+            guard first < length else { return nil }
+            if bytes[first] == UInt8(ascii: "0") {
+                // "0" is the only number starting with a zero.
+                return !negative && length == 1 ? 0 : nil
             }
             var value: Int64 = 0
-            while index < length {
+            for index in first..<length {
                 let digit = bytes[index] &- UInt8(ascii: "0")
                 guard digit < 10 else { return nil }
                 let (shifted, overflowShift) = value.multipliedReportingOverflow(by: 10)
@@ -25,7 +29,6 @@ public enum StoreCounter {
                     ? shifted.subtractingReportingOverflow(Int64(digit)) : shifted.addingReportingOverflow(Int64(digit))
                 guard !overflowShift, !overflowAdd else { return nil }
                 value = next
-                index += 1
             }
             return value
         }

@@ -6,11 +6,17 @@ extension StoreConformance {
     func checkNamespaces(_ root: S) async throws {
         let a = try root.withNamespace("a")
         let ab = try root.withNamespace("ab")
+        let upperA = try root.withNamespace("A")
         let child = try a.withNamespace("child")
-        let stores = [("root", root), ("a", a), ("ab", ab), ("a/child", child)]
+        // Siblings a pattern language would confuse: `_` matches any character in SQL LIKE, `*` in Redis MATCH.
+        let underscore = try root.withNamespace("a_b")
+        let letter = try root.withNamespace("aXb")
+        let stores = [("root", root), ("a", a), ("ab", ab), ("A", upperA), ("a/child", child), ("a_b", underscore), ("aXb", letter)]
 
+        // Each namespace holds the shared key "k" and a key of its own, so that a leak shows in every listing.
         for (name, store) in stores {
             try await store.set("k", value: ByteBuffer(string: name))
+            try await store.set("only in \(name)", value: ByteBuffer(string: name))
         }
         // Keys in a parent shaped like whatever a backend might use to address a child's key.
         let lookalikes = ["a:k", "a/k", "a.ns/k", "a\u{0}k", "ak", "a", "a:child:k", "a/child/k", "stash:a:k", "{a}k"]
@@ -19,22 +25,29 @@ extension StoreConformance {
         }
         for (name, store) in stores {
             #expect(try await store.get("k") == ByteBuffer(string: name), "namespace \(name) reads its own value")
+            let expected = ["k", "only in \(name)"] + (name == "root" ? lookalikes : [])
+            #expect(
+                try await store.keys().collect().sorted() == expected.sorted(),
+                "namespace \(name) lists exactly its own keys: not its parent's, children's or siblings'"
+            )
         }
-        #expect(Set(try await a.keys().collect()) == ["k"], "a lists only its own keys, not its parent's or child's")
-        #expect(Set(try await root.keys().collect()) == Set(lookalikes + ["k"]), "the root lists only its own keys")
         #expect(try await root.withNamespace("a").get("k") == ByteBuffer(string: "a"), "a namespace opened twice shares its data")
 
         try await a.deleteAll()
         #expect(try await a.get("k") == nil, "deleteAll removes the namespace's keys")
         #expect(try await child.get("k") == nil, "deleteAll removes the children's keys")
-        #expect(try await ab.get("k") == ByteBuffer(string: "ab"), "deleteAll on a must not touch its sibling ab")
+        for (name, store) in [("ab", ab), ("A", upperA), ("a_b", underscore), ("aXb", letter)] {
+            #expect(try await store.get("k") == ByteBuffer(string: name), "deleteAll on a must not touch its sibling \(name)")
+        }
         #expect(try await root.get("k") == ByteBuffer(string: "root"), "deleteAll on a child must not touch its parent")
         for key in lookalikes {
             #expect(try await root.get(key) == ByteBuffer(string: "root \(key)"), "the parent's key \(key.debugDescription) survives")
         }
+        try await underscore.deleteAll()
+        #expect(try await letter.get("k") == ByteBuffer(string: "aXb"), "deleteAll on a_b must not touch aXb")
+
         try await a.set("again", value: ByteBuffer(string: "x"))
         #expect(try await a.get("again") == ByteBuffer(string: "x"), "a cleared namespace is usable again")
-
         try await child.deleteAll()
         #expect(try await a.get("again") == ByteBuffer(string: "x"), "deleteAll on a child leaves its parent")
 
@@ -69,6 +82,17 @@ extension StoreConformance {
         #expect(Set(try await store.keys(withPrefix: "user:").collect()) == Set(users))
         #expect(Set(try await store.keys(withPrefix: "session:").collect()) == ["session:1", "session:2"])
         #expect(try await store.keys(withPrefix: "nothing").collect().isEmpty)
+
+        // Prefixes are literal text, never patterns (SQL LIKE's `%` and `_`, Redis MATCH's `*`, `?` and `[`).
+        let literal = ["50%", "50%off", "5_0", "5x0", "*star", "?mark", "[set]", "s", "\\slash"]
+        for key in literal {
+            try await store.set(key, value: ByteBuffer(string: key))
+        }
+        for (prefix, expected) in [
+            ("50%", ["50%", "50%off"]), ("5_", ["5_0"]), ("*", ["*star"]), ("?", ["?mark"]), ("[", ["[set]"]), ("\\", ["\\slash"]),
+        ] {
+            #expect(try await store.keys(withPrefix: prefix).collect().sorted() == expected, "prefix \(prefix.debugDescription) is literal")
+        }
 
         // Lazy: a consumer may stop early.
         var seen = 0
