@@ -15,6 +15,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             case ioFailure
             case corruptSnapshot
             case unsupportedSnapshotVersion
+            case serverError
+            case authenticationFailed
+            case protocolError
         }
 
         private let base: Base
@@ -40,11 +43,18 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let conversionFailed = Self(.conversionFailed)
         /// Reading or writing the store's medium failed (a file system error, for instance).
         public static let ioFailure = Self(.ioFailure)
+        /// The store's server answered with an error; ``StoreError/message`` carries the server's message.
+        public static let serverError = Self(.serverError)
+        /// The store's server refused the credentials it was given.
+        public static let authenticationFailed = Self(.authenticationFailed)
+        /// The store's server sent something its protocol does not allow; the connection is closed.
+        public static let protocolError = Self(.protocolError)
         /// A ``Persister`` snapshot cannot be read: empty, truncated, damaged or not a snapshot at all.
         public static let corruptSnapshot = Self(.corruptSnapshot)
         /// A ``Persister`` snapshot was written in a format version this build does not know.
         public static let unsupportedSnapshotVersion = Self(.unsupportedSnapshotVersion)
 
+        /// The code's name, as in `invalidKey`.
         public var description: String { self.base.rawValue }
     }
 
@@ -62,6 +72,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
+    /// The code, the message and the underlying error, for logs.
     public var description: String {
         if let underlying {
             return "StoreError.\(self.code): \(self.message) (\(underlying))"

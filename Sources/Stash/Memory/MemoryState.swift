@@ -115,7 +115,10 @@ struct MemoryState: ~Copyable {
     mutating func expiry(space: Int, key: String) -> KeyExpiry {
         guard let entry = self.live(space: space, key: key) else { return .missing }
         guard let expiresAt = entry.expiresAt else { return .never }
-        return .expiresIn(.milliseconds(Duration.nanoseconds(expiresAt - self.now()).roundedUpToMilliseconds))
+        // The clock is read again here: time may have passed since `live` found the entry alive, so never report less
+        // than the 1 ms the contract promises a live key.
+        let remaining = Duration.nanoseconds(expiresAt - self.now()).roundedUpToMilliseconds
+        return .expiresIn(.milliseconds(max(remaining, 1)))
     }
 
     mutating func exists(space: Int, key: String) -> Bool {

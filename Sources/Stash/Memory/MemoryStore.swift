@@ -60,6 +60,7 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
     public init(clock: C, configuration: Configuration = .init()) {
         precondition(configuration.maximumEntries.map { $0 > 0 } ?? true, "maximumEntries must be positive")
         precondition(configuration.maximumBytes.map { $0 > 0 } ?? true, "maximumBytes must be positive")
+        precondition(configuration.sweepInterval > .zero, "sweepInterval must be positive")
         self.storage = MemoryStorage(clock: clock, maximumEntries: configuration.maximumEntries, maximumBytes: configuration.maximumBytes)
         self.space = 0
         self.clock = clock
@@ -100,14 +101,14 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
     public func set(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         self.storage.state.withLock { state in
-            state.set(space: self.space, key: key, value: value, expiresAt: state.deadline(afterMilliseconds: milliseconds))
+            state.set(space: self.space, key: key, value: Self.compacted(value), expiresAt: state.deadline(afterMilliseconds: milliseconds))
         }
     }
 
     public func insert(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws -> Bool {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         return self.storage.state.withLock { state in
-            state.insert(space: self.space, key: key, value: value, expiresAt: state.deadline(afterMilliseconds: milliseconds))
+            state.insert(space: self.space, key: key, value: Self.compacted(value), expiresAt: state.deadline(afterMilliseconds: milliseconds))
         }
     }
 
@@ -158,7 +159,7 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
         while true {
             try Task.checkCancellation()
             let snapshot = self.storage.state.withLock { $0.snapshot(space: self.space, key: key) }
-            let update = try transform(snapshot.value)
+            let update = Self.compacted(try transform(snapshot.value))
             var milliseconds: Int64?
             switch update {
             case .unchanged:
@@ -203,6 +204,23 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
         try StoreValidation.validateNamespace(name)
         let child = self.storage.state.withLock { $0.child(named: name, of: self.space) }
         return Self(storage: self.storage, space: child, clock: self.clock, configuration: self.configuration)
+    }
+
+    /// A value as the store keeps it: a slice of a much larger buffer (a request body, a file read) is copied, so that
+    /// the byte bound counts what memory really holds and one small value never keeps a large buffer alive.
+    static func compacted(_ value: ByteBuffer) -> ByteBuffer {
+        guard value.storageCapacity > 2 * value.readableBytes + 1024 else { return value }
+        var copy = ByteBufferAllocator().buffer(capacity: value.readableBytes)
+        copy.writeImmutableBuffer(value)
+        return copy
+    }
+
+    static func compacted(_ update: StoreUpdate) -> StoreUpdate {
+        switch update {
+        case .unchanged, .delete: update
+        case .set(let value, let expiresIn): .set(self.compacted(value), expiresIn: expiresIn)
+        case .setKeepingExpiry(let value): .setKeepingExpiry(self.compacted(value))
+        }
     }
 
     /// Removes the expired entries of this namespace and its children, one namespace per lock hold.

@@ -15,7 +15,9 @@ import Synchronization
 /// ```
 ///
 /// The registry is a `Service`: run it (in the application's service group) and it runs the services of the
-/// stores it holds, including those it makes later, until graceful shutdown.
+/// stores it holds, including those it makes later, until graceful shutdown. Several names usually hold
+/// namespaces of one root store, so each is run: a store whose namespaces share long-running work (a sweep, a
+/// connection pool) must do that work once however many of them run, as ``MemoryStore`` and ``FileStore`` do.
 public final class StoreRegistry: Service, Sendable {
     /// Makes the store for a name that was never registered.
     public typealias Factory = @Sendable (_ name: String) throws -> any Store
@@ -32,16 +34,17 @@ public final class StoreRegistry: Service, Sendable {
     /// Creates a registry.
     /// - Parameters:
     ///   - stores: Stores registered up front, by name.
-    ///   - defaultFactory: Makes the store of a name asked for but never registered; by default a new
-    ///     ``MemoryStore`` per name. It is called at most once per name, with the registry's lock held, so it
+    ///   - defaultFactory: Makes the store of a name asked for but never registered; by default a new, bounded
+    ///     ``MemoryStore`` per name (``memoryStores``). It is called at most once per name, with the registry's lock held, so it
     ///     must not call the registry itself.
     public init(stores: [String: any Store] = [:], defaultFactory: @escaping Factory = StoreRegistry.memoryStores) {
         self.state = Mutex(State(stores: stores, started: nil))
         self.defaultFactory = defaultFactory
     }
 
-    /// The default factory: a new, unbounded ``MemoryStore`` for each name.
-    public static let memoryStores: Factory = { _ in MemoryStore() }
+    /// The default factory: a new ``MemoryStore`` for each name, bounded to 64 MiB of keys and values with
+    /// least-recently-used eviction, so that a cache keyed by what clients send can never grow without limit.
+    public static let memoryStores: Factory = { _ in MemoryStore(configuration: .init(maximumBytes: 64 * 1024 * 1024)) }
 
     /// Returns the store registered under a name, making it with the default factory the first time.
     ///
