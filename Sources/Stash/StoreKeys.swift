@@ -23,6 +23,7 @@ public struct StoreKeys: AsyncSequence, Sendable {
         self.first = firstPage
     }
 
+    /// Starts an iteration; the first page is fetched by the first `next()`.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(fetch: self.first)
     }
@@ -37,6 +38,7 @@ public struct StoreKeys: AsyncSequence, Sendable {
             self.fetch = fetch
         }
 
+        /// The next key, fetching the next page when this one is used up; `nil` after the last.
         public mutating func next() async throws -> String? {
             while self.index == self.keys.count {
                 guard let fetch = self.fetch else { return nil }

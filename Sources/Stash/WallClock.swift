@@ -35,14 +35,17 @@ public struct WallClock: Clock, Sendable {
             return seconds * 1000 + milliseconds - (remainder < 0 ? 1 : 0)
         }
 
+        /// The instant a duration after this one.
         public func advanced(by duration: Duration) -> Self {
             Self(sinceEpoch: self.sinceEpoch + duration)
         }
 
+        /// The duration from this instant to another (negative when the other is earlier).
         public func duration(to other: Self) -> Duration {
             other.sinceEpoch - self.sinceEpoch
         }
 
+        /// Whether an instant comes before another.
         public static func < (lhs: Self, rhs: Self) -> Bool {
             lhs.sinceEpoch < rhs.sinceEpoch
         }
@@ -51,14 +54,17 @@ public struct WallClock: Clock, Sendable {
     /// Creates a wall clock.
     public init() {}
 
+    /// The system's current wall-clock time (`CLOCK_REALTIME`).
     public var now: Instant {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Instant(sinceEpoch: .seconds(Int64(time.tv_sec)) + .nanoseconds(Int64(time.tv_nsec)))
     }
 
+    /// One nanosecond, the resolution of `CLOCK_REALTIME` readings.
     public var minimumResolution: Duration { .nanoseconds(1) }
 
+    /// Sleeps until a wall-clock time, measured as a duration from now on the continuous clock.
     public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         try await ContinuousClock().sleep(for: self.now.duration(to: deadline), tolerance: tolerance)
     }

@@ -30,10 +30,12 @@ public final class ManualClock: Clock, Sendable {
         self.state = Mutex(State(now: now))
     }
 
+    /// The clock's reading: where the last ``advance(by:)`` left it.
     public var now: Instant {
         self.state.withLock { $0.now }
     }
 
+    /// One nanosecond.
     public var minimumResolution: Duration { .nanoseconds(1) }
 
     /// The number of tasks sleeping on this clock: a test waits for it to know that a background loop is idle.
@@ -54,6 +56,8 @@ public final class ManualClock: Clock, Sendable {
         for continuation in woken { continuation.resume() }
     }
 
+    /// Suspends until the clock is advanced to or past the deadline (at once when it already is).
+    /// - Throws: `CancellationError` when the task is cancelled first.
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let id = self.state.withLock { state -> UInt64 in
             state.lastID += 1
