@@ -100,10 +100,11 @@ enum FileSystem {
         }
     }
 
-    /// Takes an exclusive `flock` on a descriptor if no other open file description holds one; never waits.
+    /// Takes an exclusive or shared `flock` on a descriptor if no other open file description holds a conflicting
+    /// one; never waits.
     /// - Returns: `false` when the lock is held elsewhere.
-    static func lockExclusivelyIfFree(_ descriptor: Int32, path: String) throws(FileSystemError) -> Bool {
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+    static func lockIfFree(_ descriptor: Int32, exclusive: Bool, path: String) throws(FileSystemError) -> Bool {
+        while flock(descriptor, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 {
             let error = errno
             if error == EWOULDBLOCK { return false }
             if error != EINTR { throw FileSystemError("flock", path, errorNumber: error) }
