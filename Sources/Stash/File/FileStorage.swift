@@ -1,13 +1,5 @@
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// What a ``FileStore`` and all its namespaces share: the root directory, its lock stripes, and the guard that keeps
 /// one sweep loop per root directory in this process.
 struct FileStorage: Sendable {
@@ -19,9 +11,9 @@ struct FileStorage: Sendable {
     /// The locks of the keys of every namespace under the root.
     let locks: FileLockStripes
 
-    init(root: String, fileMode: mode_t, directoryMode: mode_t) {
+    init(root: String) {
         self.root = root
-        self.locks = FileLockStripes(directory: root + "/.locks", fileMode: fileMode, directoryMode: directoryMode)
+        self.locks = FileLockStripes(directory: root + "/.locks")
     }
 
     /// The directory of a namespace, from its path relative to the root.
