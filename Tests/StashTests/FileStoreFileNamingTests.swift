@@ -68,7 +68,7 @@ import Testing
             let child = try root.withNamespace("sessions")
             let grandchild = try child.withNamespace("a-b_C9")
             #expect(child.directory == root.directory + "/sessions.ns")
-            #expect(grandchild.directory == root.directory + "/sessions.ns/a-b_C9.ns")
+            #expect(grandchild.directory == root.directory + "/sessions.ns/a-b_^c9.ns")
             #expect(!FileManager.default.fileExists(atPath: grandchild.directory))
             #expect(try await grandchild.keys().collect() == [])
             #expect(try await grandchild.get("k") == nil)

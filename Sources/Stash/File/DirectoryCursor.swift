@@ -67,13 +67,4 @@ final class DirectoryCursor: Sendable {
             return (names, false)
         }
     }
-
-    /// Reads the whole remaining directory, page by page, calling `body` with each page's names.
-    func forEachPage(_ body: ([String]) throws -> Void) throws {
-        while true {
-            let page = try self.next(maximumCount: 256)
-            try body(page.names)
-            if page.finished { return }
-        }
-    }
 }

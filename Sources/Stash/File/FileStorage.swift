@@ -1,7 +1,15 @@
 import Synchronization
 
-/// What a ``FileStore`` and all its namespaces share: the root directory, its lock stripes, and the guard that keeps
-/// one sweep loop per root directory in this process.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a ``FileStore`` and all its namespaces share: the root directory, its lock stripes and their queue, and the
+/// guard that keeps one sweep loop per root directory in this process.
 struct FileStorage: Sendable {
     /// The root directories whose sweep loop runs in this process, by canonical path.
     private static let sweepingRoots = Mutex<Set<String>>([])
@@ -10,10 +18,12 @@ struct FileStorage: Sendable {
     let root: String
     /// The locks of the keys of every namespace under the root.
     let locks: FileLockStripes
+    /// The tasks of this process (using this store or its namespaces) waiting for each lock stripe.
+    let queue = LockStripeQueue()
 
-    init(root: String) {
+    init(root: String, fileMode: mode_t, directoryMode: mode_t) {
         self.root = root
-        self.locks = FileLockStripes(directory: root + "/.locks")
+        self.locks = FileLockStripes(directory: root + "/.locks", fileMode: fileMode, directoryMode: directoryMode)
     }
 
     /// The directory of a namespace, from its path relative to the root.

@@ -11,8 +11,8 @@ import Darwin
 
 // The synchronous steps the operations are made of. They block, so they run only inside `perform`.
 extension FileStore {
-    /// Runs one whole operation (lock, read, transform, write, unlock) as one work item on NIO's blocking thread pool,
-    /// never on Swift's cooperative pool, where a thread blocked in `flock` could starve the tasks that would free it.
+    /// Runs one step of an operation (lock, read, transform, write, unlock) as one work item on the configured thread
+    /// pool (``Configuration/threadPool``), never on Swift's cooperative pool, whose threads must not block.
     ///
     /// A ``FileSystemError`` becomes ``StoreError/Code/ioFailure`` and a malformed entry of `key` becomes
     /// ``StoreError/Code/corruptEntry``.
@@ -21,14 +21,24 @@ extension FileStore {
         path: String? = nil,
         _ body: @escaping @Sendable () throws -> Result
     ) async throws -> Result {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await self.configuration.threadPool.runIfActive {
             do {
                 return try body()
-            } catch let error as FileSystemError {
-                throw error.storeError
-            } catch let error as FileEntry.Malformed {
-                throw StoreError.corruptEntry(key: key ?? "", "\(error.reason) (\(path ?? "no file"))")
+            } catch {
+                throw Self.storeError(error, key: key, path: path)
             }
+        }
+    }
+
+    /// The error an operation throws for a failure of one of its steps.
+    static func storeError(_ error: any Error, key: String? = nil, path: String? = nil) -> any Error {
+        switch error {
+        case let error as FileSystemError:
+            return error.storeError
+        case let error as FileEntry.Malformed:
+            return StoreError.corruptEntry(key: key ?? "", "\(error.reason) (\(path ?? "no file"))")
+        default:
+            return error
         }
     }
 
@@ -51,17 +61,13 @@ extension FileStore {
         milliseconds.map { self.nowInMilliseconds + $0 }
     }
 
-    /// Runs `body` holding the exclusive lock of a key of this namespace.
-    func withKeyLock<Result>(_ key: String, _ body: () throws -> Result) throws -> Result {
-        try self.storage.locks.withLock(stripe: FileLockStripes.stripe(namespacePath: self.namespacePath, key: key), body)
-    }
-
-    /// Reads a key without locking; an expired entry is removed under the key's lock (after checking again) and
-    /// reads as missing.
+    /// Reads a key without locking; an expired entry reads as missing, and is removed when its lock is free (checked
+    /// again under the lock). A busy lock means a write of the key is under way: it is left to replace the file.
     func readLive(_ key: String, path: String) throws -> FileEntry? {
         guard let entry = try FileEntry.read(at: path, expectedKey: key) else { return nil }
         guard entry.isExpired(at: self.nowInMilliseconds) else { return entry }
-        _ = try self.withKeyLock(key) { try self.readLocked(key, path: path) }
+        let stripe = FileLockStripes.stripe(namespacePath: self.namespacePath, key: key)
+        _ = try self.storage.locks.withLockIfFree(stripe: stripe, waitingUpTo: .zero) { try self.readLocked(key, path: path) }
         return nil
     }
 
@@ -79,15 +85,7 @@ extension FileStore {
         let synchronize = self.configuration.synchronizesWrites
         let contents = entry.encoded()
         let temporary = self.directory + "/" + Self.temporaryName()
-        let flags = O_WRONLY | O_CREAT | O_EXCL
-        let descriptor: Int32
-        do {
-            descriptor = try FileSystem.openFile(temporary, flags: flags)
-        } catch  where error.errorNumber == ENOENT {
-            // The namespace's directory is made by its first write (and again after a deleteAll removed it).
-            try FileSystem.makeDirectories(self.directory, synchronize: synchronize)
-            descriptor = try FileSystem.openFile(temporary, flags: flags)
-        }
+        let descriptor = try self.createTemporaryFile(temporary)
         do {
             do {
                 try FileSystem.writeBytes(descriptor, contents, path: temporary)
@@ -104,19 +102,82 @@ extension FileStore {
             _ = try? FileSystem.removeFile(temporary)
             throw error
         }
-        if synchronize { try FileSystem.synchronizeDirectory(self.directory) }
+        if synchronize { try self.synchronizeDirectory(of: path) }
+    }
+
+    /// How many times a write makes its namespace's directory and tries again to create its temporary file.
+    static var directoryAttempts: Int { 8 }
+
+    /// Creates a write's temporary file, making the namespace's directory when it is missing.
+    ///
+    /// The directory is made by the namespace's first write, and again after a `deleteAll` of the namespace or of
+    /// a parent removed it. Such a `deleteAll`, in this process or another, may be running now: the directory is made
+    /// and the file created holding the namespaces lock (shared), which a sweep holds exclusively to remove an empty
+    /// directory, so no sweep removes it in between; once the file exists the directory is not empty until the file
+    /// is renamed into an entry. The two steps are still tried again, a bounded number of times, in case something
+    /// that takes no lock removes the directory. The lock is held briefly by sweeps: a write waits for it up to
+    /// ``Configuration/lockTimeout`` on its thread.
+    private func createTemporaryFile(_ temporary: String) throws -> Int32 {
+        let flags = O_WRONLY | O_CREAT | O_EXCL
+        do {
+            return try FileSystem.openFile(temporary, flags: flags, mode: self.configuration.fileMode)
+        } catch {
+            // A missing directory takes the slow path below.
+            guard error.errorNumber == ENOENT else { throw error }
+        }
+        let locks = self.storage.locks
+        let created = try locks.withNamespacesLockIfFree(exclusive: false, waitingUpTo: self.configuration.lockTimeout) {
+            try self.makeDirectoryAndCreate(temporary, flags: flags)
+        }
+        guard let created else {
+            throw StoreError(
+                .timedOut,
+                "timed out after \(self.configuration.lockTimeout) waiting to make the directory \(self.directory): "
+                    + "\(locks.namespacesLockPath) is held by another task or process"
+            )
+        }
+        return created
+    }
+
+    /// Makes the namespace's directory and creates a file in it, again while something removes the directory.
+    private func makeDirectoryAndCreate(_ temporary: String, flags: Int32) throws(FileSystemError) -> Int32 {
+        var attempt = 1
+        while true {
+            do {
+                try FileSystem.makeDirectories(
+                    self.directory,
+                    mode: self.configuration.directoryMode,
+                    synchronize: self.configuration.synchronizesWrites
+                )
+                return try FileSystem.openFile(temporary, flags: flags, mode: self.configuration.fileMode)
+            } catch {
+                // The directory, or a parent namespace's, went before the file was created.
+                guard error.errorNumber == ENOENT, attempt < Self.directoryAttempts else { throw error }
+                attempt += 1
+            }
+        }
+    }
+
+    /// Flushes the directory holding a file. A directory that is gone (a `deleteAll` removed the file and the
+    /// directory meanwhile) has nothing left to flush.
+    private func synchronizeDirectory(of path: String) throws(FileSystemError) {
+        do {
+            try FileSystem.synchronizeDirectory(FileSystem.parent(of: path))
+        } catch  where error.errorNumber == ENOENT {
+            return
+        }
     }
 
     /// Removes an entry file, if there is one, and flushes the directory when configured.
     func removeFile(_ path: String) throws {
         if try FileSystem.removeFile(path), self.configuration.synchronizesWrites {
-            try FileSystem.synchronizeDirectory(FileSystem.parent(of: path))
+            try self.synchronizeDirectory(of: path)
         }
     }
 
     /// The suffix of entry files: after 64 lowercase hexadecimal digits.
     static var entrySuffix: String { ".entry" }
-    /// The suffix of a child namespace's directory, after its name.
+    /// The suffix of a child namespace's directory, after its encoded name (``directoryName(ofNamespace:)``).
     static var namespaceSuffix: String { ".ns" }
     /// The prefix of temporary files, followed by the writer (`<pid>@<pid namespace>`), a dash and a random number.
     static var temporaryPrefix: String { ".tmp-" }

@@ -7,14 +7,20 @@ public import NIOCore
 /// into place, flushed first when ``Configuration/synchronizesWrites`` is set). Reads take no lock and never see
 /// a half-written value. Writes of a key hold a file lock (`flock`) on one of 256 lock stripes, which makes
 /// ``insert(_:value:expiresIn:)``, ``increment(_:by:initialValue:expiresIn:)`` and ``update(_:_:)`` atomic across
-/// processes. A namespace is a subdirectory (`name.ns`), made when first written to.
+/// processes; a write waits at most ``Configuration/lockTimeout`` for a lock held elsewhere, then throws
+/// ``StoreError/Code/timedOut``. A namespace is a subdirectory (`name.ns`, each capital letter written `^` and the
+/// letter in lower case, so that names differing only in case never share a directory on a case-insensitive file
+/// system: `Sessions` is `^sessions.ns`), made when first written to. Files and directories are created private to
+/// the owner by default (``Configuration/filePermissions``).
 ///
 /// A damaged, truncated or foreign file makes its key throw ``StoreError/Code/corruptEntry`` (``set(_:value:expiresIn:)``
 /// or ``delete(_:)`` repairs it) and never affects other keys. File system failures throw
 /// ``StoreError/Code/ioFailure``. Expired entries are removed when accessed, by ``deleteExpired()`` and, while the
 /// store runs as a `Service`, every ``Configuration/sweepInterval``.
 ///
-/// Every operation runs as one work item on NIO's blocking thread pool (`NIOThreadPool.singleton`).
+/// Operations run as work items on a thread pool (``Configuration/threadPool``), by default one Stash keeps for its
+/// file I/O, apart from `NIOThreadPool.singleton`. An operation waiting for a lock holds no thread, and a sweep or
+/// ``deleteAll()`` runs one work item per page of 256 directory entries, so neither can monopolise the pool.
 ///
 /// ```swift
 /// let root = try FileStore(directory: "/var/lib/myapp/stash")
@@ -23,7 +29,7 @@ public import NIOCore
 /// ```
 public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C.Duration == Duration {
     let storage: FileStorage
-    /// The namespace's directory relative to the root: `""` for the root, `"a.ns/b.ns"` for a grandchild.
+    /// The namespace's directory relative to the root: `""` for the root, `"a.ns/^b.ns"` for a grandchild `B`.
     let namespacePath: String
     /// The clock that times expiry; its instants are wall-clock times, so other processes and later runs agree.
     public let clock: C
@@ -33,7 +39,7 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
     /// Opens a store in a directory, timed by the system's wall clock.
     /// - Parameters:
     ///   - directory: The root directory; it and its parents are created when missing.
-    ///   - configuration: Value limit, write flushing and sweep interval.
+    ///   - configuration: Value limit, write flushing, file permissions, lock timeout, sweep interval and thread pool.
     /// - Throws: ``StoreError/Code/ioFailure`` when the directory cannot be created or resolved.
     public init(directory: String, configuration: Configuration = .init()) throws where C == WallClock {
         try self.init(directory: directory, clock: WallClock(), configuration: configuration)
@@ -44,16 +50,20 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
     ///   - directory: The root directory; it and its parents are created when missing.
     ///   - clock: The clock that times expiry. Expiry times are written as wall-clock milliseconds, so every process
     ///     sharing the directory should use a clock that agrees with the others.
-    ///   - configuration: Value limit, write flushing and sweep interval.
+    ///   - configuration: Value limit, write flushing, file permissions, lock timeout, sweep interval and thread pool.
     /// - Throws: ``StoreError/Code/ioFailure`` when the directory cannot be created or resolved.
     public init(directory: String, clock: C, configuration: Configuration = .init()) throws {
         precondition(configuration.maximumValueSize >= 0, "maximumValueSize must not be negative")
         precondition(configuration.sweepInterval > .zero, "sweepInterval must be positive")
+        precondition(configuration.lockTimeout >= .zero, "lockTimeout must not be negative")
+        precondition(configuration.filePermissions & ~0o777 == 0, "filePermissions may only hold the nine permission bits")
+        precondition(configuration.filePermissions & 0o600 == 0o600, "filePermissions must let the owner read and write")
         do {
-            try FileSystem.makeDirectories(directory, synchronize: configuration.synchronizesWrites)
+            let mode = configuration.directoryMode
+            try FileSystem.makeDirectories(directory, mode: mode, synchronize: configuration.synchronizesWrites)
             let root = try FileSystem.canonicalPath(directory)
-            self.storage = FileStorage(root: root)
-            try FileSystem.makeDirectories(self.storage.locks.directory)
+            self.storage = FileStorage(root: root, fileMode: configuration.fileMode, directoryMode: mode)
+            try FileSystem.makeDirectories(self.storage.locks.directory, mode: mode)
         } catch {
             throw error.storeError
         }
@@ -96,15 +106,13 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
         try StoreValidation.validateKey(key)
         let milliseconds = try StoreValidation.validateExpiry(duration)
         let path = self.entryPath(for: key)
-        return try await self.perform(key: key, path: path) {
-            try self.withKeyLock(key) {
-                guard var entry = try self.readLocked(key, path: path) else { return nil }
-                if entry.expiresAt != nil {
-                    entry.expiresAt = self.deadline(afterMilliseconds: milliseconds)
-                    try self.write(entry, to: path)
-                }
-                return entry.value
+        return try await self.performLocked(key: key, path: path) {
+            guard var entry = try self.readLocked(key, path: path) else { return nil }
+            if entry.expiresAt != nil {
+                entry.expiresAt = self.deadline(afterMilliseconds: milliseconds)
+                try self.write(entry, to: path)
             }
+            return entry.value
         }
     }
 
@@ -112,10 +120,8 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
     public func set(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         let path = self.entryPath(for: key)
-        try await self.perform(key: key, path: path) {
-            try self.withKeyLock(key) {
-                try self.write(FileEntry(key: key, value: value, expiresAt: self.deadline(afterMilliseconds: milliseconds)), to: path)
-            }
+        try await self.performLocked(key: key, path: path) {
+            try self.write(FileEntry(key: key, value: value, expiresAt: self.deadline(afterMilliseconds: milliseconds)), to: path)
         }
     }
 
@@ -124,12 +130,10 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
     public func insert(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws -> Bool {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         let path = self.entryPath(for: key)
-        return try await self.perform(key: key, path: path) {
-            try self.withKeyLock(key) {
-                guard try self.readLocked(key, path: path) == nil else { return false }
-                try self.write(FileEntry(key: key, value: value, expiresAt: self.deadline(afterMilliseconds: milliseconds)), to: path)
-                return true
-            }
+        return try await self.performLocked(key: key, path: path) {
+            guard try self.readLocked(key, path: path) == nil else { return false }
+            try self.write(FileEntry(key: key, value: value, expiresAt: self.deadline(afterMilliseconds: milliseconds)), to: path)
+            return true
         }
     }
 
@@ -137,9 +141,7 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
     public func delete(_ key: String) async throws {
         try StoreValidation.validateKey(key)
         let path = self.entryPath(for: key)
-        try await self.perform(key: key, path: path) {
-            try self.withKeyLock(key) { try self.removeFile(path) }
-        }
+        try await self.performLocked(key: key, path: path) { try self.removeFile(path) }
     }
 
     /// Returns whether a live value exists for a key.
@@ -169,59 +171,58 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
         try StoreValidation.validateKey(key)
         let milliseconds = try StoreValidation.validateExpiry(expiresIn)
         let path = self.entryPath(for: key)
-        return try await self.perform(key: key, path: path) {
-            try self.withKeyLock(key) {
-                let current = try self.readLocked(key, path: path)
-                let value = try StoreCounter.incremented(current?.value, by: amount, initialValue: initialValue, key: key)
-                let expiresAt = current == nil ? self.deadline(afterMilliseconds: milliseconds) : current?.expiresAt
-                try self.write(FileEntry(key: key, value: StoreCounter.encode(value), expiresAt: expiresAt), to: path)
-                return value
-            }
+        return try await self.performLocked(key: key, path: path) {
+            let current = try self.readLocked(key, path: path)
+            let value = try StoreCounter.incremented(current?.value, by: amount, initialValue: initialValue, key: key)
+            let expiresAt = current == nil ? self.deadline(afterMilliseconds: milliseconds) : current?.expiresAt
+            try self.write(FileEntry(key: key, value: StoreCounter.encode(value), expiresAt: expiresAt), to: path)
+            return value
         }
     }
 
     /// Reads, transforms and writes back one value atomically, across tasks and processes.
     ///
-    /// `transform` runs exactly once per call, on a thread of NIO's blocking pool, while the key's file lock is held:
-    /// keep it short, and never let it wait for another operation of this store.
+    /// `transform` runs exactly once per call, on a thread of ``Configuration/threadPool``, while the key's file lock
+    /// is held: keep it short (the writes of this process to keys of the same lock stripe wait for it; those of other
+    /// processes give up after their ``Configuration/lockTimeout``), and never let it wait for another operation of
+    /// this store.
     public func update(
         _ key: String,
         _ transform: @escaping @Sendable (ByteBuffer?) throws -> StoreUpdate
     ) async throws -> ByteBuffer? {
         try StoreValidation.validateKey(key)
         let path = self.entryPath(for: key)
-        return try await self.perform(key: key, path: path) {
-            try self.withKeyLock(key) {
-                let current = try self.readLocked(key, path: path)
-                switch try transform(current?.value) {
-                case .unchanged:
-                    return current?.value
-                case .delete:
-                    try self.removeFile(path)
-                    return nil
-                case .set(let value, let expiresIn):
-                    let milliseconds = try StoreValidation.validateWrite(
-                        key: key,
-                        value: value,
-                        expiresIn: expiresIn,
-                        maximumValueSize: self.maximumValueSize
-                    )
-                    try self.write(FileEntry(key: key, value: value, expiresAt: self.deadline(afterMilliseconds: milliseconds)), to: path)
-                    return value
-                case .setKeepingExpiry(let value):
-                    try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
-                    try self.write(FileEntry(key: key, value: value, expiresAt: current?.expiresAt), to: path)
-                    return value
-                }
+        return try await self.performLocked(key: key, path: path) {
+            let current = try self.readLocked(key, path: path)
+            switch try transform(current?.value) {
+            case .unchanged:
+                return current?.value
+            case .delete:
+                try self.removeFile(path)
+                return nil
+            case .set(let value, let expiresIn):
+                let milliseconds = try StoreValidation.validateWrite(
+                    key: key,
+                    value: value,
+                    expiresIn: expiresIn,
+                    maximumValueSize: self.maximumValueSize
+                )
+                try self.write(FileEntry(key: key, value: value, expiresAt: self.deadline(afterMilliseconds: milliseconds)), to: path)
+                return value
+            case .setKeepingExpiry(let value):
+                try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
+                try self.write(FileEntry(key: key, value: value, expiresAt: current?.expiresAt), to: path)
+                return value
             }
         }
     }
 
-    /// Returns the child namespace `name`: the subdirectory `name.ns`, made when the child is first written to.
+    /// Returns the child namespace `name`: the subdirectory `name.ns` (capital letters written `^` and the letter
+    /// in lower case), made when the child is first written to.
     /// - Throws: ``StoreError/Code/invalidNamespace`` for a name other than 1 to 64 ASCII letters, digits, `_` or `-`.
     public func withNamespace(_ name: String) throws -> Self {
         try StoreValidation.validateNamespace(name)
-        let child = name + Self.namespaceSuffix
+        let child = Self.directoryName(ofNamespace: name)
         return Self(
             storage: self.storage,
             namespacePath: self.namespacePath.isEmpty ? child : self.namespacePath + "/" + child,

@@ -10,10 +10,11 @@ extension FileSystem {
     /// Creates a directory and any missing parents (`mkdir -p`).
     /// - Parameters:
     ///   - path: The directory to create.
+    ///   - mode: The permission bits of each directory created (before the umask); existing ones keep theirs.
     ///   - synchronize: Whether to flush each parent that gains a directory, so the new directory survives a crash.
     /// - Throws: A ``FileSystemError``, `ENOTDIR` when something other than a directory is in the way.
-    static func makeDirectories(_ path: String, synchronize: Bool = false) throws(FileSystemError) {
-        if mkdir(path, 0o755) == 0 {
+    static func makeDirectories(_ path: String, mode: mode_t = 0o700, synchronize: Bool = false) throws(FileSystemError) {
+        if mkdir(path, mode) == 0 {
             if synchronize { try self.synchronizeDirectory(self.parent(of: path)) }
             return
         }
@@ -30,8 +31,8 @@ extension FileSystem {
         case ENOENT:
             let parent = self.parent(of: path)
             guard parent != path, !parent.isEmpty else { throw FileSystemError("mkdir", path, errorNumber: ENOENT) }
-            try self.makeDirectories(parent, synchronize: synchronize)
-            guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw FileSystemError("mkdir", path) }
+            try self.makeDirectories(parent, mode: mode, synchronize: synchronize)
+            guard mkdir(path, mode) == 0 || errno == EEXIST else { throw FileSystemError("mkdir", path) }
             if synchronize { try self.synchronizeDirectory(parent) }
         case let error:
             throw FileSystemError("mkdir", path, errorNumber: error)

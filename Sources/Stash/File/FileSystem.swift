@@ -13,7 +13,8 @@ import Darwin
 /// Every function blocks: call them only from a thread pool work item, never from Swift's cooperative pool.
 enum FileSystem {
     /// Opens a file (always close-on-exec, so worker processes never inherit a lock).
-    static func openFile(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(FileSystemError) -> Int32 {
+    /// - Parameter mode: The permission bits of a file that `O_CREAT` creates, before the umask.
+    static func openFile(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(FileSystemError) -> Int32 {
         while true {
             let descriptor = open(path, flags | O_CLOEXEC, mode)
             if descriptor >= 0 { return descriptor }
@@ -99,12 +100,16 @@ enum FileSystem {
         }
     }
 
-    /// Takes an exclusive `flock` on a descriptor, waiting for it.
-    static func lockExclusively(_ descriptor: Int32, path: String) throws(FileSystemError) {
-        while flock(descriptor, LOCK_EX) != 0 {
+    /// Takes an exclusive or shared `flock` on a descriptor if no other open file description holds a conflicting
+    /// one; never waits.
+    /// - Returns: `false` when the lock is held elsewhere.
+    static func lockIfFree(_ descriptor: Int32, exclusive: Bool, path: String) throws(FileSystemError) -> Bool {
+        while flock(descriptor, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 {
             let error = errno
+            if error == EWOULDBLOCK { return false }
             if error != EINTR { throw FileSystemError("flock", path, errorNumber: error) }
         }
+        return true
     }
 
     /// Renames a file, atomically replacing the target.

@@ -148,9 +148,10 @@ public final class Persister<C: Clock>: Service, Sendable where C.Duration == Du
         }
     }
 
-    /// Runs one save or load on NIO's blocking pool, holding the I/O lock, with file errors as ``StoreError``s.
+    /// Runs one save or load on Stash's file I/O pool (the one ``FileStore`` uses by default, apart from
+    /// `NIOThreadPool.singleton`), holding the I/O lock, with file errors as ``StoreError``s.
     private func perform(_ body: @escaping @Sendable () throws -> Void) async throws {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await NIOThreadPool.stash.runIfActive {
             try self.io.withLock { _ in
                 do {
                     try body()

@@ -20,6 +20,9 @@ struct SnapshotFile: Sendable {
     let synchronizesWrites: Bool
     /// The largest file read: anything bigger is not a snapshot this store could have written.
     let maximumSize: Int
+    /// The permission bits of the snapshot (its temporary file, renamed into place), before the umask: by default
+    /// the owner's only, since a snapshot holds session data.
+    var fileMode: mode_t = 0o600
 
     /// The identity of the file at the path now, or `nil` when there is none.
     func currentIdentity() throws(FileSystemError) -> Identity? {
@@ -34,7 +37,7 @@ struct SnapshotFile: Sendable {
         let directory = FileSystem.parent(of: self.path)
         let name = self.path.split(separator: "/").last.map(String.init) ?? "snapshot"
         let temporary = directory + "/." + name + FileStore<WallClock>.temporaryName()
-        let descriptor = try FileSystem.openFile(temporary, flags: O_WRONLY | O_CREAT | O_EXCL)
+        let descriptor = try FileSystem.openFile(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: self.fileMode)
         var open = true
         do {
             try FileSystem.writeBytes(descriptor, contents, path: temporary)
