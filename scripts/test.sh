@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Runs Stash's whole test suite: builds every target (benchmarks included, so they never rot) and runs the tests.
-# Later backends add the servers they need here (installed from Debian packages and started on loopback).
+# Runs Stash's whole test suite: builds every target (benchmarks included, so they never rot), starts the real
+# servers the integration tests need, runs every test, and stops the servers.
 #
-#   scripts/test.sh                  # everything
+#   scripts/test.sh                      # everything
 #   scripts/test.sh --filter FileStore   # extra arguments go to `swift test`
+#
+# Redis: redis-server is installed from Debian's packages when missing (apt-get; needs root), then a throw-away
+# instance runs on a free loopback port with no persistence in its own temporary directory. The tests find it
+# through STASH_REDIS_URL (and STASH_REDIS_SERVER, to start servers of their own for fault tests); a Redis test
+# that cannot reach it fails, it never skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +16,11 @@ if ! command -v swift >/dev/null 2>&1; then
     echo "error: the Swift toolchain (swift) is not on PATH" >&2
     exit 1
 fi
+
+source scripts/common.sh
+source scripts/redis.sh
+
+start_redis
 
 echo "==> swift build --build-tests"
 swift build --build-tests

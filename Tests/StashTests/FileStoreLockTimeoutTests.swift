@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import Stash
 import Synchronization
 import Testing
@@ -90,7 +91,12 @@ private final class HeldLock: Sendable {
     @Test func aHeldLockDelaysOnlyTheKeysOfItsStripe() async throws {
         try await withFileStoreDirectory { directory in
             // The default timeout (5 s) is far longer than the lock is held: every queued write must get through.
-            let store = try FileStore(directory: directory)
+            // A pool of its own, with two threads for 20 blocked writes: other tests' file I/O cannot delay this
+            // one, and a write that held a thread while it waited would starve the other stripe at once.
+            let pool = NIOThreadPool(numberOfThreads: 2)
+            pool.start()
+            defer { pool.shutdownGracefully { _ in } }
+            let store = try FileStore(directory: directory, configuration: .init(threadPool: pool))
             let other = Self.key(awayFrom: "held")
             try await store.set(other, value: ByteBuffer(string: "other"))
             let lock = try HeldLock(path: Self.lockPath(of: "held", in: store))

@@ -1,0 +1,107 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Stash
+import Synchronization
+
+/// One connection to a Redis server, shared by every task that sends it commands (pipelined).
+final class RedisConnection: Sendable {
+    let channel: any Channel
+    let commandTimeout: TimeAmount
+    /// Commands sent and not yet answered: the pool gives new commands to the least busy connection.
+    private let inFlight = Atomic<Int>(0)
+    /// Set by ``closeWhenIdle()``: the connection closes when its last command is answered.
+    private let draining = Atomic<Bool>(false)
+
+    private init(channel: any Channel, commandTimeout: TimeAmount) {
+        self.channel = channel
+        self.commandTimeout = commandTimeout
+    }
+
+    var pendingCount: Int { self.inFlight.load(ordering: .relaxed) }
+    var isActive: Bool { self.channel.isActive }
+
+    /// Sends a command; the future completes with the server's reply (an error reply is a value, not a failure).
+    func send(_ arguments: [RESPArgument]) -> EventLoopFuture<RESPValue> {
+        var command = self.channel.allocator.buffer(capacity: 64)
+        RESPCommandEncoder.encode(arguments, into: &command)
+        let reply = self.channel.eventLoop.makePromise(of: RESPValue.self)
+        self.inFlight.add(1, ordering: .relaxed)
+        reply.futureResult.whenComplete { _ in
+            if self.inFlight.subtract(1, ordering: .relaxed).newValue == 0, self.draining.load(ordering: .relaxed) {
+                self.close()
+            }
+        }
+        let request = RedisRequest(command: command, reply: reply, deadline: .now() + self.commandTimeout)
+        // A channel that closed since it was chosen has no handler left to fail the command: the failed write does.
+        let written = self.channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            reply.fail(StoreError(.unavailable, "the connection to Redis closed before a command was sent", underlying: error))
+        }
+        self.channel.write(request, promise: written)
+        return reply.futureResult
+    }
+
+    /// Sends a command and waits for its reply.
+    func send(_ arguments: [RESPArgument]) async throws -> RESPValue {
+        try await self.send(arguments).get()
+    }
+
+    func close() {
+        self.channel.close(promise: nil)
+    }
+
+    /// Closes the connection once every command sent on it has its reply (at once when none is pending); the
+    /// command timeout bounds the wait.
+    func closeWhenIdle() {
+        self.draining.store(true, ordering: .relaxed)
+        if self.inFlight.load(ordering: .relaxed) == 0 { self.close() }
+    }
+
+    /// Connects and performs the handshake (protocol, authentication, name, database), all on the event loop.
+    static func connect(
+        configuration: RedisConfiguration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) -> EventLoopFuture<RedisConnection> {
+        let address = "\(configuration.host):\(configuration.port)"
+        let timeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
+        return ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(RESPDecoder()),
+                        RedisCommandHandler(address: address)
+                    )
+                }
+            }
+            .connect(host: configuration.host, port: configuration.port)
+            .flatMapErrorThrowing { error in
+                throw StoreError(.unavailable, "cannot connect to Redis at \(address)", underlying: error)
+            }
+            .flatMap { channel in
+                let connection = RedisConnection(
+                    channel: channel,
+                    commandTimeout: .nanoseconds(configuration.commandTimeout.nanosecondsClamped)
+                )
+                return RedisHandshake(configuration: configuration, connection: connection).run()
+                    .map { connection }
+                    .flatMapErrorThrowing { error in
+                        connection.close()
+                        throw error
+                    }
+            }
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, saturating at Int64's range.
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = self.components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (total, overflowAdd) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflowAdd ? (seconds < 0 ? .min : .max) : total
+    }
+}

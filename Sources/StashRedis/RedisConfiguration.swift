@@ -1,0 +1,164 @@
+import Stash
+
+/// Where a ``RedisStore`` connects and how: server, credentials, database, timeouts, pool size, key prefix.
+public struct RedisConfiguration: Sendable {
+    /// The server's host name or address.
+    public var host: String
+    /// The server's port.
+    public var port: Int
+    /// The ACL user to authenticate as, or `nil` for the default user.
+    public var username: String?
+    /// The password, or `nil` when the server requires none.
+    public var password: String?
+    /// The database number selected on every connection.
+    public var database: Int
+    /// The name each connection gives itself (`CLIENT SETNAME`), shown by `CLIENT LIST`.
+    public var connectionName: String?
+    /// How long a command may wait for its reply before it fails with ``StoreError/Code/timedOut``.
+    public var commandTimeout: Duration
+    /// How long connecting (and the handshake) may take.
+    public var connectTimeout: Duration
+    /// Connections opened when the pool starts running, and kept open.
+    public var minimumConnections: Int
+    /// The most connections the pool opens; concurrent commands share them, pipelined.
+    public var maximumConnections: Int
+    /// The first wait before reconnecting after a failed connection attempt; it doubles on each failure.
+    public var reconnectDelay: Duration
+    /// The longest wait between reconnection attempts.
+    public var maximumReconnectDelay: Duration
+    /// The prefix of every key the store writes (a namespace name), so it never touches keys it did not write.
+    public var keyPrefix: String
+
+    /// Creates a configuration.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 6379,
+        username: String? = nil,
+        password: String? = nil,
+        database: Int = 0,
+        connectionName: String? = "stash",
+        commandTimeout: Duration = .seconds(5),
+        connectTimeout: Duration = .seconds(5),
+        minimumConnections: Int = 1,
+        maximumConnections: Int = 4,
+        reconnectDelay: Duration = .milliseconds(50),
+        maximumReconnectDelay: Duration = .seconds(5),
+        keyPrefix: String = "stash"
+    ) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        self.connectionName = connectionName
+        self.commandTimeout = commandTimeout
+        self.connectTimeout = connectTimeout
+        self.minimumConnections = minimumConnections
+        self.maximumConnections = maximumConnections
+        self.reconnectDelay = reconnectDelay
+        self.maximumReconnectDelay = maximumReconnectDelay
+        self.keyPrefix = keyPrefix
+    }
+
+    /// Creates a configuration from a URL: `redis://[[user]:password@]host[:port][/database]`.
+    ///
+    /// User and password are percent-decoded; the other settings keep their defaults.
+    /// - Throws: ``StoreError/Code/invalidConfiguration`` for anything else (another scheme, a bad port or
+    ///   database, a query string).
+    public init(url: String) throws {
+        self.init()
+        func invalid(_ reason: String) -> StoreError {
+            StoreError(.invalidConfiguration, "invalid Redis URL \(url.debugDescription): \(reason)")
+        }
+        guard url.hasPrefix("redis://") else { throw invalid("it must start with redis://") }
+        var rest = Substring(url.dropFirst("redis://".count))
+        guard !rest.contains("?"), !rest.contains("#") else { throw invalid("query strings and fragments are not supported") }
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = credentials.firstIndex(of: ":") {
+                let user = try Self.percentDecoded(credentials[..<colon], url: url)
+                self.username = user.isEmpty ? nil : user
+                self.password = try Self.percentDecoded(credentials[credentials.index(after: colon)...], url: url)
+            } else {
+                // redis://secret@host: a password alone, as redis-cli reads it.
+                self.password = try Self.percentDecoded(credentials, url: url)
+            }
+        }
+        var authority = rest
+        if let slash = rest.firstIndex(of: "/") {
+            authority = rest[..<slash]
+            let path = rest[rest.index(after: slash)...]
+            if !path.isEmpty {
+                guard let database = Int(path), database >= 0 else { throw invalid("the database must be a non-negative number") }
+                self.database = database
+            }
+        }
+        if authority.hasPrefix("[") {
+            // An IPv6 address: [::1]:6379
+            guard let close = authority.firstIndex(of: "]") else { throw invalid("an IPv6 address lacks its ']'") }
+            self.host = String(authority[authority.index(after: authority.startIndex)..<close])
+            authority = authority[authority.index(after: close)...]
+            if authority.hasPrefix(":") {
+                guard let port = Int(authority.dropFirst()), (1...65535).contains(port) else { throw invalid("the port must be 1 to 65535") }
+                self.port = port
+            } else if !authority.isEmpty {
+                throw invalid("unexpected text after the address")
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            self.host = String(authority[..<colon])
+            guard let port = Int(authority[authority.index(after: colon)...]), (1...65535).contains(port) else {
+                throw invalid("the port must be 1 to 65535")
+            }
+            self.port = port
+        } else {
+            self.host = String(authority)
+        }
+        guard !self.host.isEmpty else { throw invalid("the host is missing") }
+    }
+
+    private static func percentDecoded(_ text: Substring, url: String) throws -> String {
+        var bytes: [UInt8] = []
+        var index = text.utf8.startIndex
+        let utf8 = text.utf8
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "%") {
+                let high = utf8.index(after: index)
+                guard high < utf8.endIndex, utf8.index(after: high) < utf8.endIndex,
+                    let value = UInt8(String(decoding: [utf8[high], utf8[utf8.index(after: high)]], as: UTF8.self), radix: 16)
+                else {
+                    throw StoreError(.invalidConfiguration, "invalid Redis URL \(url.debugDescription): a bad percent escape")
+                }
+                bytes.append(value)
+                index = utf8.index(high, offsetBy: 2)
+            } else {
+                bytes.append(byte)
+                index = utf8.index(after: index)
+            }
+        }
+        guard let decoded = String(validating: bytes, as: UTF8.self) else {
+            throw StoreError(.invalidConfiguration, "invalid Redis URL \(url.debugDescription): credentials are not UTF-8")
+        }
+        return decoded
+    }
+
+    /// Checks the settings that would otherwise fail later and less clearly.
+    func validate() throws {
+        func invalid(_ reason: String) -> StoreError { StoreError(.invalidConfiguration, "invalid Redis configuration: \(reason)") }
+        guard (1...65535).contains(self.port) else { throw invalid("port \(self.port) is not 1 to 65535") }
+        guard self.database >= 0 else { throw invalid("database \(self.database) is negative") }
+        guard self.commandTimeout > .zero, self.connectTimeout > .zero else { throw invalid("timeouts must be positive") }
+        guard self.minimumConnections >= 0, self.maximumConnections >= 1, self.minimumConnections <= self.maximumConnections else {
+            throw invalid("connections must satisfy 0 <= minimum <= maximum, 1 <= maximum")
+        }
+        guard self.reconnectDelay > .zero, self.maximumReconnectDelay >= self.reconnectDelay else {
+            throw invalid("reconnect delays must be positive, the maximum at least the first")
+        }
+        do {
+            try StoreValidation.validateNamespace(self.keyPrefix)
+        } catch {
+            throw invalid("the key prefix must be a valid namespace name: \(error.message)")
+        }
+    }
+}

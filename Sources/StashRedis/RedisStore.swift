@@ -1,0 +1,188 @@
+public import NIOCore
+public import Stash
+
+/// A store on a Redis (or Redis-compatible: Valkey, KeyDB, Dragonfly) server, shared by every instance of an
+/// application: sessions, cache entries and rate limits that all instances see, atomically.
+///
+/// It speaks RESP over its own SwiftNIO connection pool (pipelined, with timeouts and reconnection) and keeps the
+/// whole store contract: TTLs in milliseconds (`SET … PX`, `PTTL`), insert by `SET NX`, renewal, increment and
+/// update as server-side scripts (one round trip, atomic across every client), expiry by the server's clock.
+///
+/// Every key the store writes starts with ``RedisConfiguration/keyPrefix`` (`stash` by default), so it never
+/// touches other keys: a key `k` of namespace `a` is `stash:a|k`. Namespace names cannot contain `:` or `|`, so a
+/// key of one namespace can never equal a key of another, and `deleteAll` and key listing (`SCAN` + `UNLINK`,
+/// never `KEYS` or `FLUSHDB`) match exactly one namespace and its children.
+///
+/// ```swift
+/// let root = try RedisStore(url: "redis://127.0.0.1:6379/0")
+/// let registry = StoreRegistry(defaultFactory: root.withNamespace)
+/// // run `root` (or the registry) as a service: it owns the connection pool
+/// ```
+public struct RedisStore: Store {
+    let client: RedisClient
+    /// The key prefix of this namespace, without the `|` that separates it from keys: `stash`, `stash:a:b`.
+    let namespacePrefix: String
+
+    /// Creates a store; it connects lazily, on the first command (or when run as a service).
+    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` for settings out of range.
+    public init(configuration: RedisConfiguration = .init()) throws {
+        try configuration.validate()
+        self.client = RedisClient(configuration: configuration)
+        self.namespacePrefix = configuration.keyPrefix
+    }
+
+    /// Creates a store from a `redis://[[user]:password@]host[:port][/database]` URL.
+    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` for a malformed URL.
+    public init(url: String) throws {
+        try self.init(configuration: RedisConfiguration(url: url))
+    }
+
+    private init(client: RedisClient, namespacePrefix: String) {
+        self.client = client
+        self.namespacePrefix = namespacePrefix
+    }
+
+    /// The configuration the store was created with.
+    public var configuration: RedisConfiguration { self.client.configuration }
+
+    public var maximumValueSize: Int { StoreLimits.defaultMaximumValueSize }
+
+    /// The Redis key of a store key: the namespace prefix, `|`, and the key's bytes.
+    func redisKey(_ key: String) -> RESPArgument {
+        .string(self.namespacePrefix + "|" + key)
+    }
+
+    public func get(_ key: String) async throws -> ByteBuffer? {
+        try StoreValidation.validateKey(key)
+        return try await self.client.send(["GET", self.redisKey(key)]).stringBytes
+    }
+
+    public func get(_ key: String, renewingFor duration: Duration) async throws -> ByteBuffer? {
+        try StoreValidation.validateKey(key)
+        let milliseconds = try StoreValidation.validateExpiry(duration)
+        let reply = try await self.client.evaluate(.getRenewing, keys: [self.redisKey(key)], arguments: [.integer(milliseconds)])
+        try Self.check(reply, "renewing a key")
+        return reply.stringBytes
+    }
+
+    public func set(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws {
+        let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
+        var command: [RESPArgument] = ["SET", self.redisKey(key), .bytes(value)]
+        if let milliseconds { command += ["PX", .integer(milliseconds)] }
+        _ = try await self.client.send(command)
+    }
+
+    public func insert(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws -> Bool {
+        let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
+        var command: [RESPArgument] = ["SET", self.redisKey(key), .bytes(value), "NX"]
+        if let milliseconds { command += ["PX", .integer(milliseconds)] }
+        return try await self.client.send(command) != .null
+    }
+
+    public func delete(_ key: String) async throws {
+        try StoreValidation.validateKey(key)
+        _ = try await self.client.send(["UNLINK", self.redisKey(key)])
+    }
+
+    public func exists(_ key: String) async throws -> Bool {
+        try StoreValidation.validateKey(key)
+        return try await self.client.send(["EXISTS", self.redisKey(key)]) == .integer(1)
+    }
+
+    public func expiry(of key: String) async throws -> KeyExpiry {
+        try StoreValidation.validateKey(key)
+        guard case .integer(let milliseconds) = try await self.client.send(["PTTL", self.redisKey(key)]) else {
+            throw StoreError(.protocolError, "Redis answered PTTL with something other than an integer")
+        }
+        switch milliseconds {
+        case -2: return .missing
+        case -1: return .never
+        // PTTL rounds down; a live key always has at least the 1 ms the contract promises.
+        default: return .expiresIn(.milliseconds(max(milliseconds, 1)))
+        }
+    }
+
+    /// Does nothing: Redis removes expired keys itself.
+    public func deleteExpired() async throws {}
+
+    public func increment(_ key: String, by amount: Int64, initialValue: Int64, expiresIn: Duration?) async throws -> Int64 {
+        try StoreValidation.validateKey(key)
+        let milliseconds = try StoreValidation.validateExpiry(expiresIn)
+        // The value of a new counter, checked here: the script writes it as it is.
+        let created = try StoreCounter.incremented(nil, by: amount, initialValue: initialValue, key: key)
+        let reply = try await self.client.evaluate(
+            .increment,
+            keys: [self.redisKey(key)],
+            arguments: [.integer(amount), .integer(created), milliseconds.map { .integer($0) } ?? .string("")]
+        )
+        if let message = reply.errorMessage {
+            if message.contains("not an integer") { throw StoreError.notAnInteger(key: key) }
+            if message.contains("overflow") { throw StoreError.overflow(key: key) }
+            throw StoreError(.serverError, "Redis answered an increment with an error: \(message)")
+        }
+        switch reply {
+        case .integer(let value):
+            return value
+        case .bulkString(let digits):
+            guard let value = StoreCounter.parse(digits) else { throw StoreError.notAnInteger(key: key) }
+            return value
+        default:
+            throw StoreError(.protocolError, "Redis answered an increment with \(reply)")
+        }
+    }
+
+    public func update(
+        _ key: String,
+        _ transform: @escaping @Sendable (ByteBuffer?) throws -> StoreUpdate
+    ) async throws -> ByteBuffer? {
+        try StoreValidation.validateKey(key)
+        let redisKey = self.redisKey(key)
+        var conflicts = 0
+        // Optimistic: read, transform, then a compare-and-set script applies the result only if the value is still
+        // the one transformed; another client's write in between makes it run again on the new value.
+        while true {
+            try Task.checkCancellation()
+            let current = try await self.client.send(["GET", redisKey]).stringBytes
+            let update = try transform(current)
+            var arguments: [RESPArgument] = current.map { ["1", .bytes($0)] } ?? ["0", ""]
+            let result: ByteBuffer?
+            switch update {
+            case .unchanged:
+                return current
+            case .delete:
+                arguments += ["delete", "", ""]
+                result = nil
+            case .set(let value, let expiresIn):
+                let milliseconds = try StoreValidation.validateWrite(
+                    key: key,
+                    value: value,
+                    expiresIn: expiresIn,
+                    maximumValueSize: self.maximumValueSize
+                )
+                arguments += ["set", .bytes(value), milliseconds.map { .integer($0) } ?? ""]
+                result = value
+            case .setKeepingExpiry(let value):
+                try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
+                arguments += ["keep", .bytes(value), ""]
+                result = value
+            }
+            let reply = try await self.client.evaluate(.compareAndSet, keys: [redisKey], arguments: arguments)
+            try Self.check(reply, "updating a key")
+            if reply == .integer(1) { return result }
+            // Conflict: back off a little, more as conflicts repeat, so that contending clients spread out.
+            conflicts += 1
+            try await Task.sleep(for: .microseconds(Int64.random(in: 0...(50 * Int64(min(conflicts, 20))))))
+        }
+    }
+
+    public func withNamespace(_ name: String) throws -> RedisStore {
+        try StoreValidation.validateNamespace(name)
+        return RedisStore(client: self.client, namespacePrefix: self.namespacePrefix + ":" + name)
+    }
+
+    static func check(_ reply: RESPValue, _ what: String) throws {
+        if let message = reply.errorMessage {
+            throw StoreError(.serverError, "Redis answered \(what) with an error: \(message)")
+        }
+    }
+}

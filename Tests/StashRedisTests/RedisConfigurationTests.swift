@@ -1,0 +1,42 @@
+import Stash
+import StashRedis
+import Testing
+
+@Suite struct RedisConfigurationTests {
+    @Test func parsesURLs() throws {
+        let plain = try RedisConfiguration(url: "redis://cache.internal")
+        #expect(plain.host == "cache.internal" && plain.port == 6379 && plain.database == 0 && plain.password == nil)
+
+        let full = try RedisConfiguration(url: "redis://app:p%40ss%3Aword@10.0.0.5:6380/7")
+        #expect(full.host == "10.0.0.5" && full.port == 6380 && full.database == 7)
+        #expect(full.username == "app" && full.password == "p@ss:word")
+
+        let passwordOnly = try RedisConfiguration(url: "redis://:secret@localhost:6379")
+        #expect(passwordOnly.username == nil && passwordOnly.password == "secret")
+
+        let ipv6 = try RedisConfiguration(url: "redis://[::1]:7000/2")
+        #expect(ipv6.host == "::1" && ipv6.port == 7000 && ipv6.database == 2)
+    }
+
+    @Test(arguments: [
+        "http://localhost", "redis://", "redis://host:0", "redis://host:70000", "redis://host:port", "redis://host/-1",
+        "redis://host/db", "redis://host?timeout=1", "redis://[::1", "redis://user:%zz@host",
+    ])
+    func rejectsMalformedURLs(_ url: String) {
+        let error = #expect(throws: StoreError.self) { try RedisConfiguration(url: url) }
+        #expect(error?.code == .invalidConfiguration, "\(url)")
+    }
+
+    @Test func rejectsSettingsOutOfRange() {
+        for configuration in [
+            RedisConfiguration(minimumConnections: 5, maximumConnections: 2),
+            RedisConfiguration(maximumConnections: 0),
+            RedisConfiguration(commandTimeout: .zero),
+            RedisConfiguration(keyPrefix: "a:b"),
+            RedisConfiguration(keyPrefix: ""),
+        ] {
+            let error = #expect(throws: StoreError.self) { try RedisStore(configuration: configuration) }
+            #expect(error?.code == .invalidConfiguration)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Stash
+import StashRedis
+import Testing
+
+@Suite struct RedisFaultTests {
+    /// The outcome of one command while the server dies: it must come back, and be a success or a typed error.
+    enum Outcome: Sendable {
+        case success
+        case storeError(StoreError.Code)
+        case otherError(String)
+    }
+
+    @Test func aServerStoppedUnderLoadGivesTypedErrorsWithinTheTimeoutAndTheStoreRecovers() async throws {
+        let server = try RedisServerProcess()
+        try await server.start()
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.commandTimeout = .seconds(1)
+        configuration.connectTimeout = .seconds(1)
+        configuration.maximumReconnectDelay = .milliseconds(200)
+        let store = try RedisStore(configuration: configuration)
+        try await store.set("warm", value: ByteBuffer(string: "up"))
+
+        let started = ContinuousClock.now
+        let outcomes = try await withThrowingTaskGroup(of: (Outcome, Duration).self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    // Spread over the moment of the kill.
+                    try await Task.sleep(for: .milliseconds(index))
+                    let begin = ContinuousClock.now
+                    do {
+                        try await store.set("key \(index)", value: ByteBuffer(string: "v"))
+                        return (.success, ContinuousClock.now - begin)
+                    } catch let error as StoreError {
+                        return (.storeError(error.code), ContinuousClock.now - begin)
+                    } catch {
+                        return (.otherError("\(error)"), ContinuousClock.now - begin)
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            server.kill()
+            var outcomes: [(Outcome, Duration)] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(outcomes.count == 100, "every command came back")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        for (outcome, duration) in outcomes {
+            #expect(duration < .seconds(3), "each command ends within its timeout (1 s), took \(duration)")
+            switch outcome {
+            case .success: break
+            case .storeError(let code):
+                #expect([.unavailable, .timedOut].contains(code), "a dead server is unavailable or a timeout, got \(code)")
+            case .otherError(let error):
+                Issue.record("an untyped error: \(error)")
+            }
+        }
+        #expect(outcomes.contains { if case .storeError = $0.0 { true } else { false } }, "the kill was felt")
+
+        // The same store instance works again once the server is back, without being recreated.
+        try await server.start()
+        let deadline = ContinuousClock.now + .seconds(15)
+        var recovered = false
+        while !recovered, ContinuousClock.now < deadline {
+            do {
+                try await store.set("after", value: ByteBuffer(string: "restart"))
+                recovered = true
+            } catch {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        #expect(recovered, "the store reconnects by itself")
+        #expect(try await store.get("after") == ByteBuffer(string: "restart"))
+    }
+
+    @Test func aServerThatIsDownFailsFastWithATypedError() async throws {
+        let server = try RedisServerProcess()  // never started
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.connectTimeout = .seconds(1)
+        let store = try RedisStore(configuration: configuration)
+        let begin = ContinuousClock.now
+        let error = await #expect(throws: StoreError.self) { try await store.get("k") }
+        #expect(error?.code == .unavailable)
+        #expect(ContinuousClock.now - begin < .seconds(3))
+    }
+
+    @Test func aSilentServerTimesOut() async throws {
+        // A listening socket that never answers: connects, then nothing.
+        let server = try RedisServerProcess()
+        try await server.start()
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.commandTimeout = .milliseconds(300)
+        let store = try RedisStore(configuration: configuration)
+        try await store.set("k", value: ByteBuffer(string: "v"))
+        // DEBUG SLEEP blocks the server: every command behind it waits.
+        let pause = Task { try? await RedisTestServer.cli(["DEBUG", "SLEEP", "2"], port: server.port) }
+        try await Task.sleep(for: .milliseconds(100))
+        let begin = ContinuousClock.now
+        let error = await #expect(throws: StoreError.self) { try await store.get("k") }
+        #expect(error?.code == .timedOut, "\(String(describing: error))")
+        #expect(ContinuousClock.now - begin < .seconds(1.5), "the timeout fires, it does not wait for the server")
+        _ = await pause.value
+    }
+
+    @Test func gracefulShutdownAnswersCommandsInFlightThenRefusesNewOnes() async throws {
+        let server = try RedisServerProcess()
+        try await server.start()
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.connectionName = "stash-shutdown-test"
+        configuration.minimumConnections = 1
+        let store = try RedisStore(configuration: configuration)
+        let group = ServiceGroup(configuration: .init(services: [store], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        try await store.set("k", value: ByteBuffer(string: "v"))
+        #expect(try await RedisTestServer.cli(["CLIENT", "LIST"], port: server.port).contains("name=stash-shutdown-test"))
+
+        // The server sleeps, so this command is still in flight when shutdown begins.
+        let pause = Task { try? await RedisTestServer.cli(["DEBUG", "SLEEP", "0.5"], port: server.port) }
+        try await Task.sleep(for: .milliseconds(100))
+        let inFlight = Task { try await store.get("k") }
+        try await Task.sleep(for: .milliseconds(100))
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(try await inFlight.value == ByteBuffer(string: "v"), "a command sent before shutdown gets its reply")
+        let error = await #expect(throws: StoreError.self) { try await store.get("k") }
+        #expect(error?.code == .unavailable)
+        _ = await pause.value
+        // The connection closes once its last reply is in.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while try await RedisTestServer.cli(["CLIENT", "LIST"], port: server.port).contains("name=stash-shutdown-test"),
+            ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await !RedisTestServer.cli(["CLIENT", "LIST"], port: server.port).contains("name=stash-shutdown-test"))
+    }
+}

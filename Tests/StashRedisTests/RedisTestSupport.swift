@@ -1,0 +1,112 @@
+import Foundation
+import NIOPosix
+import Stash
+import StashRedis
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The redis-server `scripts/test.sh` started. A test that needs it and cannot find it fails: it never skips.
+enum RedisTestServer {
+    struct Missing: Error, CustomStringConvertible {
+        var variable = "STASH_REDIS_URL"
+        var description: String {
+            "\(self.variable) is not set: run the Redis tests through scripts/test.sh, which starts a redis-server"
+        }
+    }
+
+    static func url() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["STASH_REDIS_URL"], !url.isEmpty else { throw Missing() }
+        return url
+    }
+
+    /// The port of that server.
+    static func port() throws -> Int {
+        try RedisConfiguration(url: self.url()).port
+    }
+
+    /// One store (one connection pool) shared by the tests that only need a store.
+    static let shared: Result<RedisStore, any Error> = Result { try RedisStore(url: RedisTestServer.url()) }
+
+    /// A namespace of the shared store that no other test uses.
+    static func freshNamespace() throws -> RedisStore {
+        try self.shared.get().withNamespace("test-" + UUID().uuidString.prefix(8).lowercased())
+    }
+
+    /// Runs redis-cli against the server and returns what it printed. The process is waited for on a thread of
+    /// its own: the tests' cooperative threads (two on a two-core machine) must never block, or unrelated tests
+    /// running beside this one stall.
+    @discardableResult
+    static func cli(_ arguments: [String], port: Int? = nil) async throws -> String {
+        let port = try port ?? self.port()
+        return try await NIOThreadPool.singleton.runIfActive {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["redis-cli", "-h", "127.0.0.1", "-p", String(port), "--raw"] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+}
+
+/// A redis-server of a test's own, on its own port, that the test stops and starts again (fault tests).
+final class RedisServerProcess: @unchecked Sendable {
+    // Only used from one test's task; @unchecked because Process is not Sendable on every platform.
+    let port: Int
+    private let directory: String
+    private var process: Process?
+
+    init() throws {
+        guard let binary = ProcessInfo.processInfo.environment["STASH_REDIS_SERVER"], !binary.isEmpty else {
+            throw RedisTestServer.Missing(variable: "STASH_REDIS_SERVER")
+        }
+        self.binary = binary
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-redis-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+        self.port = Int.random(in: 20_000...40_000)
+    }
+
+    private let binary: String
+
+    var url: String { "redis://127.0.0.1:\(self.port)/0" }
+
+    /// Starts the server and waits until it answers.
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: self.binary)
+        process.arguments = [
+            "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory, "--enable-debug-command",
+            "yes",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if (try? await RedisTestServer.cli(["ping"], port: self.port)) == "PONG" { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("redis-server on port \(self.port) did not start")
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    func kill() {
+        guard let process = self.process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    deinit {
+        self.kill()
+        try? FileManager.default.removeItem(atPath: self.directory)
+    }
+}
