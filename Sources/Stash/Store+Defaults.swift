@@ -1,4 +1,5 @@
 public import NIOCore
+import Synchronization
 
 extension Store {
     /// Stores a value that never expires, replacing any value and expiry the key had.
@@ -30,5 +31,24 @@ extension Store {
     /// Lists every live key of this namespace (not of its children), lazily.
     public func keys() -> StoreKeys {
         self.keys(withPrefix: "")
+    }
+}
+
+extension Store {
+    /// Decides a rate limit inside ``update(_:_:)``, timed by the system's wall clock: atomic wherever `update` is.
+    /// The built-in stores replace it with one step of their own (under their lock, in one script or statement).
+    public func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
+        let decision = Mutex<RateLimitDecision?>(nil)
+        _ = try await self.update(key) { state in
+            // `update` may run this more than once; the last run is the one that counted.
+            let step = rule.decide(state: state, now: WallClock().now.sinceEpoch)
+            decision.withLock { $0 = step.decision }
+            guard let newState = step.newState else { return .unchanged }
+            return .set(newState, expiresIn: step.expiresIn)
+        }
+        guard let decided = decision.withLock({ $0 }) else {
+            throw StoreError(.ioFailure, "the store's update did not run the rate limit's transform")
+        }
+        return decided
     }
 }

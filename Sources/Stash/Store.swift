@@ -82,6 +82,15 @@ public protocol Store: Sendable {
         _ transform: @escaping @Sendable (ByteBuffer?) throws -> StoreUpdate
     ) async throws -> ByteBuffer?
 
+    /// Decides whether one request is admitted by a rate limit, and counts it if so, in one atomic step: requests
+    /// from every task and every process sharing the store, at the same moment, admit exactly the limit.
+    ///
+    /// The state lives under `key` (see ``RateLimitRule/decide(state:now:)`` for its form) with a time to live,
+    /// and time is the store's: the server's clock for Redis and PostgreSQL. A default implementation runs
+    /// ``RateLimitRule/decide(state:now:)`` inside ``update(_:_:)`` with the system's wall clock.
+    /// - Throws: ``StoreError/Code/invalidKey``, or what the store throws when it cannot be reached.
+    func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision
+
     /// Lists the live keys of this namespace (not of its children), lazily.
     /// - Parameter prefix: Only keys starting with it are listed; the empty string lists every key.
     func keys(withPrefix prefix: String) -> StoreKeys

@@ -60,6 +60,11 @@ public struct StoreConformance<S: Store>: Sendable {
         case codable
         /// Every bad input throws its typed error and changes nothing.
         case badInput
+        /// The rate-limit step of each algorithm: a refusal's retry-after admits the next request; a fresh key
+        /// admits the limit; state of another kind counts as none.
+        case rateLimit
+        /// 200 concurrent rate-limit steps against a limit of 10, per algorithm: exactly 10 admitted.
+        case concurrentRateLimits
 
         public var description: String { self.rawValue }
     }
@@ -104,6 +109,8 @@ public struct StoreConformance<S: Store>: Sendable {
         case .deleteExpired: try await self.checkDeleteExpired(store)
         case .codable: try await self.checkCodable(store)
         case .badInput: try await self.checkBadInput(store)
+        case .rateLimit: try await self.checkRateLimit(store)
+        case .concurrentRateLimits: try await self.checkConcurrentRateLimits(store)
         }
     }
 

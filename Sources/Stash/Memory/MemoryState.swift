@@ -85,7 +85,7 @@ struct MemoryState: ~Copyable {
     }
 
     /// The live entry for a key; an expired one is removed on the way.
-    private mutating func live(space: Int, key: String) -> Entry? {
+    mutating func live(space: Int, key: String) -> Entry? {
         guard let entry = self.spaces[space].entries[MemoryKey(key)] else { return nil }
         if self.isExpired(entry) {
             self.remove(space: space, key: key)

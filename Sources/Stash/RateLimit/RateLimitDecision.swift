@@ -1,0 +1,22 @@
+/// What ``Store/rateLimit(_:rule:)`` decided for one request, with what the `RateLimit` response headers report.
+public struct RateLimitDecision: Sendable, Hashable {
+    /// Whether the request is admitted (and counted).
+    public var isAllowed: Bool
+    /// The rule's limit.
+    public var limit: Int
+    /// How many more requests would be admitted right now, after this one.
+    public var remaining: Int
+    /// How long until the limit is fully available again: the end of the window, or the time the bucket refills.
+    public var resetIn: Duration
+    /// For a refused request, how long until a request would be admitted; `nil` when admitted.
+    public var retryAfter: Duration?
+
+    /// Creates a decision.
+    public init(isAllowed: Bool, limit: Int, remaining: Int, resetIn: Duration, retryAfter: Duration?) {
+        self.isAllowed = isAllowed
+        self.limit = limit
+        self.remaining = remaining
+        self.resetIn = resetIn
+        self.retryAfter = retryAfter
+    }
+}

@@ -1,0 +1,75 @@
+/// How many requests a rate limit admits, over what time, and by which algorithm; what
+/// ``Store/rateLimit(_:rule:)`` decides with.
+///
+/// Every algorithm admits `limit` requests per `window` on average; they differ at the edges:
+/// - ``Algorithm/fixedWindow`` counts requests in windows aligned to the clock (each starts at a multiple of
+///   `window` since the Unix epoch on wall-clock stores), so every instance sharing the store agrees where a window
+///   starts. Cheap and predictable, but a client may send `limit` at the end of one window and `limit` again at the
+///   start of the next.
+/// - ``Algorithm/slidingWindow`` weighs the previous window's count by how much of it still overlaps the last
+///   `window` of time (Cloudflare's approximation): no double burst at window edges, still two counters of state.
+/// - ``Algorithm/tokenBucket(burst:)`` is GCRA: a bucket of `burst` tokens refilled at `limit` per `window`, kept as
+///   one timestamp; requests are spread evenly and bursts are bounded exactly.
+///
+/// Only admitted requests count: a client that keeps being refused does not push its own limit further away.
+public struct RateLimitRule: Sendable, Hashable {
+    /// The algorithm that decides.
+    public enum Algorithm: Sendable, Hashable {
+        /// A counter per clock-aligned window.
+        case fixedWindow
+        /// The current window's counter plus the previous one's, weighted by its overlap with the last `window`.
+        case slidingWindow
+        /// GCRA: a bucket holding up to `burst` requests, refilled at `limit` per `window`.
+        case tokenBucket(burst: Int)
+    }
+
+    /// The largest `limit`, and `burst`, a rule accepts.
+    public static let maximumLimit = 1_000_000_000
+    /// The largest `limit` × `window` in milliseconds, and `burst` × `window` / `limit` in microseconds: 2⁵³, so
+    /// that every store computes the decision exactly, including those that compute in double-precision numbers (Lua
+    /// in Redis).
+    public static let maximumLimitTimesWindow: Int64 = 1 << 53
+
+    /// How many requests are admitted per window.
+    public let limit: Int
+    /// The length of the window.
+    public let window: Duration
+    /// The algorithm.
+    public let algorithm: Algorithm
+    /// The window in whole milliseconds.
+    public let windowMilliseconds: Int64
+
+    /// Creates a rule.
+    /// - Throws: ``StoreError/Code/invalidConfiguration`` when `limit` (or `burst`) is not in
+    ///   1…``maximumLimit``, the window is not a whole number of milliseconds between 1 ms and half of
+    ///   ``StoreLimits/maximumExpiry``, or `limit` × `window` (or the bucket's capacity) exceeds
+    ///   ``maximumLimitTimesWindow``.
+    public init(limit: Int, per window: Duration, algorithm: Algorithm = .fixedWindow) throws(StoreError) {
+        func invalid(_ reason: String) -> StoreError {
+            StoreError(.invalidConfiguration, "invalid rate limit \(limit) per \(window): \(reason)")
+        }
+        guard (1...Self.maximumLimit).contains(limit) else { throw invalid("the limit must be 1...\(Self.maximumLimit)") }
+        guard window > .zero, window <= StoreLimits.maximumExpiry / 2 else {
+            throw invalid("the window must be positive and at most half of \(StoreLimits.maximumExpiry)")
+        }
+        let milliseconds = window.roundedUpToMilliseconds
+        guard window == .milliseconds(milliseconds) else { throw invalid("the window must be a whole number of milliseconds") }
+        let (product, overflow) = Int64(limit).multipliedReportingOverflow(by: milliseconds)
+        guard !overflow, product <= Self.maximumLimitTimesWindow else {
+            throw invalid("limit × window (in milliseconds) must be at most 2^53")
+        }
+        if case .tokenBucket(let burst) = algorithm {
+            guard (1...Self.maximumLimit).contains(burst) else { throw invalid("the burst must be 1...\(Self.maximumLimit)") }
+            // The bucket's capacity, burst × window / limit, in microseconds.
+            let interval = (milliseconds * 1000 + Int64(limit) - 1) / Int64(limit)
+            let (capacity, overflow) = Int64(burst).multipliedReportingOverflow(by: interval)
+            guard !overflow, capacity <= Self.maximumLimitTimesWindow else {
+                throw invalid("burst × window / limit must be at most 2^53 microseconds")
+            }
+        }
+        self.limit = limit
+        self.window = window
+        self.algorithm = algorithm
+        self.windowMilliseconds = milliseconds
+    }
+}
