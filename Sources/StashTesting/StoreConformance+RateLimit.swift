@@ -61,7 +61,8 @@ extension StoreConformance {
             // first's window ends and the count starts again; either way, after a refusal, waiting as long as it
             // says admits the next one.
             var refusal: RateLimitDecision?
-            for _ in 0..<5 {
+            // Up to 100: in real time a slow machine may let a window end, or the bucket refill, between two requests.
+            for _ in 0..<100 {
                 let decision = try await store.rateLimit(key, rule: rule)
                 #expect(decision.limit == 2)
                 if !decision.isAllowed {
@@ -69,7 +70,7 @@ extension StoreConformance {
                     break
                 }
             }
-            let refused = try #require(refusal, "\(algorithm): 5 requests in a row against a limit of 2 meet a refusal")
+            let refused = try #require(refusal, "\(algorithm): requests in a row against a limit of 2 meet a refusal")
             let retryAfter = try #require(refused.retryAfter)
             #expect(retryAfter <= window + window / 2, "\(algorithm): retry after \(retryAfter)")
             try await self.pass(retryAfter + margin)
@@ -80,10 +81,8 @@ extension StoreConformance {
             let fresh = "fresh \(algorithm)"
             var admitted = 0
             for _ in 0..<2 where try await store.rateLimit(fresh, rule: rule).isAllowed { admitted += 1 }
-            if self.clock != nil || algorithm != .fixedWindow {
-                // A fixed window may end between the two requests in real time; otherwise both fit.
-                #expect(admitted == 2, "\(algorithm): a fresh key admits the limit")
-            }
+            // Even when a window ends between the two, the second is the first of its window (or weighs one at most).
+            #expect(admitted == 2, "\(algorithm): a fresh key admits the limit")
         }
 
         await self.expectError(.invalidKey, "a rate limit on an empty key") {

@@ -101,7 +101,7 @@ private final class HeldLock: Sendable {
             try await store.set(other, value: ByteBuffer(string: "other"))
             let lock = try HeldLock(path: Self.lockPath(of: "held", in: store))
             let clock = ContinuousClock()
-            let holdFor = Duration.milliseconds(1500)
+            let holdFor = Duration.seconds(3)
             let released = clock.now.advanced(by: holdFor)
 
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -119,9 +119,10 @@ private final class HeldLock: Sendable {
                 #expect(try await store.get(other) == ByteBuffer(string: "other"))
                 try await store.set(other, value: ByteBuffer(string: "written meanwhile"))
                 #expect(try await store.exists(other))
+                // Not a speed bound (the machine may be busy): they end while the lock is still held, so they did
+                // not wait for it.
                 let elapsed = start.duration(to: clock.now)
-                #expect(clock.now < released, "the held lock was released before the other stripe's operations ended")
-                #expect(elapsed < .milliseconds(500), "operations on another stripe took \(elapsed) behind 20 blocked writes")
+                #expect(clock.now < released, "operations on another stripe waited \(elapsed), until the held lock was released")
 
                 try await group.waitForAll()
             }

@@ -1,0 +1,93 @@
+import HTTPTypes
+
+/// How the rate limiter tells clients apart.
+///
+/// By default, by the connection's peer address. Behind a reverse proxy every request comes from the proxy, so
+/// name the proxies you run: only for a request whose peer is one of them are `Forwarded` (RFC 7239) or, when that
+/// is absent, `X-Forwarded-For` read — from the right, skipping the trusted proxies, to the first address that is not
+/// one. A client can prepend anything to those headers; it cannot get past the last trusted proxy. A malformed
+/// entry ends the walk at the proxy that passed it on.
+public struct ClientIdentity: Sendable {
+    let resolve: @Sendable (StashRequest) -> String?
+
+    /// The peer address, and forwarded addresses only from the given trusted proxies.
+    /// - Parameter trustedProxies: Addresses or CIDR ranges (`10.0.0.0/8`, `::1`).
+    /// - Throws: ``RateLimitConfigurationError`` for an entry that is not an address or range.
+    public static func clientAddress(trustedProxies: [String] = []) throws(RateLimitConfigurationError) -> ClientIdentity {
+        var ranges: [IPAddressRange] = []
+        for proxy in trustedProxies { ranges.append(try IPAddressRange(proxy)) }
+        let trusted = ranges
+        return ClientIdentity { request in Self.clientAddress(of: request, trusting: trusted) }
+    }
+
+    /// An identity of your own (an API key, a user id); `nil` falls back to the peer address.
+    public static func custom(_ identify: @escaping @Sendable (StashRequest) -> String?) -> ClientIdentity {
+        ClientIdentity { request in identify(request) ?? request.peerAddress }
+    }
+
+    static func clientAddress(of request: StashRequest, trusting trusted: [IPAddressRange]) -> String? {
+        guard let peer = request.peerAddress else { return nil }
+        func isTrusted(_ address: String) -> Bool {
+            guard let bytes = IPAddressRange.parse(address) else { return false }
+            return trusted.contains { $0.contains(bytes: bytes) }
+        }
+        guard !trusted.isEmpty, isTrusted(peer) else { return peer }
+        let chain: [String?]
+        if let forwarded = request.head.headerFields[.forwarded] {
+            chain = Self.forwardedFor(forwarded)
+        } else if let forwardedFor = request.head.headerFields[.xForwardedFor] {
+            chain = forwardedFor.split(separator: ",").map { Self.address(in: $0) }
+        } else {
+            return peer
+        }
+        var client = peer
+        for entry in chain.reversed() {
+            guard let address = entry else { break }  // malformed: the last trusted hop is all we know
+            client = address
+            if !isTrusted(address) { break }
+        }
+        return client
+    }
+
+    /// The `for=` of each element of a `Forwarded` field (`nil` for an element without one, or with an unusable
+    /// one: `unknown`, an obfuscated `_name`).
+    static func forwardedFor(_ field: String) -> [String?] {
+        field.split(separator: ",").map { element in
+            for pair in element.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, parts[0].trimmingSpaces.lowercased() == "for" else { continue }
+                var value = parts[1].trimmingSpaces
+                if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+                return Self.address(in: value)
+            }
+            return nil
+        }
+    }
+
+    /// The address in an entry: `1.2.3.4`, `1.2.3.4:80`, `[::1]`, `[::1]:80`, `::1`; `nil` when it is none.
+    static func address(in entry: Substring) -> String? {
+        var text = entry.trimmingSpaces
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            text = text[text.index(after: text.startIndex)..<close]
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            text = text[..<colon]  // IPv4 with a port
+        }
+        let address = String(text)
+        return IPAddressRange.parse(address) == nil ? nil : address
+    }
+}
+
+extension HTTPField.Name {
+    static let forwarded = HTTPField.Name("Forwarded")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var text = self
+        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
+        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
+        return text
+    }
+}

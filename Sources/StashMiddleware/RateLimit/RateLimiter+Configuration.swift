@@ -1,0 +1,57 @@
+public import Logging
+
+extension RateLimiter {
+    /// What the limiter does when its store fails (unreachable, timing out).
+    public enum FailureMode: Sendable {
+        /// Admit the request, without rate-limit headers.
+        case open
+        /// Refuse the request with 503 Service Unavailable.
+        case closed
+    }
+
+    /// How a ``RateLimiter`` limits.
+    public struct Configuration: Sendable {
+        /// The policies; a request counts against every one that applies to it, and is refused when any refuses.
+        public var policies: [RateLimitPolicy]
+        /// How clients are told apart.
+        public var identity: ClientIdentity
+        /// The name of the store in the registry.
+        public var storeName: String
+        /// Paths (without query) that are never limited, such as a health check.
+        public var excludedPaths: Set<String>
+        /// Requests for which this returns `true` are never limited.
+        public var skip: (@Sendable (StashRequest) -> Bool)?
+        /// Whether to add `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` too.
+        public var legacyHeaders: Bool
+        /// Open or closed when the store fails.
+        public var failureMode: FailureMode
+        /// Where store failures are logged (at debug level); by default nowhere.
+        public var logger: Logger
+
+        /// Creates a configuration.
+        /// - Throws: ``RateLimitConfigurationError`` when there is no policy or two share a name.
+        public init(
+            policies: [RateLimitPolicy],
+            identity: ClientIdentity,
+            storeName: String = "rate_limit",
+            excludedPaths: Set<String> = [],
+            skip: (@Sendable (StashRequest) -> Bool)? = nil,
+            legacyHeaders: Bool = false,
+            failureMode: FailureMode = .open,
+            logger: Logger = Logger(label: "Stash.RateLimiter", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) throws(RateLimitConfigurationError) {
+            guard !policies.isEmpty else { throw RateLimitConfigurationError("a rate limiter needs at least one policy") }
+            guard Set(policies.map(\.name)).count == policies.count else {
+                throw RateLimitConfigurationError("two rate-limit policies share a name: \(policies.map(\.name))")
+            }
+            self.policies = policies
+            self.identity = identity
+            self.storeName = storeName
+            self.excludedPaths = excludedPaths
+            self.skip = skip
+            self.legacyHeaders = legacyHeaders
+            self.failureMode = failureMode
+            self.logger = logger
+        }
+    }
+}

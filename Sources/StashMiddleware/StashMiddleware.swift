@@ -1,0 +1,16 @@
+/// What a middleware calls to get the response: the next middleware, or the application's handler.
+public typealias StashHandler = @Sendable (StashRequest) async throws -> StashResponse
+
+/// A framework-free middleware: given a request and the handler that follows, returns the response. The framework
+/// adapters (`StashHummingbird`) run these inside the framework's own middleware chain.
+public protocol StashMiddleware: Sendable {
+    /// Handles a request, calling `next` (at most once) when the request goes on to the application.
+    func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse
+}
+
+extension StashMiddleware {
+    /// The handler this middleware makes of `handler`: requests pass through the middleware first.
+    public func wrapping(_ handler: @escaping StashHandler) -> StashHandler {
+        { request in try await self.respond(to: request, next: handler) }
+    }
+}

@@ -1,0 +1,27 @@
+public import HTTPTypes
+public import NIOCore
+
+/// A request as the middleware sees it, whatever the framework: a swift-http-types head, its body, and the address
+/// of the peer that sent it (which the framework adapter supplies).
+public struct StashRequest: Sendable {
+    /// The method, path, authority and header fields.
+    public var head: HTTPRequest
+    /// The body, collected.
+    public var body: ByteBuffer
+    /// The address of the connection's peer (an IPv4 or IPv6 address, without port), or `nil` when unknown.
+    public var peerAddress: String?
+
+    /// Creates a request.
+    public init(head: HTTPRequest, body: ByteBuffer = ByteBuffer(), peerAddress: String? = nil) {
+        self.head = head
+        self.body = body
+        self.peerAddress = peerAddress
+    }
+
+    /// The path without its query, as the request target has it (`/` when empty).
+    public var pathWithoutQuery: Substring {
+        let target = self.head.path ?? "/"
+        let path = target[..<(target.firstIndex(of: "?") ?? target.endIndex)]
+        return path.isEmpty ? "/" : path
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import Stash
+import StashMiddleware
+import StashRedis
+import Synchronization
+import Testing
+
+/// The stores every middleware test runs on: memory, files, and the Redis server `scripts/test.sh` starts.
+enum TestStores {
+    static func all() throws -> [(String, any Store)] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-middleware-\(UUID().uuidString)").path
+        guard let url = ProcessInfo.processInfo.environment["STASH_REDIS_URL"], !url.isEmpty else {
+            throw StoreError(.unavailable, "STASH_REDIS_URL is not set: run the tests through scripts/test.sh, which starts a redis-server")
+        }
+        return [
+            ("memory", MemoryStore()),
+            ("file", try FileStore(directory: directory)),
+            ("redis", try RedisStore(url: url).withNamespace("middleware-\(UUID().uuidString.prefix(8).lowercased())")),
+        ]
+    }
+}
+
+@Suite struct RateLimiterTests {
+    static let ok: StashHandler = { _ in StashResponse(status: .ok, body: "ok") }
+
+    static func request(_ path: String = "/limited", peer: String? = "192.0.2.1", headers: HTTPFields = [:]) -> StashRequest {
+        StashRequest(head: HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: path, headerFields: headers), peerAddress: peer)
+    }
+
+    static func limiter(
+        _ store: any Store,
+        limit: Int = 10,
+        algorithm: RateLimitRule.Algorithm = .fixedWindow,
+        trustedProxies: [String] = [],
+        legacyHeaders: Bool = false
+    ) throws -> RateLimiter {
+        try RateLimiter(
+            store: store,
+            configuration: .init(
+                policies: [RateLimitPolicy(rule: RateLimitRule(limit: limit, per: .seconds(86_400), algorithm: algorithm))],
+                identity: .clientAddress(trustedProxies: trustedProxies),
+                excludedPaths: ["/health"],
+                legacyHeaders: legacyHeaders
+            )
+        )
+    }
+
+    @Test func twoHundredConcurrentRequestsAgainstALimitOfTenAdmitExactlyTenAlsoAcrossTwoInstances() async throws {
+        for (name, store) in try TestStores.all() {
+            for algorithm in [RateLimitRule.Algorithm.fixedWindow, .slidingWindow, .tokenBucket(burst: 10)] {
+                try await store.deleteAll()
+                // Two middleware instances (two app instances) on one store.
+                let instances = [try Self.limiter(store, algorithm: algorithm), try Self.limiter(store, algorithm: algorithm)]
+                let runs = Atomic<Int>(0)
+                let handler: StashHandler = { _ in
+                    runs.add(1, ordering: .relaxed)
+                    return StashResponse(status: .ok, body: "ok")
+                }
+                let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                    for index in 0..<200 {
+                        let limiter = instances[index % 2]
+                        group.addTask { try await limiter.respond(to: Self.request(), next: handler).head.status }
+                    }
+                    var statuses: [HTTPResponse.Status] = []
+                    for try await status in group { statuses.append(status) }
+                    return statuses
+                }
+                #expect(statuses.filter { $0 == .ok }.count == 10, "\(name), \(algorithm): exactly 10 of 200 admitted")
+                #expect(statuses.filter { $0 == .tooManyRequests }.count == 190, "\(name), \(algorithm)")
+                #expect(runs.load(ordering: .relaxed) == 10, "\(name), \(algorithm): the handler ran only for admitted requests")
+            }
+        }
+    }
+
+    @Test func headersOnAdmittedAndRefusedResponses() async throws {
+        for (name, store) in try TestStores.all() {
+            try await store.deleteAll()
+            let limiter = try Self.limiter(store, limit: 2, legacyHeaders: true)
+            let first = try await limiter.respond(to: Self.request(), next: Self.ok)
+            #expect(first.head.status == .ok)
+            #expect(first.head.headerFields[HTTPField.Name("RateLimit-Policy")!] == "\"default\";q=2;w=86400", "\(name)")
+            let rateLimit = try #require(first.head.headerFields[HTTPField.Name("RateLimit")!])
+            #expect(rateLimit.hasPrefix("\"default\";r=1;t="), "\(name): \(rateLimit)")
+            #expect(first.head.headerFields[HTTPField.Name("X-RateLimit-Limit")!] == "2")
+            #expect(first.head.headerFields[HTTPField.Name("X-RateLimit-Remaining")!] == "1")
+            _ = try await limiter.respond(to: Self.request(), next: Self.ok)
+            let refused = try await limiter.respond(to: Self.request(), next: Self.ok)
+            #expect(refused.head.status == .tooManyRequests, "\(name)")
+            let retryAfter = try #require(refused.head.headerFields[.retryAfter].flatMap { Int($0) })
+            #expect(retryAfter >= 1 && retryAfter <= 86_400, "\(name): Retry-After \(retryAfter)")
+            #expect(refused.head.headerFields[HTTPField.Name("RateLimit")!]?.hasPrefix("\"default\";r=0;t=") == true)
+            #expect(refused.head.headerFields[HTTPField.Name("X-RateLimit-Remaining")!] == "0")
+            // Another client has its own limit; an excluded path is never limited.
+            #expect(try await limiter.respond(to: Self.request(peer: "192.0.2.2"), next: Self.ok).head.status == .ok)
+            let health = try await limiter.respond(to: Self.request("/health"), next: Self.ok)
+            #expect(health.head.status == .ok && health.head.headerFields[HTTPField.Name("RateLimit")!] == nil)
+        }
+    }
+
+    @Test func forwardedAddressesCountOnlyFromTrustedProxies() async throws {
+        let store = MemoryStore()
+        let limiter = try Self.limiter(store, limit: 1, trustedProxies: ["10.0.0.0/8", "::1"])
+        let forwarded: HTTPFields = [.init("X-Forwarded-For")!: "203.0.113.9"]
+        // From an untrusted peer the header is ignored: every spoofed address shares the peer's limit.
+        #expect(try await limiter.respond(to: Self.request(peer: "192.0.2.7", headers: forwarded), next: Self.ok).head.status == .ok)
+        let spoofed: HTTPFields = [.init("X-Forwarded-For")!: "198.51.100.1"]
+        #expect(try await limiter.respond(to: Self.request(peer: "192.0.2.7", headers: spoofed), next: Self.ok).head.status == .tooManyRequests)
+        // Through a trusted proxy the client is the rightmost untrusted address; what a client prepends is ignored.
+        let viaProxy: HTTPFields = [.init("X-Forwarded-For")!: "1.1.1.1, 203.0.113.50, 10.0.0.2"]
+        #expect(try await limiter.respond(to: Self.request(peer: "10.0.0.1", headers: viaProxy), next: Self.ok).head.status == .ok)
+        let prepended: HTTPFields = [.init("X-Forwarded-For")!: "8.8.8.8, 203.0.113.50"]
+        #expect(
+            try await limiter.respond(to: Self.request(peer: "10.0.0.1", headers: prepended), next: Self.ok).head.status == .tooManyRequests,
+            "the same client behind the proxy, whatever it prepends"
+        )
+        // RFC 7239 Forwarded, with quoted IPv6 and ports, wins over X-Forwarded-For.
+        let rfc: HTTPFields = [
+            .init("Forwarded")!: "for=192.0.2.60;proto=http, for=\"[2001:db8:cafe::17]:4711\"",
+            .init("X-Forwarded-For")!: "203.0.113.50",
+        ]
+        #expect(try await limiter.respond(to: Self.request(peer: "::1", headers: rfc), next: Self.ok).head.status == .ok)
+        #expect(try await limiter.respond(to: Self.request(peer: "::1", headers: rfc), next: Self.ok).head.status == .tooManyRequests)
+        // Garbage stops the walk at the proxy that passed it on: it cannot pick an identity.
+        for garbage in ["not an address", "unknown", "300.1.1.1", "\u{0}"] {
+            let headers: HTTPFields = [.init("X-Forwarded-For")!: "\(garbage), 10.0.0.3"]
+            _ = try await limiter.respond(to: Self.request(peer: "10.0.0.1", headers: headers), next: Self.ok)
+        }
+        let afterGarbage: HTTPFields = [.init("X-Forwarded-For")!: "junk, 10.0.0.3"]
+        #expect(
+            try await limiter.respond(to: Self.request(peer: "10.0.0.1", headers: afterGarbage), next: Self.ok).head.status == .tooManyRequests,
+            "garbage counts as the last trusted proxy, one shared identity"
+        )
+    }
+
+    @Test func failOpenOrClosedWhenTheStoreIsDown() async throws {
+        // A real Redis store with nothing listening on its port.
+        var configuration = try RedisConfiguration(url: "redis://127.0.0.1:1/0")
+        configuration.connectTimeout = .seconds(2)
+        let down = try RedisStore(configuration: configuration)
+        let rule = try RateLimitRule(limit: 1, per: .seconds(60))
+        for (mode, expected) in [(RateLimiter.FailureMode.open, HTTPResponse.Status.ok), (.closed, .serviceUnavailable)] {
+            let limiter = RateLimiter(
+                store: down,
+                configuration: try .init(policies: [RateLimitPolicy(rule: rule)], identity: .clientAddress(), failureMode: mode)
+            )
+            let response = try await limiter.respond(to: Self.request(), next: Self.ok)
+            #expect(response.head.status == expected, "fail \(mode)")
+        }
+    }
+
+    @Test func perRoutePoliciesSkipAndCustomIdentity() async throws {
+        let store = MemoryStore()
+        let limiter = RateLimiter(
+            store: store,
+            configuration: try .init(
+                policies: [
+                    RateLimitPolicy(name: "global", rule: RateLimitRule(limit: 3, per: .seconds(60))),
+                    .route(["/login"], name: "login", rule: RateLimitRule(limit: 1, per: .seconds(60))),
+                ],
+                identity: .custom { $0.head.headerFields[.init("X-Api-Key")!] },
+                skip: { $0.head.method == .options }
+            )
+        )
+        let key: HTTPFields = [.init("X-Api-Key")!: "key-1"]
+        let login = try await limiter.respond(to: Self.request("/login?next=/", headers: key), next: Self.ok)
+        #expect(login.head.status == .ok)
+        #expect(login.head.headerFields[HTTPField.Name("RateLimit-Policy")!] == "\"global\";q=3;w=60, \"login\";q=1;w=60")
+        #expect(try await limiter.respond(to: Self.request("/login", headers: key), next: Self.ok).head.status == .tooManyRequests)
+        #expect(try await limiter.respond(to: Self.request("/other", headers: key), next: Self.ok).head.status == .ok)
+        // Another key is another client, whatever its address.
+        #expect(try await limiter.respond(to: Self.request("/login", headers: [.init("X-Api-Key")!: "key-2"]), next: Self.ok).head.status == .ok)
+        var options = Self.request("/login", headers: key)
+        options.head.method = .options
+        #expect(try await limiter.respond(to: options, next: Self.ok).head.status == .ok, "skipped")
+    }
+
+    @Test func invalidConfigurationIsATypedError() throws {
+        let rule = try RateLimitRule(limit: 1, per: .seconds(1))
+        #expect(throws: RateLimitConfigurationError.self) { try ClientIdentity.clientAddress(trustedProxies: ["10.0.0.0/33"]) }
+        #expect(throws: RateLimitConfigurationError.self) { try ClientIdentity.clientAddress(trustedProxies: ["proxy.local"]) }
+        #expect(throws: RateLimitConfigurationError.self) { try RateLimitPolicy(name: "has space", rule: rule) }
+        #expect(throws: RateLimitConfigurationError.self) { try RateLimitPolicy(name: "\"quoted\"", rule: rule) }
+        #expect(throws: RateLimitConfigurationError.self) {
+            try RateLimiter.Configuration(policies: [RateLimitPolicy(rule: rule), RateLimitPolicy(rule: rule)], identity: .clientAddress())
+        }
+        #expect(throws: RateLimitConfigurationError.self) { try RateLimiter.Configuration(policies: [], identity: .clientAddress()) }
+    }
+}
