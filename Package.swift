@@ -64,6 +64,7 @@ let package = Package(
                 "Stash",
                 "StashMiddleware",
                 "StashRedis",
+                "StashTesting",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
