@@ -128,6 +128,21 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "MiddlewareBenchmarks",
+            dependencies: [
+                "Stash",
+                "StashMiddleware",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/MiddlewareBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark")
+            ]
+        ),
+        .executableTarget(
             name: "RedisBenchmarks",
             dependencies: [
                 "Stash",
