@@ -12,7 +12,10 @@ public import Stash
 /// sets a cookie, says `Cache-Control: no-store` or `private`, or answers a request with `Authorization` (unless it
 /// says `public` or `s-maxage`). Hits carry `Age`, an `If-None-Match` naming the stored `ETag` gets 304, and every
 /// response says what the cache did in `Cache-Status` (RFC 9211), such as `Stash; hit; ttl=12` or
-/// `Stash; fwd=uri-miss; stored`.
+/// `Stash; fwd=uri-miss; stored`. A stored response is served to every request with its key, with or without
+/// `Authorization` or cookies: a response that depends on who asks must say so (`private`, `Vary`) or be kept out
+/// by the key builder. A request's `Cache-Control: no-cache` is ignored unless ``Configuration/honorsRequestNoCache``
+/// is set; its `no-store` keeps its own response from being stored.
 ///
 /// Concurrent misses of one key run the handler once: the first runs it, the others wait and are served its
 /// response — only when it was stored (never a response that could belong to one user); otherwise each runs its
