@@ -160,6 +160,14 @@ import Testing
         #expect(origin.count == 5, "invalidate uses the custom key")
     }
 
+    @Test(arguments: [
+        ("/a", "GET /a"), ("", "GET /"), ("/a?", "GET /a"), ("?b=1", "GET /?b=1"), ("/a?a=1&b=2", "GET /a?a=1&b=2"),
+        ("/a?b=2&a=1", "GET /a?a=1&b=2"), ("/a?b=2&&a=1&", "GET /a?a=1&b=2"), ("/a?x", "GET /a?x"), ("/a?a=2&a=1", "GET /a?a=1&a=2"),
+    ])
+    func theDefaultKeySortsTheQuery(path: String, key: String) {
+        #expect(ResponseCache.defaultKey(for: CacheTest.request(path)) == key)
+    }
+
     @Test func theCacheNameIsConfigurableAndQuotedWhenItIsNotAToken() async throws {
         let named = CacheTest.cache(MemoryStore()) { $0.cacheName = "edge-1.example" }
         #expect(

@@ -65,6 +65,15 @@ enum CacheEntry: Sendable {
         return buffer
     }
 
+    /// Names most responses carry, by their usual spelling, found without validating and lowercasing them again.
+    private static let commonNames: [String: HTTPField.Name] = Dictionary(
+        uniqueKeysWithValues: [
+            HTTPField.Name.contentType, .contentLength, .contentEncoding, .contentLanguage, .cacheControl, .eTag, .lastModified,
+            .date, .expires, .vary, .location, .server, .acceptRanges, .accessControlAllowOrigin, .strictTransportSecurity,
+            .xContentTypeOptions, .contentSecurityPolicy,
+        ].map { ($0.rawName, $0) }
+    )
+
     /// Decodes an entry, checking every length against what is there.
     /// - Returns: The entry, or `nil` when the bytes are truncated, damaged, or of another version.
     static func decode(_ value: ByteBuffer) -> CacheEntry? {
@@ -92,7 +101,7 @@ enum CacheEntry: Sendable {
         for _ in 0..<fieldCount {
             guard let nameLength = buffer.readInteger(as: UInt16.self),
                 let rawName = buffer.readString(length: Int(nameLength)),
-                let name = HTTPField.Name(rawName),
+                let name = Self.commonNames[rawName] ?? HTTPField.Name(rawName),
                 let valueLength = buffer.readInteger(as: UInt32.self),
                 let value = buffer.readSlice(length: Int(valueLength))
             else { return nil }

@@ -18,17 +18,38 @@ enum CacheKeys {
     /// `?b=2&a=1` and `?a=1&b=2` share an entry.
     static func defaultKey(for request: StashRequest) -> String? {
         let target = request.head.path ?? "/"
-        guard let questionMark = target.firstIndex(of: "?") else {
-            return request.head.method.rawValue + " " + (target.isEmpty ? "/" : target)
+        let method = request.head.method.rawValue
+        guard let questionMark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else {
+            return method + " " + (target.isEmpty ? "/" : target)
+        }
+        let query = target[target.utf8.index(after: questionMark)...]
+        // The common case, a query already in order, needs no sorting and no copy of its parameters.
+        if questionMark != target.startIndex, Self.isSorted(query) {
+            return method + " " + target
         }
         let path = target[..<questionMark]
-        let query = target[target.index(after: questionMark)...]
-        var key = request.head.method.rawValue + " " + (path.isEmpty ? "/" : path)
+        var key = method + " " + (path.isEmpty ? "/" : path)
         let parameters = query.split(separator: "&", omittingEmptySubsequences: true)
         if !parameters.isEmpty {
             key += "?" + parameters.sorted().joined(separator: "&")
         }
         return key
+    }
+
+    /// Whether a query is non-empty, has no empty parameter, and lists its parameters in the order `sorted()` gives.
+    private static func isSorted(_ query: Substring) -> Bool {
+        guard !query.isEmpty else { return false }
+        var previous: Substring?
+        var start = query.startIndex
+        while true {
+            let end = query.utf8[start...].firstIndex(of: UInt8(ascii: "&")) ?? query.endIndex
+            let parameter = query[start..<end]
+            if parameter.isEmpty { return false }
+            if let previous, parameter < previous { return false }
+            previous = parameter
+            guard end < query.endIndex else { return true }
+            start = query.utf8.index(after: end)
+        }
     }
 
     /// A base key the stores accept: `key` itself, or its digest when it is too long or empty.
