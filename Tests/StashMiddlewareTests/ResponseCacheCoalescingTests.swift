@@ -128,6 +128,27 @@ import Testing
         #expect(origin.count == 1)
     }
 
+    @Test func whenTheLeaderIsCancelledItsFollowersRunTheirOwnHandler() async throws {
+        let cache = CacheTest.cache(MemoryStore())
+        let origin = CountingOrigin { _, run in
+            // The first run waits until cancelled (at most 30 s).
+            if run == 1 { try await Task.sleep(for: .seconds(30)) }
+            return StashResponse(status: .ok, body: "run \(run)")
+        }
+        let leader = Task { try await cache.respond(to: CacheTest.request(), next: origin.handler) }
+        try await Self.waitUntilLeading(cache)
+        let follower = Task { try await cache.respond(to: CacheTest.request(), next: origin.handler) }
+        try await Self.waitForFollowers(cache, key: "GET /page", count: 1)
+        leader.cancel()
+        await #expect(throws: CancellationError.self) { try await leader.value }
+        let response = try await follower.value
+        #expect(CacheTest.body(response) == "run 2")
+        #expect(CacheTest.status(response) == "Stash; fwd=uri-miss; collapsed=?0; stored")
+        #expect(!cache.coalescer.isInFlight("GET /page"))
+        let hit = try await cache.respond(to: CacheTest.request(), next: origin.handler)
+        #expect(CacheTest.body(hit) == "run 2" && origin.count == 2)
+    }
+
     /// Waits until the first request leads the flight of the default key (its handler is running).
     static func waitUntilLeading(_ cache: ResponseCache) async throws {
         let deadline = ContinuousClock.now + .seconds(10)

@@ -168,6 +168,17 @@ import Testing
         #expect(ResponseCache.defaultKey(for: CacheTest.request(path)) == key)
     }
 
+    @Test func theRegistryGivesTheCacheItsNamedStore() async throws {
+        let store = MemoryStore()
+        let registry = StoreRegistry(stores: ["pages": store])
+        let cache = try ResponseCache(registry: registry, configuration: .init(storeName: "pages"))
+        _ = try await cache.respond(to: CacheTest.request(), next: CountingOrigin().handler)
+        #expect(try await store.exists("GET /page"))
+        let byDefault = try ResponseCache(registry: registry)
+        _ = try await byDefault.respond(to: CacheTest.request(), next: CountingOrigin().handler)
+        #expect(try await registry.store(named: "response_cache").exists("GET /page"))
+    }
+
     @Test func theCacheNameIsConfigurableAndQuotedWhenItIsNotAToken() async throws {
         let named = CacheTest.cache(MemoryStore()) { $0.cacheName = "edge-1.example" }
         #expect(
