@@ -12,6 +12,8 @@ struct CountingStore: Store {
         let reads = Atomic<Int>(0)
         let writes = Atomic<Int>(0)
         let writtenKeys = Mutex<[String]>([])
+        /// When set, every read fails as an unreachable server's would.
+        let isFailing = Atomic<Bool>(false)
 
         func read() { self.reads.add(1, ordering: .relaxed) }
         func write(_ key: String) {
@@ -33,6 +35,7 @@ struct CountingStore: Store {
 
     func get(_ key: String) async throws -> ByteBuffer? {
         self.counts.read()
+        if self.counts.isFailing.load(ordering: .relaxed) { throw StoreError(.unavailable, "the test made the store fail") }
         return try await self.base.get(key)
     }
 
