@@ -23,6 +23,10 @@ public final class Session: Sendable {
     /// The longest session key, in UTF-8 bytes.
     public static let maximumKeyLength = 1024
 
+    // Shared: both are Sendable, and making one per value costs allocations on every request.
+    private static let decoder = JSONDecoder()
+    private static let encoder = JSONEncoder()
+
     let state: Mutex<SessionState>
 
     init(state: SessionState) {
@@ -49,7 +53,7 @@ public final class Session: Sendable {
     public func value<Value: Decodable>(forKey key: String, as type: Value.Type = Value.self) throws(SessionError) -> Value? {
         guard let buffer = self.state.withLock({ $0.value(forKey: key) }) else { return nil }
         do {
-            return try JSONDecoder().decode(type, from: buffer)
+            return try Self.decoder.decode(type, from: buffer)
         } catch {
             throw SessionError(.decodingFailed, "the session value for key \(StoreError.describe(key)) is not a \(Value.self)", underlying: error)
         }
@@ -64,7 +68,7 @@ public final class Session: Sendable {
         }
         let buffer: ByteBuffer
         do {
-            buffer = try JSONEncoder().encodeAsByteBuffer(value, allocator: ByteBufferAllocator())
+            buffer = try Self.encoder.encodeAsByteBuffer(value, allocator: ByteBufferAllocator())
         } catch {
             throw SessionError(.encodingFailed, "a \(Value.self) for session key \(StoreError.describe(key)) does not encode", underlying: error)
         }
