@@ -70,6 +70,12 @@ import Testing
             }
             #expect(unchanged.head.headerFields[.setCookie] == nil)
             #expect(store.counts.snapshot.writes == before.writes, "\(name): removing an absent key writes nothing")
+
+            let same = try await Requests.send(middleware, id: id) { session in
+                try session.setValue("ada", forKey: "user")
+            }
+            #expect(same.head.headerFields[.setCookie] == nil)
+            #expect(store.counts.snapshot.writes == before.writes, "\(name): storing the value a key has writes nothing")
         }
     }
 

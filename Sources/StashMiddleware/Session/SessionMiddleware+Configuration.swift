@@ -5,7 +5,8 @@ extension SessionMiddleware {
     ///
     /// The defaults: a cookie named `session` with `Path=/`, `HttpOnly` and `SameSite=Lax`, not `Secure` (so that it
     /// works on `http://localhost`; set `secure: true` in production), and a fixed lifetime of 12 hours, as
-    /// hummingbird-auth's sessions have.
+    /// hummingbird-auth's sessions have. The cookie carries `Max-Age`, not `Expires`: every browser in use honours it,
+    /// and it does not depend on the client's clock.
     public struct Configuration: Sendable {
         /// The name of the store in the registry.
         public private(set) var storeName: String

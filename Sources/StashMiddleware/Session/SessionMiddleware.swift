@@ -26,7 +26,8 @@ import Synchronization
 ///   know is never adopted: setting a value then starts a new session under a fresh id (no session fixation).
 /// - Saving merges only the keys the request set or removed onto the stored session, in one atomic
 ///   ``Stash/Store/update(_:_:)``, so concurrent requests of one session lose no change. A session deleted while a
-///   request ran (a logout in another tab) stays deleted: that request's changes are dropped, never resurrecting it.
+///   request ran (a logout in another tab, or a login that moved it to a new id) stays deleted: that request's changes
+///   are dropped, never resurrecting it.
 /// - When the handler throws, nothing is saved: the error goes on unchanged.
 /// - A store that fails, on load or on save, fails the request with the store's error: a session store that is down
 ///   is not hidden.

@@ -34,10 +34,15 @@ struct SessionState: Sendable {
         return loaded.values.keys.allSatisfy { self.changes[$0] != nil }
     }
 
-    /// Sets a value, giving a new session its id.
+    /// Sets a value, giving a new session its id. Setting the value a key was loaded with is no change, so a handler
+    /// that stores the same thing on every request causes no write.
     mutating func setValue(_ value: ByteBuffer, forKey key: String) {
         if self.id == nil { self.id = SessionID.generate() }
-        self.changes[key] = .some(value)
+        if let loaded = self.loaded?.values[key], loaded == value {
+            self.changes[key] = nil
+        } else {
+            self.changes[key] = .some(value)
+        }
     }
 
     /// Removes a value this request can see; removing an absent key changes nothing (and so writes nothing).
