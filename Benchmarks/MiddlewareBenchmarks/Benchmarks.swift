@@ -9,4 +9,6 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 100_000
     )
     registerCacheBenchmarks()
+    registerSessionBenchmarks()
+    registerRateLimitBenchmarks()
 }

@@ -6,7 +6,7 @@ import StashMiddleware
 
 /// The session middleware on a `MemoryStore`: what a request pays to load its session, and to load and save it.
 /// Set beside the bare-handler baseline, the difference is the middleware's cost.
-func sessionBenchmarks() {
+func registerSessionBenchmarks() {
     let configuration = Benchmark.Configuration(
         metrics: [.wallClock, .throughput, .mallocCountTotal],
         scalingFactor: .kilo,
