@@ -34,7 +34,7 @@ swift build -c release --product stash-demo
 demo=$(swift build -c release --show-bin-path)/stash-demo
 
 # A generous limit, so that benchmarking /limited measures the limiter's admitted path.
-"$demo" --host 127.0.0.1 --port 0 --store "$store" --rate-limit 1000000000/day >"$scratch/demo.log" 2>&1 &
+"$demo" --host 127.0.0.1 --port 0 --store "$store" --rate-limit 1000000/second >"$scratch/demo.log" 2>&1 &
 pids+=("$!")
 port=
 for _ in $(seq 1 600); do
