@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import Stash
+import StashRedis
 import Testing
 
 #if canImport(Glibc)
@@ -64,6 +66,22 @@ import Darwin
         try await Self.withDemo(arguments) { client in
             let response = try await client.get("/limited")
             #expect(response.status == .tooManyRequests, "the count lives in the store, not the process")
+        }
+    }
+
+    @Test func twoDemosOnOneRedisShareTheLimit() async throws {
+        let url = try #require(ProcessInfo.processInfo.environment["STASH_REDIS_URL"], "run the tests through scripts/test.sh")
+        // The demo's limiter keeps its counts in the root store's `rate_limit` namespace: start from none.
+        try await RedisStore(url: url).withNamespace("rate_limit").deleteAll()
+        let arguments = ["--store", url, "--rate-limit", "3/hour"]
+        try await Self.withDemo(arguments) { first in
+            try await Self.withDemo(arguments) { second in
+                let statuses = [
+                    try await first.get("/limited").status, try await second.get("/limited").status,
+                    try await first.get("/limited").status, try await second.get("/limited").status,
+                ]
+                #expect(statuses == [.ok, .ok, .ok, .tooManyRequests], "one limit across both processes")
+            }
         }
     }
 
