@@ -33,6 +33,8 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The largest response body collected for the middleware, in bytes; `nil` to never collect one.
     public let collectingLimit: Int?
     let peerAddress: @Sendable (Context) -> String?
+    /// The context the handler gets: the router's, with what the middleware put on the request (the session).
+    let handlerContext: @Sendable (StashRequest, Context) -> Context
 
     /// Creates the adapter.
     /// - Parameters:
@@ -46,10 +48,20 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
         collectingLimit: Int? = nil,
         peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress
     ) {
+        self.init(middleware, collectingLimit: collectingLimit, peerAddress: peerAddress, handlerContext: { $1 })
+    }
+
+    init(
+        _ middleware: any StashMiddleware,
+        collectingLimit: Int?,
+        peerAddress: @escaping @Sendable (Context) -> String?,
+        handlerContext: @escaping @Sendable (StashRequest, Context) -> Context
+    ) {
         precondition(collectingLimit.map { $0 >= 0 } ?? true, "collectingLimit must not be negative")
         self.middleware = middleware
         self.collectingLimit = collectingLimit
         self.peerAddress = peerAddress
+        self.handlerContext = handlerContext
     }
 
     /// The address of the context's connected peer, without port, when the context is a
@@ -70,7 +82,7 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
             nonisolated(unsafe) let next = next
             return try await self.middleware.respond(to: stashRequest) { stashRequest in
                 let forwarded = stashRequest.head == request.head ? request : Request(head: stashRequest.head, body: request.body)
-                let response = try await next(forwarded, context)
+                let response = try await next(forwarded, self.handlerContext(stashRequest, context))
                 return try await handlerResponse.stashResponse(from: response, collectingUpTo: limit)
             }
         }

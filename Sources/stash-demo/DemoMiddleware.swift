@@ -6,6 +6,10 @@ import StashMiddleware
 struct DemoMiddleware {
     /// `/limited`'s limiter, with the `--rate-limit` rule per client address.
     let rateLimit: StashRouterMiddleware<DemoRequestContext>
+    /// `/cached`'s response cache, entries kept for `--cache-ttl`.
+    let cache: StashRouterMiddleware<DemoRequestContext>
+    /// The sessions of `/session`, `/login`, `/logout` and `/whoami`.
+    let sessions: StashRouterMiddleware<DemoRequestContext>
 
     init(registry: StoreRegistry, configuration: DemoApplication.Configuration) throws {
         let limiter = try RateLimiter(
@@ -16,5 +20,8 @@ struct DemoMiddleware {
             )
         )
         self.rateLimit = StashRouterMiddleware(limiter)
+        let cache = try ResponseCache(registry: registry, configuration: .init(lifetime: .duration(configuration.cacheTTL)))
+        self.cache = StashRouterMiddleware(cache, collectingLimit: cache.maximumBodySize)
+        self.sessions = StashRouterMiddleware(sessions: try SessionMiddleware(registry: registry))
     }
 }

@@ -54,6 +54,57 @@ import Darwin
         }
     }
 
+    @Test func cachedRunsItsHandlerOnceAndSaysSo() async throws {
+        try await Self.withDemo(["--cache-ttl", "300"]) { client in
+            let miss = try await client.get("/cached")
+            #expect(miss.status == .ok)
+            #expect(miss.headers[.init("Cache-Status")!]?.contains("stored") == true, "\(miss.headers)")
+            let hit = try await client.get("/cached")
+            #expect(hit.status == .ok)
+            #expect(hit.headers[.init("Cache-Status")!]?.hasPrefix("Stash; hit") == true, "\(hit.headers)")
+            #expect(hit.headers[.age] != nil)
+            #expect(hit.body == miss.body, "replayed byte for byte")
+            let body = try #require(hit.body.map { String(buffer: $0) })
+            #expect(body.utf8.count == 1024)
+            #expect(body.hasPrefix("Cached by stash-demo; the handler has run 1 time."), "\(body.prefix(80))")
+        }
+    }
+
+    @Test func sessionsCountVisitsLogInRegenerateAndLogOut() async throws {
+        try await Self.withDemo([]) { client in
+            #expect(try await client.get("/whoami").status == .unauthorized)
+            let first = try await client.get("/session")
+            #expect(first.body.map { String(buffer: $0) } == "visits: 1\n")
+            let cookie = try #require(Self.sessionCookie(first), "the first visit sets the cookie")
+            let second = try await client.get("/session", headers: [.cookie: cookie])
+            #expect(second.body.map { String(buffer: $0) } == "visits: 2\n")
+
+            let login = try await client.post("/login?user=ada", headers: [.cookie: cookie], body: ByteBuffer())
+            #expect(login.status == .ok)
+            let loggedIn = try #require(Self.sessionCookie(login), "logging in issues a new id")
+            #expect(loggedIn != cookie)
+            #expect(try await client.get("/whoami", headers: [.cookie: cookie]).status == .unauthorized, "the old id is gone")
+            let whoami = try await client.get("/whoami", headers: [.cookie: loggedIn])
+            #expect(whoami.body.map { String(buffer: $0) } == "ada\n")
+            let visits = try await client.get("/session", headers: [.cookie: loggedIn])
+            #expect(visits.body.map { String(buffer: $0) } == "visits: 3\n", "the data moved to the new id")
+
+            let logout = try await client.post("/logout", headers: [.cookie: loggedIn], body: ByteBuffer())
+            #expect(logout.headers[.setCookie]?.contains("Max-Age=0") == true)
+            #expect(try await client.get("/whoami", headers: [.cookie: loggedIn]).status == .unauthorized)
+            let forged = "session=" + String(repeating: "A", count: 43)
+            let fresh = try await client.get("/session", headers: [.cookie: forged])
+            #expect(fresh.body.map { String(buffer: $0) } == "visits: 1\n")
+            #expect(Self.sessionCookie(fresh).map { $0 != forged } == true, "a forged id is replaced, never adopted")
+        }
+    }
+
+    /// The `name=value` pair of a response's session cookie.
+    static func sessionCookie(_ response: TestClient.Response) -> String? {
+        guard let setCookie = response.headers[.setCookie], setCookie.hasPrefix("session=") else { return nil }
+        return setCookie.split(separator: ";").first.map(String.init)
+    }
+
     @Test func aFileStoreKeepsTheLimitAcrossARestart() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
