@@ -163,13 +163,13 @@ import Testing
 
     @Test func invalidConfigurationIsATypedError() throws {
         let rule = try RateLimitRule(limit: 1, per: .seconds(1))
-        #expect(throws: RateLimitConfigurationError.self) { try ClientIdentity.clientAddress(trustedProxies: ["10.0.0.0/33"]) }
-        #expect(throws: RateLimitConfigurationError.self) { try ClientIdentity.clientAddress(trustedProxies: ["proxy.local"]) }
-        #expect(throws: RateLimitConfigurationError.self) { try RateLimitPolicy(name: "has space", rule: rule) }
-        #expect(throws: RateLimitConfigurationError.self) { try RateLimitPolicy(name: "\"quoted\"", rule: rule) }
-        #expect(throws: RateLimitConfigurationError.self) {
+        expectInvalidConfiguration { try ClientIdentity.clientAddress(trustedProxies: ["10.0.0.0/33"]) }
+        expectInvalidConfiguration { try ClientIdentity.clientAddress(trustedProxies: ["proxy.local"]) }
+        expectInvalidConfiguration { try RateLimitPolicy(name: "has space", rule: rule) }
+        expectInvalidConfiguration { try RateLimitPolicy(name: "\"quoted\"", rule: rule) }
+        expectInvalidConfiguration {
             try RateLimiter.Configuration(policies: [RateLimitPolicy(rule: rule), RateLimitPolicy(rule: rule)], identity: .clientAddress())
         }
-        #expect(throws: RateLimitConfigurationError.self) { try RateLimiter.Configuration(policies: [], identity: .clientAddress()) }
+        expectInvalidConfiguration { try RateLimiter.Configuration(policies: [], identity: .clientAddress()) }
     }
 }

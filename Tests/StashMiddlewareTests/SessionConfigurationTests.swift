@@ -84,7 +84,7 @@ import Testing
     )
         throws
     {
-        #expect(throws: SessionConfigurationError.self) {
+        expectInvalidConfiguration {
             try Configuration(cookieName: name, path: path, domain: domain, secure: secure, sameSite: sameSite)
         }
     }
@@ -103,7 +103,7 @@ import Testing
         .sliding(.seconds(60), renewingAfter: .seconds(-5)),
     ])
     func anExpiryOutOfRangeIsATypedError(expiry: SessionExpiry) {
-        #expect(throws: SessionConfigurationError.self) { try Configuration(expiry: expiry) }
+        expectInvalidConfiguration { try Configuration(expiry: expiry) }
     }
 
     @Test func slidingExpiryRenewsAtMostOnceAMinuteOrATenthOfTheLifetime() {

@@ -74,8 +74,8 @@ import Testing
         }
         damaged.append(duplicate)
         for buffer in damaged {
-            let error = try #require(throws: SessionError.self) { try SessionRecord(decoding: buffer) }
-            #expect(error.code == .corruptRecord, "\(buffer.readableBytes) bytes")
+            let error = try #require(throws: StashMiddlewareError.self) { try SessionRecord(decoding: buffer) }
+            #expect(error.code == .corruptSession, "\(buffer.readableBytes) bytes")
         }
     }
 

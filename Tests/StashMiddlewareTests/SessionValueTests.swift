@@ -53,7 +53,7 @@ import Testing
         let middleware = SessionMiddleware(store: MemoryStore())
         _ = try await Requests.send(middleware) { session in
             try session.setValue(Self.profile, forKey: "profile")
-            let error = try #require(throws: SessionError.self) { try session.value(forKey: "profile", as: Int.self) }
+            let error = try #require(throws: StashMiddlewareError.self) { try session.value(forKey: "profile", as: Int.self) }
             #expect(error.code == .decodingFailed)
         }
     }
@@ -63,10 +63,10 @@ import Testing
         let middleware = SessionMiddleware(store: store)
         let response = try await Requests.send(middleware) { session in
             for key in ["", String(repeating: "k", count: Session.maximumKeyLength + 1)] {
-                let error = try #require(throws: SessionError.self) { try session.setValue(1, forKey: key) }
-                #expect(error.code == .invalidKey)
+                let error = try #require(throws: StashMiddlewareError.self) { try session.setValue(1, forKey: key) }
+                #expect(error.code == .invalidSessionKey)
             }
-            let error = try #require(throws: SessionError.self) { try session.setValue(Double.nan, forKey: "nan") }
+            let error = try #require(throws: StashMiddlewareError.self) { try session.setValue(Double.nan, forKey: "nan") }
             #expect(error.code == .encodingFailed)
             #expect(session.isEmpty && session.id == nil)
             try session.setValue(1, forKey: String(repeating: "k", count: Session.maximumKeyLength))

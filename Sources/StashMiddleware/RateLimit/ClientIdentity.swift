@@ -12,8 +12,8 @@ public struct ClientIdentity: Sendable {
 
     /// The peer address, and forwarded addresses only from the given trusted proxies.
     /// - Parameter trustedProxies: Addresses or CIDR ranges (`10.0.0.0/8`, `::1`).
-    /// - Throws: ``RateLimitConfigurationError`` for an entry that is not an address or range.
-    public static func clientAddress(trustedProxies: [String] = []) throws(RateLimitConfigurationError) -> ClientIdentity {
+    /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for an entry that is not an address or range.
+    public static func clientAddress(trustedProxies: [String] = []) throws(StashMiddlewareError) -> ClientIdentity {
         var ranges: [IPAddressRange] = []
         for proxy in trustedProxies { ranges.append(try IPAddressRange(proxy)) }
         let trusted = ranges

@@ -14,17 +14,17 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     public let description: String
 
     /// Parses an address or a range.
-    /// - Throws: ``RateLimitConfigurationError`` when it is neither.
-    public init(_ text: String) throws(RateLimitConfigurationError) {
+    /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` when it is neither.
+    public init(_ text: String) throws(StashMiddlewareError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let address = Self.parse(String(parts[0])) else {
-            throw RateLimitConfigurationError("\(text.debugDescription) is not an IP address or a CIDR range")
+            throw StashMiddlewareError.invalidConfiguration("\(text.debugDescription) is not an IP address or a CIDR range")
         }
         var length = 128
         if parts.count == 2 {
             let isIPv4 = !parts[0].contains(":")
             guard let given = Int(parts[1]), given >= 0, given <= (isIPv4 ? 32 : 128) else {
-                throw RateLimitConfigurationError("\(text.debugDescription) has an invalid prefix length")
+                throw StashMiddlewareError.invalidConfiguration("\(text.debugDescription) has an invalid prefix length")
             }
             length = isIPv4 ? given + 96 : given
         }
@@ -65,14 +65,5 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
         bytes[11] = 0xFF
         bytes.replaceSubrange(12..<16, with: four)
         return bytes
-    }
-}
-
-/// A rate-limit configuration that cannot work: a bad proxy address, policy name or duplicate policy.
-public struct RateLimitConfigurationError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-
-    init(_ description: String) {
-        self.description = description
     }
 }

@@ -14,12 +14,12 @@ public struct RateLimitPolicy: Sendable {
     ///   - name: 1–64 characters of `[A-Za-z0-9_.-]`.
     ///   - rule: The limit, window and algorithm.
     ///   - appliesTo: Which requests it limits; by default, every one.
-    /// - Throws: ``RateLimitConfigurationError`` for an invalid name.
+    /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for an invalid name.
     public init(
         name: String = "default",
         rule: RateLimitRule,
         appliesTo: @escaping @Sendable (StashRequest) -> Bool = { _ in true }
-    ) throws(RateLimitConfigurationError) {
+    ) throws(StashMiddlewareError) {
         let valid =
             (1...64).contains(name.utf8.count)
             && name.utf8.allSatisfy { byte in
@@ -32,7 +32,9 @@ public struct RateLimitPolicy: Sendable {
                     false
                 }
             }
-        guard valid else { throw RateLimitConfigurationError("invalid policy name \(name.debugDescription): use 1-64 of [A-Za-z0-9_.-]") }
+        guard valid else {
+            throw StashMiddlewareError.invalidConfiguration("invalid policy name \(name.debugDescription): use 1-64 of [A-Za-z0-9_.-]")
+        }
         self.name = name
         self.rule = rule
         self.appliesTo = appliesTo
@@ -43,7 +45,7 @@ public struct RateLimitPolicy: Sendable {
         _ paths: Set<String>,
         name: String,
         rule: RateLimitRule
-    ) throws(RateLimitConfigurationError) -> RateLimitPolicy {
+    ) throws(StashMiddlewareError) -> RateLimitPolicy {
         try RateLimitPolicy(name: name, rule: rule) { request in paths.contains(String(request.pathWithoutQuery)) }
     }
 }

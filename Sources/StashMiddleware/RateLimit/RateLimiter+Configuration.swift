@@ -29,7 +29,7 @@ extension RateLimiter {
         public var logger: Logger
 
         /// Creates a configuration.
-        /// - Throws: ``RateLimitConfigurationError`` when there is no policy or two share a name.
+        /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` when there is no policy or two share a name.
         public init(
             policies: [RateLimitPolicy],
             identity: ClientIdentity,
@@ -39,10 +39,10 @@ extension RateLimiter {
             legacyHeaders: Bool = false,
             failureMode: FailureMode = .open,
             logger: Logger = Logger(label: "Stash.RateLimiter", factory: { _ in SwiftLogNoOpLogHandler() })
-        ) throws(RateLimitConfigurationError) {
-            guard !policies.isEmpty else { throw RateLimitConfigurationError("a rate limiter needs at least one policy") }
+        ) throws(StashMiddlewareError) {
+            guard !policies.isEmpty else { throw StashMiddlewareError.invalidConfiguration("a rate limiter needs at least one policy") }
             guard Set(policies.map(\.name)).count == policies.count else {
-                throw RateLimitConfigurationError("two rate-limit policies share a name: \(policies.map(\.name))")
+                throw StashMiddlewareError.invalidConfiguration("two rate-limit policies share a name: \(policies.map(\.name))")
             }
             self.policies = policies
             self.identity = identity

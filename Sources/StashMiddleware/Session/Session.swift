@@ -49,28 +49,36 @@ public final class Session: Sendable {
     ///   - key: The value's key.
     ///   - type: The type to decode.
     /// - Returns: The value, or `nil` when the session has none for the key.
-    /// - Throws: ``SessionError/Code/decodingFailed`` when the stored value is not a `Value`.
-    public func value<Value: Decodable>(forKey key: String, as type: Value.Type = Value.self) throws(SessionError) -> Value? {
+    /// - Throws: ``StashMiddlewareError/Code/decodingFailed`` when the stored value is not a `Value`.
+    public func value<Value: Decodable>(forKey key: String, as type: Value.Type = Value.self) throws(StashMiddlewareError) -> Value? {
         guard let buffer = self.state.withLock({ $0.value(forKey: key) }) else { return nil }
         do {
             return try Self.decoder.decode(type, from: buffer)
         } catch {
-            throw SessionError(.decodingFailed, "the session value for key \(StoreError.describe(key)) is not a \(Value.self)", underlying: error)
+            throw StashMiddlewareError(
+                .decodingFailed,
+                "the session value for key \(StoreError.describe(key)) is not a \(Value.self)",
+                underlying: error
+            )
         }
     }
 
     /// Stores a value for a key, encoded as JSON; the session is saved when the response goes out.
-    /// - Throws: ``SessionError/Code/invalidKey`` for an empty key or one longer than ``maximumKeyLength`` bytes,
-    ///   ``SessionError/Code/encodingFailed`` when the value does not encode.
-    public func setValue<Value: Encodable>(_ value: Value, forKey key: String) throws(SessionError) {
+    /// - Throws: ``StashMiddlewareError/Code/invalidSessionKey`` for an empty key or one longer than ``maximumKeyLength`` bytes,
+    ///   ``StashMiddlewareError/Code/encodingFailed`` when the value does not encode.
+    public func setValue<Value: Encodable>(_ value: Value, forKey key: String) throws(StashMiddlewareError) {
         guard !key.isEmpty, key.utf8.count <= Self.maximumKeyLength else {
-            throw SessionError(.invalidKey, "a session key must be 1 to \(Self.maximumKeyLength) UTF-8 bytes, not \(key.utf8.count)")
+            throw StashMiddlewareError(.invalidSessionKey, "a session key must be 1 to \(Self.maximumKeyLength) UTF-8 bytes, not \(key.utf8.count)")
         }
         let buffer: ByteBuffer
         do {
             buffer = try Self.encoder.encodeAsByteBuffer(value, allocator: ByteBufferAllocator())
         } catch {
-            throw SessionError(.encodingFailed, "a \(Value.self) for session key \(StoreError.describe(key)) does not encode", underlying: error)
+            throw StashMiddlewareError(
+                .encodingFailed,
+                "a \(Value.self) for session key \(StoreError.describe(key)) does not encode",
+                underlying: error
+            )
         }
         self.state.withLock { $0.setValue(buffer, forKey: key) }
     }

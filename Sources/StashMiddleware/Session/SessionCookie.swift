@@ -16,27 +16,29 @@ struct SessionCookie: Sendable {
         httpOnly: Bool,
         sameSite: SessionMiddleware.SameSite,
         maxAge: Int64
-    ) throws(SessionConfigurationError) {
+    ) throws(StashMiddlewareError) {
         guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenCharacter) else {
-            throw SessionConfigurationError("the session cookie name \(name.debugDescription) is not an HTTP token")
+            throw StashMiddlewareError.invalidConfiguration("the session cookie name \(name.debugDescription) is not an HTTP token")
         }
         guard path.hasPrefix("/"), path.utf8.allSatisfy(Self.isAttributeCharacter) else {
-            throw SessionConfigurationError("the session cookie path \(path.debugDescription) must start with / and hold no ; or control character")
+            throw StashMiddlewareError.invalidConfiguration(
+                "the session cookie path \(path.debugDescription) must start with / and hold no ; or control character"
+            )
         }
         if let domain {
             guard !domain.isEmpty, domain.utf8.allSatisfy({ Self.isAttributeCharacter($0) && $0 != UInt8(ascii: " ") }) else {
-                throw SessionConfigurationError("the session cookie domain \(domain.debugDescription) is not a domain")
+                throw StashMiddlewareError.invalidConfiguration("the session cookie domain \(domain.debugDescription) is not a domain")
             }
         }
         if sameSite == .none && !secure {
-            throw SessionConfigurationError("SameSite=None needs a Secure cookie: browsers reject it otherwise")
+            throw StashMiddlewareError.invalidConfiguration("SameSite=None needs a Secure cookie: browsers reject it otherwise")
         }
         // The cookie prefixes of RFC 6265bis: browsers reject a cookie whose attributes break its prefix's promise.
         if name.hasPrefix("__Secure-") && !secure {
-            throw SessionConfigurationError("a cookie named __Secure-… must be Secure")
+            throw StashMiddlewareError.invalidConfiguration("a cookie named __Secure-… must be Secure")
         }
         if name.hasPrefix("__Host-") && (!secure || path != "/" || domain != nil) {
-            throw SessionConfigurationError("a cookie named __Host-… must be Secure, with Path=/ and no Domain")
+            throw StashMiddlewareError.invalidConfiguration("a cookie named __Host-… must be Secure, with Path=/ and no Domain")
         }
         var attributes = "; Path=\(path)"
         if let domain { attributes += "; Domain=\(domain)" }

@@ -34,12 +34,14 @@ public struct SessionExpiry: Hashable, Sendable {
     }
 
     /// Checks the lifetime and renewal interval.
-    func validate() throws(SessionConfigurationError) {
+    func validate() throws(StashMiddlewareError) {
         guard self.lifetime > .zero, self.lifetime <= StoreLimits.maximumExpiry else {
-            throw SessionConfigurationError("a session lifetime must be positive and at most 100 years, not \(self.lifetime)")
+            throw StashMiddlewareError.invalidConfiguration("a session lifetime must be positive and at most 100 years, not \(self.lifetime)")
         }
         if let interval = self.renewalInterval, interval <= .zero || interval >= self.lifetime {
-            throw SessionConfigurationError("a session renewal interval must be positive and shorter than the lifetime, not \(interval)")
+            throw StashMiddlewareError.invalidConfiguration(
+                "a session renewal interval must be positive and shorter than the lifetime, not \(interval)"
+            )
         }
     }
 }

@@ -36,7 +36,7 @@ extension SessionMiddleware {
         }
 
         /// Creates a configuration.
-        /// - Throws: ``SessionConfigurationError`` for a cookie name that is not an HTTP token, a path or domain
+        /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for a cookie name that is not an HTTP token, a path or domain
         ///   holding `;` or a control character, `SameSite=None` without `Secure`, a `__Secure-` or `__Host-` name
         ///   whose attributes break the prefix's rules, or a lifetime or renewal interval out of range.
         public init(
@@ -49,7 +49,7 @@ extension SessionMiddleware {
             sameSite: SameSite = .lax,
             expiry: SessionExpiry = .fixed(.seconds(12 * 3600)),
             logger: Logger = Logger(label: "Stash.SessionMiddleware", factory: { _ in SwiftLogNoOpLogHandler() })
-        ) throws(SessionConfigurationError) {
+        ) throws(StashMiddlewareError) {
             try expiry.validate()
             self.cookie = try SessionCookie(
                 name: cookieName,

@@ -119,7 +119,7 @@ extension SessionMiddleware {
         into current: ByteBuffer?,
         expiry: SessionExpiry,
         now: Int64
-    ) throws(SessionError) -> (StoreUpdate, MergeOutcome) {
+    ) throws(StashMiddlewareError) -> (StoreUpdate, MergeOutcome) {
         guard let current else { return (.unchanged, .gone) }
         var record = try SessionRecord(decoding: current)
         let before = record.values

@@ -21,8 +21,8 @@ struct SessionRecord: Equatable, Sendable {
     }
 
     /// Decodes a stored record.
-    /// - Throws: ``SessionError/Code/corruptRecord`` for anything but a whole, well-formed version 1 record.
-    init(decoding stored: ByteBuffer) throws(SessionError) {
+    /// - Throws: ``StashMiddlewareError/Code/corruptSession`` for anything but a whole, well-formed version 1 record.
+    init(decoding stored: ByteBuffer) throws(StashMiddlewareError) {
         var buffer = stored
         guard let version = buffer.readInteger(as: UInt8.self) else { throw Self.corrupt("it is empty") }
         guard version == Self.version else { throw Self.corrupt("its format version \(version) is unknown") }
@@ -70,7 +70,7 @@ struct SessionRecord: Equatable, Sendable {
         }
     }
 
-    private static func corrupt(_ reason: String) -> SessionError {
-        SessionError(.corruptRecord, "the stored session is corrupt: \(reason)")
+    private static func corrupt(_ reason: String) -> StashMiddlewareError {
+        StashMiddlewareError(.corruptSession, "the stored session is corrupt: \(reason)")
     }
 }
