@@ -32,9 +32,14 @@ extension ResponseCache {
         }
     }
 
-    /// Decodes a stored entry, logging and counting one that cannot be decoded.
+    /// Decodes a stored entry — or finds it decoded already from the same bytes — logging and counting one that
+    /// cannot be decoded.
     private func decode(_ value: ByteBuffer, key: String) -> CacheEntry? {
-        if let entry = CacheEntry.decode(value) { return entry }
+        if let entry = self.decodedEntries.entry(forKey: key, stored: value) { return entry }
+        if let entry = CacheEntry.decode(value) {
+            self.decodedEntries.keep(entry, forKey: key, stored: value)
+            return entry
+        }
         self.metrics.corruptEntry.increment()
         self.configuration.logger.debug(
             "response cache entry cannot be decoded; treated as a miss",

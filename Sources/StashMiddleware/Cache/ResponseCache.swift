@@ -44,6 +44,7 @@ public struct ResponseCache: StashMiddleware {
     /// The cache's time, in milliseconds since the Unix epoch.
     let now: @Sendable () -> Int64
     let coalescer = RequestCoalescer<SharedResponse>()
+    let decodedEntries = DecodedEntries()
     let metrics = ResponseCacheMetrics()
     /// The cache's name as it appears in `Cache-Status`.
     let statusName: String
