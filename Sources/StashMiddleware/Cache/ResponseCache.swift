@@ -26,6 +26,10 @@ public import Stash
 /// A store that fails never fails a request: the handler answers it, and the failure is logged and counted. A
 /// damaged entry is a miss, and is replaced by the next response stored.
 ///
+/// Each cache keeps the last entries it decoded (at most 1,024 entries of up to 256 KiB, 16 MiB in all), so that a
+/// hit on a stored value already decoded only compares its bytes; with a memory store the bytes are shared, with
+/// other stores this is the extra memory a cache holds.
+///
 /// ```swift
 /// let cache = try ResponseCache(
 ///     registry: registry,
