@@ -88,7 +88,12 @@ if arguments[1].hasPrefix("persist-") {
 do {
     // write-loop flushes each file (as a durable deployment would), which also keeps its temporary files on disk
     // long enough that a SIGKILL often lands while one exists.
-    let configuration = FileStore<WallClock>.Configuration(synchronizesWrites: arguments[1] == "write-loop")
+    // increment competes for one key's lock with other processes: it waits long for it, as the test asserts that
+    // nothing is lost, not how long a waiter starves on a loaded machine.
+    let configuration = FileStore<WallClock>.Configuration(
+        synchronizesWrites: arguments[1] == "write-loop",
+        lockTimeout: arguments[1] == "increment" ? .seconds(120) : .seconds(5)
+    )
     let store = try FileStore(directory: arguments[2], configuration: configuration)
     switch arguments[1] {
     case "increment":

@@ -24,7 +24,9 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
 
     @Test func incrementsFromTwoProcessesAndThisOneLoseNothing() async throws {
         try await withFileStoreDirectory { directory in
-            let store = try FileStore(directory: directory)
+            // Six tasks in three processes take turns at one lock: on a loaded machine a turn can come later than
+            // the default 5 s lock timeout. What this asserts is that no increment is lost, so they wait longer.
+            let store = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(120)))
             let workers = try (0..<2).map { _ in try WorkerProcess(["increment", directory, "counter", "1000"]) }
             defer { for worker in workers { worker.forceStop() } }
             for worker in workers {
