@@ -18,6 +18,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             case serverError
             case authenticationFailed
             case protocolError
+            case invalidConfiguration
         }
 
         private let base: Base
@@ -49,6 +50,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let authenticationFailed = Self(.authenticationFailed)
         /// The store's server sent something its protocol does not allow; the connection is closed.
         public static let protocolError = Self(.protocolError)
+        /// A store's configuration (a URL, a setting) is malformed or out of range.
+        public static let invalidConfiguration = Self(.invalidConfiguration)
         /// A ``Persister`` snapshot cannot be read: empty, truncated, damaged or not a snapshot at all.
         public static let corruptSnapshot = Self(.corruptSnapshot)
         /// A ``Persister`` snapshot was written in a format version this build does not know.
