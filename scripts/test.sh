@@ -12,6 +12,22 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
+# PostgreSQL: installed from Debian's packages when missing, a throw-away cluster on a free loopback port; the tests
+# find it through STASH_POSTGRES_URL (and STASH_POSTGRES_BIN, to run clusters of their own).
+source scripts/postgres.sh
+
+scratch=$(mktemp -d -t stash-test.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_postgres
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+start_postgres
+
 echo "==> swift build --build-tests"
 swift build --build-tests
 
