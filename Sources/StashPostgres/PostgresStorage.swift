@@ -82,43 +82,49 @@ final class PostgresStorage: Sendable {
     /// The marker of an operation that outlived its deadline.
     struct DeadlineExceeded: Error {}
 
-    private enum Race<Result: Sendable>: Sendable {
-        case finished(Result)
-        case deadline
-    }
-
     /// Runs an operation on a leased connection, cancelling it at the deadline.
     ///
-    /// Cancelling gives up waiting for a connection, or closes the connection the operation holds: a statement or a
-    /// transaction that was interrupted must never leave its connection to the next operation, and postgres-nio
-    /// does not stop a running statement when its task is cancelled.
+    /// The operation runs as a child task, which a timer on an event loop cancels when the timeout passes (a NIO
+    /// timer, removed as soon as the operation ends, where a sleeping task's timer would stay queued for the whole
+    /// timeout). Cancelling gives up waiting for a connection, or closes the connection the operation holds: a
+    /// statement or a transaction that was interrupted must never leave its connection to the next operation, and
+    /// postgres-nio does not stop a running statement when its task is cancelled.
     func withDeadline<Result: Sendable>(
         _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let timeout = self.configuration.timeout
+        let deadline = OperationDeadline()
         let client = self.client
-        return try await withThrowingTaskGroup(of: Race<Result>.self) { group in
+        let timer = PostgresConnection.defaultEventLoopGroup.any().scheduleTask(in: self.timeoutAmount) {
+            deadline.expire()
+        }
+        defer { timer.cancel() }
+        return try await withThrowingTaskGroup(of: Result.self) { group in
             group.addTask {
-                let result = try await client.withConnection { connection in
+                guard deadline.start() else { throw DeadlineExceeded() }
+                defer { deadline.finish() }
+                return try await client.withConnection { connection in
                     try await withTaskCancellationHandler {
                         try await operation(connection)
                     } onCancel: {
                         let _: EventLoopFuture<Void> = connection.close()
                     }
                 }
-                return .finished(result)
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return .deadline
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw DeadlineExceeded() }
-            switch first {
-            case .finished(let result): return result
-            case .deadline: throw DeadlineExceeded()
+            do {
+                guard let result = try await group.next() else { throw DeadlineExceeded() }
+                return result
+            } catch {
+                // Whatever the cancelled operation threw (a closed connection, a cancelled lease), it timed out.
+                if deadline.hasExpired { throw DeadlineExceeded() }
+                throw error
             }
         }
+    }
+
+    /// ``PostgresStore/Configuration/timeout`` for NIO's timers.
+    private var timeoutAmount: TimeAmount {
+        let (seconds, attoseconds) = self.configuration.timeout.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     /// Runs a statement and returns the first column of its first row, or `nil` when it returns no row.
