@@ -90,18 +90,19 @@ private final class HeldLock: Sendable {
 
     @Test func aHeldLockDelaysOnlyTheKeysOfItsStripe() async throws {
         try await withFileStoreDirectory { directory in
-            // The default timeout (5 s) is far longer than the lock is held: every queued write must get through.
+            // A lock timeout (30 s) far longer than the lock is held: every queued write must get through.
             // A pool of its own, with two threads for 20 blocked writes: other tests' file I/O cannot delay this
             // one, and a write that held a thread while it waited would starve the other stripe at once.
             let pool = NIOThreadPool(numberOfThreads: 2)
             pool.start()
             defer { pool.shutdownGracefully { _ in } }
-            let store = try FileStore(directory: directory, configuration: .init(threadPool: pool))
+            let store = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(30), threadPool: pool))
             let other = Self.key(awayFrom: "held")
             try await store.set(other, value: ByteBuffer(string: "other"))
             let lock = try HeldLock(path: Self.lockPath(of: "held", in: store))
             let clock = ContinuousClock()
-            let holdFor = Duration.seconds(3)
+            // Long: on a loaded machine (the whole suite on two cores) a few operations can take seconds.
+            let holdFor = Duration.seconds(10)
             let released = clock.now.advanced(by: holdFor)
 
             try await withThrowingTaskGroup(of: Void.self) { group in
