@@ -71,6 +71,23 @@ public enum StoreValidation {
         return try self.validateExpiry(expiresIn)
     }
 
+    /// Checks what an update's transform asked to store: the value's size and, for ``StoreUpdate/set(_:expiresIn:)``,
+    /// the time to live. The key was checked before the transform ran.
+    /// - Returns: The time to live in milliseconds of a `.set` with one; `nil` otherwise.
+    /// - Throws: ``StoreError/Code/valueTooLarge`` or ``StoreError/Code/invalidExpiry``.
+    public static func validateUpdate(_ update: StoreUpdate, maximumValueSize: Int) throws(StoreError) -> Int64? {
+        switch update {
+        case .unchanged, .delete:
+            return nil
+        case .set(let value, let expiresIn):
+            try self.validateValue(value, maximumSize: maximumValueSize)
+            return try self.validateExpiry(expiresIn)
+        case .setKeepingExpiry(let value):
+            try self.validateValue(value, maximumSize: maximumValueSize)
+            return nil
+        }
+    }
+
     /// Checks a value against a store's maximum size.
     /// - Throws: ``StoreError/Code/valueTooLarge``.
     @inlinable

@@ -144,6 +144,7 @@ public struct RedisStore: Store {
             try Task.checkCancellation()
             let current = try await self.client.send(["GET", redisKey]).stringBytes
             let update = try transform(current)
+            let milliseconds = try StoreValidation.validateUpdate(update, maximumValueSize: self.maximumValueSize)
             var arguments: [RESPArgument] = current.map { ["1", .bytes($0)] } ?? ["0", ""]
             let result: ByteBuffer?
             switch update {
@@ -152,17 +153,10 @@ public struct RedisStore: Store {
             case .delete:
                 arguments += ["delete", "", ""]
                 result = nil
-            case .set(let value, let expiresIn):
-                let milliseconds = try StoreValidation.validateWrite(
-                    key: key,
-                    value: value,
-                    expiresIn: expiresIn,
-                    maximumValueSize: self.maximumValueSize
-                )
+            case .set(let value, _):
                 arguments += ["set", .bytes(value), milliseconds.map { .integer($0) } ?? ""]
                 result = value
             case .setKeepingExpiry(let value):
-                try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
                 arguments += ["keep", .bytes(value), ""]
                 result = value
             }

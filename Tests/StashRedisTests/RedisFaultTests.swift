@@ -101,14 +101,13 @@ import Testing
         configuration.commandTimeout = .milliseconds(300)
         let store = try RedisStore(configuration: configuration)
         try await store.set("k", value: ByteBuffer(string: "v"))
-        // DEBUG SLEEP blocks the server: every command behind it waits.
-        let pause = Task { try? await RedisTestServer.cli(["DEBUG", "SLEEP", "2"], port: server.port) }
-        try await Task.sleep(for: .milliseconds(100))
+        // A frozen server keeps the connection open and answers nothing.
+        server.pause()
+        defer { server.resume() }
         let begin = ContinuousClock.now
         let error = await #expect(throws: StoreError.self) { try await store.get("k") }
         #expect(error?.code == .timedOut, "\(String(describing: error))")
-        #expect(ContinuousClock.now - begin < .seconds(1.5), "the timeout fires, it does not wait for the server")
-        _ = await pause.value
+        #expect(ContinuousClock.now - begin < .seconds(10), "the 300 ms timeout fires; it does not wait for the server")
     }
 
     @Test func gracefulShutdownAnswersCommandsInFlightThenRefusesNewOnes() async throws {
@@ -123,17 +122,18 @@ import Testing
         try await store.set("k", value: ByteBuffer(string: "v"))
         #expect(try await RedisTestServer.cli(["CLIENT", "LIST"], port: server.port).contains("name=stash-shutdown-test"))
 
-        // The server sleeps, so this command is still in flight when shutdown begins.
-        let pause = Task { try? await RedisTestServer.cli(["DEBUG", "SLEEP", "0.5"], port: server.port) }
-        try await Task.sleep(for: .milliseconds(100))
+        // The server is frozen, so this command is still in flight when shutdown begins.
+        server.pause()
         let inFlight = Task { try await store.get("k") }
-        try await Task.sleep(for: .milliseconds(100))
+        // Time for the task to send it, on a busy machine too (the command timeout is 5 s).
+        try await Task.sleep(for: .seconds(1))
         await group.triggerGracefulShutdown()
+        try await Task.sleep(for: .milliseconds(200))
+        server.resume()
         try await running.value
         #expect(try await inFlight.value == ByteBuffer(string: "v"), "a command sent before shutdown gets its reply")
         let error = await #expect(throws: StoreError.self) { try await store.get("k") }
         #expect(error?.code == .unavailable)
-        _ = await pause.value
         // The connection closes once its last reply is in.
         let deadline = ContinuousClock.now + .seconds(5)
         while try await RedisTestServer.cli(["CLIENT", "LIST"], port: server.port).contains("name=stash-shutdown-test"),

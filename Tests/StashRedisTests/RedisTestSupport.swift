@@ -97,9 +97,22 @@ final class RedisServerProcess: @unchecked Sendable {
         Issue.record("redis-server on port \(self.port) did not start")
     }
 
+    /// Freezes the server (SIGSTOP): its connections stay open and nothing answers, at once and for certain.
+    func pause() {
+        guard let process = self.process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGSTOP)
+    }
+
+    /// Lets a paused server go on (SIGCONT); what it was sent meanwhile is answered then.
+    func resume() {
+        guard let process = self.process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGCONT)
+    }
+
     /// Kills the server at once (SIGKILL), as a crash would.
     func kill() {
         guard let process = self.process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGCONT)
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         self.process = nil

@@ -14,7 +14,7 @@ import Testing
             let step = rule.decide(state: state, now: .milliseconds(time))
             if let newState = step.newState {
                 state = newState
-                stateExpiresAt = time + step.expiresIn.roundedUpMilliseconds
+                stateExpiresAt = time + step.expiresIn.roundedUpToMilliseconds
             }
             return step.decision.isAllowed
         }
@@ -87,12 +87,5 @@ import Testing
             }
         }
         #expect(throws: Never.self) { try RateLimitRule(limit: 1_000_000, per: .seconds(86_400), algorithm: .tokenBucket(burst: 1000)) }
-    }
-}
-
-extension Duration {
-    fileprivate var roundedUpMilliseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        return seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
     }
 }

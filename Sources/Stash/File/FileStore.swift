@@ -194,23 +194,18 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
         let path = self.entryPath(for: key)
         return try await self.performLocked(key: key, path: path) {
             let current = try self.readLocked(key, path: path)
-            switch try transform(current?.value) {
+            let update = try transform(current?.value)
+            let milliseconds = try StoreValidation.validateUpdate(update, maximumValueSize: self.maximumValueSize)
+            switch update {
             case .unchanged:
                 return current?.value
             case .delete:
                 try self.removeFile(path)
                 return nil
-            case .set(let value, let expiresIn):
-                let milliseconds = try StoreValidation.validateWrite(
-                    key: key,
-                    value: value,
-                    expiresIn: expiresIn,
-                    maximumValueSize: self.maximumValueSize
-                )
+            case .set(let value, _):
                 try self.write(FileEntry(key: key, value: value, expiresAt: self.deadline(afterMilliseconds: milliseconds)), to: path)
                 return value
             case .setKeepingExpiry(let value):
-                try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
                 try self.write(FileEntry(key: key, value: value, expiresAt: current?.expiresAt), to: path)
                 return value
             }

@@ -6,7 +6,7 @@ extension MemoryState {
         let now = self.now()
         let step = rule.decide(state: self.live(space: space, key: key)?.value, now: .nanoseconds(now))
         if let newState = step.newState {
-            let expiresAt = now + Int64(step.expiresIn.roundedUpToMilliseconds) * 1_000_000
+            let expiresAt = now + step.expiresIn.roundedUpToMilliseconds * 1_000_000
             self.set(space: space, key: key, value: newState, expiresAt: expiresAt)
         }
         return step.decision

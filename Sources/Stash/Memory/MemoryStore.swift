@@ -160,22 +160,8 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
             try Task.checkCancellation()
             let snapshot = self.storage.state.withLock { $0.snapshot(space: self.space, key: key) }
             let update = Self.compacted(try transform(snapshot.value))
-            var milliseconds: Int64?
-            switch update {
-            case .unchanged:
-                return snapshot.value
-            case .delete:
-                break
-            case .set(let value, let expiresIn):
-                milliseconds = try StoreValidation.validateWrite(
-                    key: key,
-                    value: value,
-                    expiresIn: expiresIn,
-                    maximumValueSize: self.maximumValueSize
-                )
-            case .setKeepingExpiry(let value):
-                try StoreValidation.validateValue(value, maximumSize: self.maximumValueSize)
-            }
+            if case .unchanged = update { return snapshot.value }
+            let milliseconds = try StoreValidation.validateUpdate(update, maximumValueSize: self.maximumValueSize)
             let committed = self.storage.state.withLock { state in
                 state.commit(
                     space: self.space,

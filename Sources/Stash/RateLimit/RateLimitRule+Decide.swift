@@ -25,13 +25,14 @@ extension RateLimitRule {
     public func decide(state: ByteBuffer?, now: Duration) -> Step {
         let fields = state.map { Self.fields(of: $0) } ?? []
         let (seconds, attoseconds) = now.components
+        let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
         switch self.algorithm {
         case .fixedWindow:
-            return self.fixedWindow(fields, now: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+            return self.fixedWindow(fields, now: microseconds / 1000)
         case .slidingWindow:
-            return self.slidingWindow(fields, now: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+            return self.slidingWindow(fields, now: microseconds / 1000)
         case .tokenBucket(let burst):
-            return self.tokenBucket(fields, burst: Int64(burst), now: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+            return self.tokenBucket(fields, burst: Int64(burst), now: microseconds)
         }
     }
 

@@ -24,9 +24,17 @@ public import Stash
 /// Metrics: `stash_rate_limit_requests_total` with dimensions `policy` and `outcome` (`allowed`, `refused`,
 /// `error`).
 public struct RateLimiter: StashMiddleware {
+    /// A policy with the counters of its outcomes.
+    private struct Limit: Sendable {
+        let policy: RateLimitPolicy
+        let allowed: Counter
+        let refused: Counter
+        let failed: Counter
+    }
+
     let configuration: Configuration
     let store: any Store
-    private let counters: [String: (allowed: Counter, refused: Counter, error: Counter)]
+    private let limits: [Limit]
 
     /// Creates a limiter whose store is the registry's store named ``Configuration/storeName``.
     public init(registry: StoreRegistry, configuration: Configuration) throws {
@@ -37,37 +45,32 @@ public struct RateLimiter: StashMiddleware {
     public init(store: any Store, configuration: Configuration) {
         self.store = store
         self.configuration = configuration
-        var counters: [String: (allowed: Counter, refused: Counter, error: Counter)] = [:]
-        for policy in configuration.policies {
+        self.limits = configuration.policies.map { policy in
             func counter(_ outcome: String) -> Counter {
                 Counter(label: "stash_rate_limit_requests_total", dimensions: [("policy", policy.name), ("outcome", outcome)])
             }
-            counters[policy.name] = (counter("allowed"), counter("refused"), counter("error"))
+            return Limit(policy: policy, allowed: counter("allowed"), refused: counter("refused"), failed: counter("error"))
         }
-        self.counters = counters
     }
 
     public func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse {
         if self.configuration.excludedPaths.contains(String(request.pathWithoutQuery)) || self.configuration.skip?(request) == true {
             return try await next(request)
         }
-        let policies = self.configuration.policies.filter { $0.appliesTo(request) }
-        guard !policies.isEmpty else { return try await next(request) }
+        let limits = self.limits.filter { $0.policy.appliesTo(request) }
+        guard !limits.isEmpty else { return try await next(request) }
         let identity = self.identity(of: request)
 
         var decisions: [(RateLimitPolicy, RateLimitDecision)] = []
         do {
-            for policy in policies {
+            for limit in limits {
+                let policy = limit.policy
                 let decision = try await self.store.rateLimit(Self.key(policy: policy.name, identity: identity), rule: policy.rule)
-                if decision.isAllowed {
-                    self.counters[policy.name]?.allowed.increment()
-                } else {
-                    self.counters[policy.name]?.refused.increment()
-                }
+                (decision.isAllowed ? limit.allowed : limit.refused).increment()
                 decisions.append((policy, decision))
             }
         } catch {
-            for policy in policies { self.counters[policy.name]?.error.increment() }
+            for limit in limits { limit.failed.increment() }
             self.configuration.logger.debug(
                 "rate limit store failed",
                 metadata: ["error": "\(error)", "failure_mode": "\(self.configuration.failureMode)"]

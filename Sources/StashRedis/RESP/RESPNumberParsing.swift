@@ -4,23 +4,10 @@ import NIOCore
 enum RESPNumberParsing {
     /// A length or count: one or more digits, no sign, within `Int`.
     static func nonNegativeInteger(_ line: ByteBuffer) -> Int? {
-        let digits = line.readableBytesView
-        guard !digits.isEmpty else {
+        guard let first = line.readableBytesView.first, Self.digit(first) != nil, let value = Self.integer(line) else {
             return nil
         }
-        var value = 0
-        for byte in digits {
-            guard let digit = Self.digit(byte) else {
-                return nil
-            }
-            let (shifted, shiftOverflow) = value.multipliedReportingOverflow(by: 10)
-            let (sum, sumOverflow) = shifted.addingReportingOverflow(digit)
-            guard !shiftOverflow, !sumOverflow else {
-                return nil
-            }
-            value = sum
-        }
-        return value
+        return Int(exactly: value)
     }
 
     /// An integer reply: an optional sign, then one or more digits, within `Int64` (`Int64.min` included).
