@@ -11,7 +11,7 @@ import Testing
             var connection = try PostgresStore.Connection(url: cluster.url())
             connection.maximumConnections = 4
             connection.connectTimeout = .seconds(1)
-            let store = try PostgresStore(connection: connection, configuration: .init(timeout: .seconds(2)))
+            let store = try PostgresStore(connection: connection, configuration: .init(timeout: .seconds(5)))
             try await withRunningStore(store) { store in
                 try await store.set("before", value: ByteBuffer(string: "b"))
                 #expect(try await store.increment("count") == 1)
@@ -25,7 +25,7 @@ import Testing
                     await expectStoreError([.unavailable, .timedOut], "a write while the server is down") {
                         try await store.set("during", value: ByteBuffer(string: "d"))
                     }
-                    #expect(ContinuousClock.now - started < .seconds(15), "a failing operation gives up within its timeout, it never hangs")
+                    #expect(ContinuousClock.now - started < .seconds(30), "a failing operation gives up within its timeout, it never hangs")
                 }
 
                 #expect(try await cluster.startServer(), "the server starts again")

@@ -253,7 +253,7 @@ func psql(_ sql: String) async throws -> String {
     @Test func migrationsRunConcurrentlyByManyInstances() async throws {
         let table = PostgresTestServer.uniqueName("migrate")
         let stores = try (0..<6).map { _ in
-            try PostgresStore(connection: PostgresTestServer.connection(), configuration: .init(tableName: table))
+            try PostgresStore(connection: PostgresTestServer.connection(), configuration: .testing(table: table))
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for store in stores {
