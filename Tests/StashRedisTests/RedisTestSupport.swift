@@ -89,7 +89,7 @@ final class RedisServerProcess: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if (try? await RedisTestServer.cli(["ping"], port: self.port)) == "PONG" { return }
             try await Task.sleep(for: .milliseconds(20))

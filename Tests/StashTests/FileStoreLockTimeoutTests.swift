@@ -30,6 +30,9 @@ private final class HeldLock: Sendable {
         }
     }
 
+    /// Whether ``release()`` was called.
+    var isReleased: Bool { self.descriptor.withLock { $0 == nil } }
+
     deinit { self.release() }
 }
 
@@ -92,25 +95,28 @@ private final class HeldLock: Sendable {
 
     @Test func aHeldLockDelaysOnlyTheKeysOfItsStripe() async throws {
         try await withFileStoreDirectory { directory in
-            // A lock timeout (30 s) far longer than the lock is held: every queued write must get through.
+            // A lock timeout (120 s) far longer than the lock is held: every queued write must get through.
             // A pool of its own, with two threads for 20 blocked writes: other tests' file I/O cannot delay this
             // one, and a write that held a thread while it waited would starve the other stripe at once.
             let pool = NIOThreadPool(numberOfThreads: 2)
             pool.start()
             defer { pool.shutdownGracefully { _ in } }
-            let store = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(30), threadPool: pool))
+            let store = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(120), threadPool: pool))
             let other = Self.key(awayFrom: "held")
             try await store.set(other, value: ByteBuffer(string: "other"))
             let lock = try HeldLock(path: Self.lockPath(of: "held", in: store))
             let clock = ContinuousClock()
-            // Long: on a loaded machine (the whole suite on two cores) a few operations can take seconds.
-            let holdFor = Duration.seconds(10)
+            // Long: on a loaded machine (the whole suite on two cores) a few operations can take seconds. The test
+            // releases it as soon as the other stripe's operations are done.
+            let holdFor = Duration.seconds(60)
             let released = clock.now.advanced(by: holdFor)
 
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // Release the lock in any case, so that a store that blocks its threads still ends the test.
                 group.addTask {
-                    try await clock.sleep(until: released)
+                    while clock.now < released, !lock.isReleased {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
                     lock.release()
                 }
                 for index in 0..<20 {
@@ -126,6 +132,7 @@ private final class HeldLock: Sendable {
                 // not wait for it.
                 let elapsed = start.duration(to: clock.now)
                 #expect(clock.now < released, "operations on another stripe waited \(elapsed), until the held lock was released")
+                lock.release()
 
                 try await group.waitForAll()
             }
