@@ -9,9 +9,14 @@ struct PostgresStatements: Sendable {
     let table: String
     /// The quoted name of the index on `expires_at`.
     let expiryIndex: String
+    /// The quoted name of the rate-limit function, `<table>_rate_limit`.
+    let rateLimitFunction: String
 
     let createTable: String
     let createIndex: String
+    let createRateLimitFunction: String
+    /// The function's signature, for `to_regprocedure`.
+    let rateLimitSignature: String
     let get: String
     let getRenewing: String
     let set: String
@@ -33,6 +38,9 @@ struct PostgresStatements: Sendable {
     let keysFirstWithPrefix: String
     let keysAfter: String
     let keysAfterWithPrefix: String
+    /// The call of the rate-limit function: `$3` the algorithm, `$4` the limit, `$5` the window in milliseconds, `$6`
+    /// the burst.
+    let rateLimit: String
 
     /// A row is live when it has no expiry or its expiry is still ahead on the server's clock.
     static let live = "(expires_at IS NULL OR expires_at > clock_timestamp())"
@@ -48,6 +56,7 @@ struct PostgresStatements: Sendable {
         let oneKey = "namespace = $1 AND key = $2"
         self.table = table
         self.expiryIndex = "\"\(name)_expires_at\""
+        self.rateLimitFunction = "\"\(name)_rate_limit\""
 
         self.createTable = """
             CREATE TABLE IF NOT EXISTS \(table) (
@@ -59,6 +68,8 @@ struct PostgresStatements: Sendable {
             )
             """
         self.createIndex = "CREATE INDEX IF NOT EXISTS \(self.expiryIndex) ON \(table) (expires_at) WHERE expires_at IS NOT NULL"
+        self.createRateLimitFunction = Self.rateLimitFunctionDefinition(table: table, function: self.rateLimitFunction)
+        self.rateLimitSignature = Self.rateLimitFunctionSignature(self.rateLimitFunction)
 
         self.get = "SELECT value FROM \(table) WHERE \(oneKey) AND \(live)"
         // $3: the new time to live. A row without an expiry is read, never given one.
@@ -137,6 +148,7 @@ struct PostgresStatements: Sendable {
         self.keysFirstWithPrefix = Self.keysPage(table: table, first: true, bounded: true)
         self.keysAfter = Self.keysPage(table: table, first: false, bounded: false)
         self.keysAfterWithPrefix = Self.keysPage(table: table, first: false, bounded: true)
+        self.rateLimit = Self.rateLimitFunctionCall(self.rateLimitFunction)
     }
 
     private static func purge(table: String, where namespaceCondition: String, limit: String) -> String {

@@ -5,11 +5,12 @@ extension PostgresStore {
     /// How a PostgreSQL store uses its table: its name, whether to create it, the timeout, the purge and the limits.
     public struct Configuration: Sendable {
         /// The table's name: a letter or `_`, then letters, digits or `_`, at most 52 characters (so that the index
-        /// name, the table's name followed by `_expires_at`, fits PostgreSQL's 63). It is looked up through the
-        /// connection's `search_path`, and quoted, so it is case-sensitive.
+        /// and the rate-limit function, named after the table followed by `_expires_at` and `_rate_limit`, fit
+        /// PostgreSQL's 63). It is looked up through the connection's `search_path`, and quoted, so it is
+        /// case-sensitive.
         public var tableName: String
-        /// Whether the store creates its table and index when they are missing, before its first statement (see
-        /// ``PostgresSchema``). Turn it off when your own migrations create them.
+        /// Whether the store creates its table, index and rate-limit function when they are missing, before its first
+        /// statement (see ``PostgresSchema``). Turn it off when your own migrations create them.
         public var createsTable: Bool
         /// The largest value accepted, in bytes (PostgreSQL's limit for a `bytea` is 1 GiB).
         public var maximumValueSize: Int
@@ -57,7 +58,8 @@ extension PostgresStore {
             self.logger = logger
         }
 
-        /// The longest table name: PostgreSQL's 63-byte identifiers, less `_expires_at` for the index.
+        /// The longest table name: PostgreSQL's 63-byte identifiers, less `_expires_at` for the index and
+        /// `_rate_limit` for the function (both 11 bytes).
         static var maximumTableNameLength: Int { 52 }
 
         /// Checks every setting.

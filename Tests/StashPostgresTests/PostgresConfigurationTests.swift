@@ -105,18 +105,23 @@ import Testing
 
     @Test func theDocumentedSchema() throws {
         let sql = try PostgresSchema.migrationSQL()
-        #expect(
-            sql == """
-                CREATE TABLE IF NOT EXISTS "stash" (
-                    namespace text COLLATE "C" NOT NULL,
-                    key bytea NOT NULL,
-                    value bytea NOT NULL,
-                    expires_at timestamptz,
-                    PRIMARY KEY (namespace, key)
-                );
-                CREATE INDEX IF NOT EXISTS "stash_expires_at" ON "stash" (expires_at) WHERE expires_at IS NOT NULL;
+        let table = """
+            CREATE TABLE IF NOT EXISTS "stash" (
+                namespace text COLLATE "C" NOT NULL,
+                key bytea NOT NULL,
+                value bytea NOT NULL,
+                expires_at timestamptz,
+                PRIMARY KEY (namespace, key)
+            );
+            CREATE INDEX IF NOT EXISTS "stash_expires_at" ON "stash" (expires_at) WHERE expires_at IS NOT NULL;
+            CREATE OR REPLACE FUNCTION "stash_rate_limit"(
+                entry_namespace text, entry_key bytea, algorithm text, request_limit bigint, window_ms bigint, burst bigint,
+                OUT allowed boolean, OUT "limit" bigint, OUT remaining bigint, OUT reset_us bigint, OUT retry_after_us bigint
+            ) LANGUAGE plpgsql VOLATILE AS $function$
 
-                """
-        )
+            """
+        #expect(sql.hasPrefix(table), "the table, its index, then the rate-limit function the documentation shows")
+        #expect(sql.hasSuffix("\n$function$;\n"))
+        #expect(sql.split(separator: "$function$", omittingEmptySubsequences: false).count == 3, "one function, its body dollar-quoted")
     }
 }
