@@ -10,6 +10,8 @@ public struct StashRequest: Sendable {
     public var body: ByteBuffer
     /// The address of the connection's peer (an IPv4 or IPv6 address, without port), or `nil` when unknown.
     public var peerAddress: String?
+    /// The request's session, which ``SessionMiddleware`` sets before the handler runs; `nil` without that middleware.
+    public var session: Session? = nil
 
     /// Creates a request.
     public init(head: HTTPRequest, body: ByteBuffer = ByteBuffer(), peerAddress: String? = nil) {

@@ -1,0 +1,91 @@
+public import Hummingbird
+public import StashMiddleware
+
+/// Runs a framework-free ``StashMiddleware/StashMiddleware`` (a `RateLimiter`, a response cache, sessions) as a
+/// Hummingbird `RouterMiddleware`.
+///
+/// The middleware sees the request's head and the client's address; the request body is never collected for it and
+/// reaches the handler untouched, so a large upload streams as it would without the middleware.
+///
+/// The handler's response reaches the middleware in one of two ways:
+/// - Without a ``collectingLimit`` (a rate limiter, which only adds header fields), the body is not read: the
+///   middleware gets the head and an empty body marked ``StashMiddleware/StashResponse/isBodyStreamed``, and the
+///   client gets the handler's own response, body untouched, with the head as the middleware returned it.
+/// - With a limit (a response cache passes its largest cacheable body), a body of known length up to the limit is
+///   collected and handed over whole. A longer body, or one of unknown length, is not collected: the middleware
+///   gets it marked as streamed, and the client gets the handler's body unchanged, streamed.
+///
+/// ```swift
+/// let limiter = try RateLimiter(registry: registry, configuration: configuration)
+/// router.add(middleware: StashRouterMiddleware(limiter))
+/// ```
+///
+/// Errors thrown by the handler (Hummingbird's `HTTPError` among them) reach the application unchanged, unless the
+/// middleware itself handles them.
+public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Hummingbird's request.
+    public typealias Input = Request
+    /// Hummingbird's response.
+    public typealias Output = Response
+
+    /// The middleware run for each request.
+    public let middleware: any StashMiddleware
+    /// The largest response body collected for the middleware, in bytes; `nil` to never collect one.
+    public let collectingLimit: Int?
+    let peerAddress: @Sendable (Context) -> String?
+    /// The context the handler gets: the router's, with what the middleware put on the request (the session).
+    let handlerContext: @Sendable (StashRequest, Context) -> Context
+
+    /// Creates the adapter.
+    /// - Parameters:
+    ///   - middleware: The middleware to run.
+    ///   - collectingLimit: The largest response body, in bytes, to collect and hand to the middleware (a response
+    ///     cache's largest cacheable body); `nil`, the default, hands over no body at all.
+    ///   - peerAddress: The client's address for a context, as an IPv4 or IPv6 address without port; by default
+    ///     the `remoteAddress` of a context that is a `RemoteAddressRequestContext`, else `nil`.
+    public init(
+        _ middleware: any StashMiddleware,
+        collectingLimit: Int? = nil,
+        peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress
+    ) {
+        self.init(middleware, collectingLimit: collectingLimit, peerAddress: peerAddress, handlerContext: { $1 })
+    }
+
+    init(
+        _ middleware: any StashMiddleware,
+        collectingLimit: Int?,
+        peerAddress: @escaping @Sendable (Context) -> String?,
+        handlerContext: @escaping @Sendable (StashRequest, Context) -> Context
+    ) {
+        precondition(collectingLimit.map { $0 >= 0 } ?? true, "collectingLimit must not be negative")
+        self.middleware = middleware
+        self.collectingLimit = collectingLimit
+        self.peerAddress = peerAddress
+        self.handlerContext = handlerContext
+    }
+
+    /// The address of the context's connected peer, without port, when the context is a
+    /// `RemoteAddressRequestContext`; otherwise `nil`.
+    @Sendable public static func remotePeerAddress(_ context: Context) -> String? {
+        (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
+    }
+
+    /// Runs the middleware, which calls `next` (the rest of the router) when the request goes on to the handler.
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let stashRequest = StashRequest(head: request.head, peerAddress: self.peerAddress(context))
+        let handlerResponse = HandlerResponse()
+        let limit = self.collectingLimit
+        let response = try await withoutActuallyEscaping(next) { next in
+            // `next` is used only inside this call, which outlives every use: a StashMiddleware calls its
+            // handler within `respond` and awaits it. Hummingbird's `next` is built from `@Sendable` responders, so
+            // calling it from the middleware's task is safe though its type does not say so.
+            nonisolated(unsafe) let next = next
+            return try await self.middleware.respond(to: stashRequest) { stashRequest in
+                let forwarded = stashRequest.head == request.head ? request : Request(head: stashRequest.head, body: request.body)
+                let response = try await next(forwarded, self.handlerContext(stashRequest, context))
+                return try await handlerResponse.stashResponse(from: response, collectingUpTo: limit)
+            }
+        }
+        return try handlerResponse.response(from: response, for: request)
+    }
+}

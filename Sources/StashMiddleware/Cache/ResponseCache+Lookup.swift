@@ -1,0 +1,63 @@
+import HTTPTypes
+import Logging
+import Metrics
+import NIOCore
+import Stash
+
+extension ResponseCache {
+    /// What the store holds for a request.
+    enum Lookup: Sendable {
+        /// A response, under `key`.
+        case found(CachedResponse, key: String)
+        /// Nothing usable under `key` (the URL's, or its variant's when a vary record names the fields), for
+        /// `reason`: `uri-miss` or `vary-miss`.
+        case missing(key: String, reason: CacheStatus.Forward)
+    }
+
+    /// Reads the entry a request selects: one store read for a URL whose response does not vary, two (the vary
+    /// record, then the variant) for one that does. A damaged entry is a miss.
+    /// - Throws: What the store throws.
+    func lookUp(base: String, request: StashRequest) async throws -> Lookup {
+        guard let value = try await self.store.get(base) else { return .missing(key: base, reason: .uriMiss) }
+        switch self.decode(value, key: base) {
+        case .none:
+            return .missing(key: base, reason: .uriMiss)
+        case .response(let entry):
+            return .found(entry, key: base)
+        case .vary(let names):
+            let key = CacheKeys.variantKey(base: base, names: names, request: request.head.headerFields)
+            guard let value = try await self.store.get(key) else { return .missing(key: key, reason: .varyMiss) }
+            guard case .response(let entry) = self.decode(value, key: key) else { return .missing(key: key, reason: .varyMiss) }
+            return .found(entry, key: key)
+        }
+    }
+
+    /// Decodes a stored entry, logging and counting one that cannot be decoded.
+    private func decode(_ value: ByteBuffer, key: String) -> CacheEntry? {
+        if let entry = CacheEntry.decode(value) { return entry }
+        self.metrics.corruptEntry.increment()
+        self.configuration.logger.debug(
+            "response cache entry cannot be decoded; treated as a miss",
+            metadata: ["key": "\(key)", "bytes": "\(value.readableBytes)"]
+        )
+        return nil
+    }
+
+    /// The fields a 304 repeats from the response it stands for (RFC 9110 §15.4.5), besides the cache's own.
+    static let notModifiedFields: [HTTPField.Name] = [.cacheControl, .contentLocation, .date, .eTag, .expires, .vary, .age, .cacheStatus]
+
+    /// Replays a stored response to a request: with `Age` and `Cache-Status`, without a body for `HEAD`, and as a
+    /// 304 when the request's `If-None-Match` names the stored `ETag`.
+    func serve(_ entry: CachedResponse, to request: StashRequest, isHead: Bool, now: Int64, status: CacheStatus) -> StashResponse {
+        var fields = entry.headerFields
+        fields.append(HTTPField(name: .age, value: String(entry.age(at: now) / 1000)))
+        fields.append(HTTPField(name: .cacheStatus, value: status.serialized(name: self.statusName)))
+        if entry.status.kind == .successful, request.head.headerFields.contains(.ifNoneMatch), let tag = entry.headerFields[.eTag],
+            EntityTagMatch.clientHasCurrentCopy(request.head.headerFields, storedETag: tag)
+        {
+            let kept = HTTPFields(fields.filter { Self.notModifiedFields.contains($0.name) })
+            return StashResponse(head: HTTPResponse(status: .notModified, headerFields: kept))
+        }
+        return StashResponse(head: HTTPResponse(status: entry.status, headerFields: fields), body: isHead ? ByteBuffer() : entry.body)
+    }
+}

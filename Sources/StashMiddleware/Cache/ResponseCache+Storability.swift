@@ -1,0 +1,42 @@
+import HTTPTypes
+import NIOCore
+
+extension ResponseCache {
+    /// Whether a response may be stored, and how.
+    enum Storability: Sendable {
+        /// Store it for `lifetime` milliseconds (`nil`: for ever), keyed also by the `varyNames` request fields.
+        case storable(lifetime: Int64?, varyNames: [HTTPField.Name])
+        /// Do not; `reason` is the `detail` token of `Cache-Status`.
+        case uncacheable(String)
+    }
+
+    /// Decides whether a response may be stored: never one that is streamed, too large, of another status, one that
+    /// sets a cookie or is `no-store` or `private`, one that varies on everything, an answer to a request that
+    /// forbids storing, or an answer to a request with `Authorization` unless the response is `public` or has an
+    /// `s-maxage`.
+    func storability(of response: StashResponse, for request: StashRequest, context: MissContext) -> Storability {
+        if response.isBodyStreamed { return .uncacheable("streamed") }
+        if !self.configuration.cacheableStatuses.contains(response.head.status.code) { return .uncacheable("status") }
+        if response.body.readableBytes > self.configuration.maximumBodySize { return .uncacheable("too-large") }
+        if context.directives.noStore { return .uncacheable("request-no-store") }
+        let fields = response.head.headerFields
+        if fields.contains(.setCookie) { return .uncacheable("set-cookie") }
+        let directives = CacheControl(fields)
+        if directives.noStore { return .uncacheable("no-store") }
+        if directives.isPrivate { return .uncacheable("private") }
+        if request.head.headerFields.contains(.authorization), !directives.isPublic, directives.sharedMaxAge == nil {
+            return .uncacheable("authorization")
+        }
+        guard let varyNames = CacheKeys.varyNames(fields) else { return .uncacheable("vary") }
+        var lifetime = context.lifetime
+        if self.configuration.usesResponseFreshness {
+            if directives.noCache { return .uncacheable("no-cache") }
+            if let seconds = directives.sharedMaxAge ?? directives.maxAge {
+                guard seconds > 0 else { return .uncacheable("max-age") }
+                lifetime = .duration(.seconds(seconds))
+            }
+        }
+        guard case .some(let milliseconds) = lifetime.milliseconds else { return .uncacheable("lifetime") }
+        return .storable(lifetime: milliseconds, varyNames: varyNames)
+    }
+}

@@ -1,0 +1,152 @@
+import HTTPTypes
+import Logging
+import Metrics
+public import Stash
+
+/// Response caching as a middleware: a response is stored in the store the first time it is asked for and replayed,
+/// byte for byte, while it is fresh, without running the handler.
+///
+/// The key is the method, the path and the sorted query, plus the request fields the response's `Vary` names
+/// (`Vary: *` is never cached); a custom key builder may replace the first part. `GET` is cached and `HEAD` answered
+/// from it; statuses 2xx, 301 and 308 are stored. Nothing is stored that could belong to one user: a response that
+/// sets a cookie, says `Cache-Control: no-store` or `private`, or answers a request with `Authorization` (unless it
+/// says `public` or `s-maxage`). Hits carry `Age`, an `If-None-Match` naming the stored `ETag` gets 304, and every
+/// response says what the cache did in `Cache-Status` (RFC 9211), such as `Stash; hit; ttl=12` or
+/// `Stash; fwd=uri-miss; stored`. A stored response is served to every request with its key, with or without
+/// `Authorization` or cookies: a response that depends on who asks must say so (`private`, `Vary`) or be kept out
+/// by the key builder. A request's `Cache-Control: no-cache` is ignored unless ``Configuration/honorsRequestNoCache``
+/// is set; its `no-store` keeps its own response from being stored.
+///
+/// Concurrent misses of one key run the handler once: the first runs it, the others wait and are served its
+/// response — only when it was stored (never a response that could belong to one user); otherwise each runs its
+/// own handler. With ``Configuration/staleWhileRevalidate``, a response that went stale less than that long ago is
+/// still served to concurrent requests while one of them — the first, inline — runs the handler and is served the
+/// fresh response (no task outlives a request).
+///
+/// A store that fails never fails a request: the handler answers it, and the failure is logged and counted. A
+/// damaged entry is a miss, and is replaced by the next response stored.
+///
+/// ```swift
+/// let cache = try ResponseCache(
+///     registry: registry,
+///     configuration: .init(lifetime: .seconds(30), routeLifetimes: ["/static/logo.svg": .forever])
+/// )
+/// ```
+///
+/// Metrics: `stash_response_cache_requests_total` by `outcome` (`hit`, `stale`, `collapsed`, `stored`, `miss`,
+/// `bypass`) and `stash_response_cache_errors_total` by `kind` (`store`, `corrupt_entry`).
+public struct ResponseCache: StashMiddleware {
+    /// The longest lifetime kept: the longest expiry a store takes.
+    static let longestLifetime = StoreLimits.maximumExpiry
+
+    let configuration: Configuration
+    let store: any Store
+    /// The cache's time, in milliseconds since the Unix epoch.
+    let now: @Sendable () -> Int64
+    let coalescer = RequestCoalescer<SharedResponse>()
+    let metrics = ResponseCacheMetrics()
+    /// The cache's name as it appears in `Cache-Status`.
+    let statusName: String
+    /// The stale grace period in milliseconds, `nil` when none.
+    let staleGrace: Int64?
+
+    /// Creates a cache whose store is the registry's store named ``Configuration/storeName``.
+    /// - Throws: What the registry throws making the store.
+    public init(registry: StoreRegistry, configuration: Configuration = .init()) throws {
+        try self.init(store: registry.store(named: configuration.storeName), configuration: configuration)
+    }
+
+    /// Creates a cache on a given store.
+    public init(store: any Store, configuration: Configuration = .init()) {
+        self.init(store: store, configuration: configuration, clock: WallClock())
+    }
+
+    /// Creates a cache on a given store, timed by a clock of wall-clock instants (a manual clock in tests). Stored
+    /// responses record when they were stored on this clock, so every instance sharing a store should read the
+    /// same time.
+    public init<C: Clock>(store: any Store, configuration: Configuration = .init(), clock: C) where C.Instant == WallClock.Instant {
+        self.store = store
+        self.configuration = configuration
+        self.now = { clock.now.millisecondsSinceEpoch }
+        self.statusName = CacheStatus.serializedName(configuration.cacheName)
+        self.staleGrace = configuration.staleWhileRevalidate.flatMap { ResponseCache.Lifetime.duration($0).milliseconds ?? nil }
+    }
+
+    /// The largest response body the cache stores, in bytes (``Configuration/maximumBodySize``): what a framework
+    /// adapter collects before it streams a body instead.
+    public var maximumBodySize: Int {
+        self.configuration.maximumBodySize
+    }
+
+    /// The default base key of a request: `METHOD /path?query`, with the query's parameters sorted.
+    public static func defaultKey(for request: StashRequest) -> String? {
+        CacheKeys.defaultKey(for: request)
+    }
+
+    public func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse {
+        let isHead = request.head.method == .head && self.configuration.methods.contains(.get)
+        guard isHead || self.configuration.methods.contains(request.head.method) else {
+            return try await self.bypass(request, next: next, forward: .method)
+        }
+        let lifetime = self.configuration.lifetime(for: request)
+        guard lifetime != .notCached, let base = self.baseKey(for: request, isHead: isHead) else {
+            return try await self.bypass(request, next: next, forward: .bypass)
+        }
+        let fields = request.head.headerFields
+        let directives = fields.contains(.cacheControl) ? CacheControl(fields) : CacheControl()
+        let context = MissContext(base: base, lifetime: lifetime, directives: directives, isHead: isHead)
+        if self.configuration.honorsRequestNoCache, directives.noCache || fields[values: .pragma].contains("no-cache") {
+            return try await self.forward(request, next: next, context: context, status: CacheStatus(forward: .request))
+        }
+
+        let lookup: Lookup
+        do {
+            lookup = try await self.lookUp(base: base, request: request)
+        } catch {
+            self.metrics.storeError.increment()
+            self.configuration.logger.debug("response cache store read failed", metadata: ["key": "\(base)", "error": "\(error)"])
+            self.metrics.miss.increment()
+            var response = try await next(request)
+            self.addStatus(CacheStatus(forward: .uriMiss, detail: "store-error"), to: &response)
+            return response
+        }
+
+        switch lookup {
+        case .missing(let key, let reason):
+            return try await self.miss(request, next: next, key: key, reason: reason, context: context)
+        case .found(let entry, let key):
+            let now = self.now()
+            let freshness = entry.freshness(at: now)
+            if freshness.map({ $0 > 0 }) ?? true {
+                self.metrics.hit.increment()
+                let status = CacheStatus(hit: true, ttl: freshness.map(CacheStatus.seconds))
+                return self.serve(entry, to: request, isHead: isHead, now: now, status: status)
+            }
+            if let grace = self.staleGrace, -(freshness ?? 0) <= grace {
+                return try await self.revalidate(entry, key: key, request: request, next: next, context: context, now: now)
+            }
+            return try await self.miss(request, next: next, key: key, reason: .stale, context: context)
+        }
+    }
+
+    /// The store key of a request's URL, `nil` when the key builder leaves it uncached.
+    func baseKey(for request: StashRequest, isHead: Bool) -> String? {
+        guard isHead else { return self.configuration.key(request).map(CacheKeys.storeKey(base:)) }
+        var get = request
+        get.head.method = .get
+        return self.configuration.key(get).map(CacheKeys.storeKey(base:))
+    }
+
+    /// Passes a request the cache does not handle to the handler, saying so in `Cache-Status`.
+    private func bypass(_ request: StashRequest, next: StashHandler, forward: CacheStatus.Forward) async throws -> StashResponse {
+        self.metrics.bypass.increment()
+        var response = try await next(request)
+        self.addStatus(CacheStatus(forward: forward), to: &response)
+        return response
+    }
+
+    /// Adds the cache's `Cache-Status` member after any a cache nearer the handler added.
+    func addStatus(_ status: CacheStatus, to response: inout StashResponse) {
+        response.head.headerFields.append(HTTPField(name: .cacheStatus, value: status.serialized(name: self.statusName)))
+    }
+}

@@ -1,0 +1,36 @@
+import Metrics
+
+/// The counters of a ``ResponseCache``, made once.
+///
+/// `stash_response_cache_requests_total` counts each request once, by `outcome`: `hit` (served fresh from the
+/// store), `stale` (served stale during a revalidation), `collapsed` (served the response of a concurrent miss),
+/// `stored` (a miss whose response was stored), `miss` (a miss whose response was not stored), `bypass` (not
+/// looked up: method, key builder). `stash_response_cache_errors_total` counts failures, by `kind`: `store` (a
+/// store read or write failed) and `corrupt_entry` (a stored entry could not be decoded).
+struct ResponseCacheMetrics: Sendable {
+    let hit: Counter
+    let stale: Counter
+    let collapsed: Counter
+    let stored: Counter
+    let miss: Counter
+    let bypass: Counter
+    let storeError: Counter
+    let corruptEntry: Counter
+
+    init() {
+        func request(_ outcome: String) -> Counter {
+            Counter(label: "stash_response_cache_requests_total", dimensions: [("outcome", outcome)])
+        }
+        func error(_ kind: String) -> Counter {
+            Counter(label: "stash_response_cache_errors_total", dimensions: [("kind", kind)])
+        }
+        self.hit = request("hit")
+        self.stale = request("stale")
+        self.collapsed = request("collapsed")
+        self.stored = request("stored")
+        self.miss = request("miss")
+        self.bypass = request("bypass")
+        self.storeError = error("store")
+        self.corruptEntry = error("corrupt_entry")
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import Stash
+import Synchronization
+
+/// The session of one request: typed values kept on the server under a random id that travels in a cookie.
+///
+/// ``SessionMiddleware`` puts it in ``StashRequest/session`` before the handler runs and saves what the handler
+/// changed when the handler returns. Values are `Codable`, stored as JSON, one document per key:
+///
+/// ```swift
+/// guard let session = request.session else { ... }
+/// let visits = try session.value(forKey: "visits", as: Int.self) ?? 0
+/// try session.setValue(visits + 1, forKey: "visits")
+/// ```
+///
+/// A session exists in the store only once a value is set: reading an empty session, or never touching it, costs
+/// no store write and sends no cookie. Only the keys a request sets or removes are saved, merged onto what the store
+/// holds by then, so two requests of one session that change different keys both keep their change. Changes made
+/// after the handler has returned are not saved.
+public final class Session: Sendable {
+    /// The longest session key, in UTF-8 bytes.
+    public static let maximumKeyLength = 1024
+
+    // Shared: both are Sendable, and making one per value costs allocations on every request.
+    private static let decoder = JSONDecoder()
+    private static let encoder = JSONEncoder()
+
+    let state: Mutex<SessionState>
+
+    init(state: SessionState) {
+        self.state = Mutex(state)
+    }
+
+    /// The session's id: `nil` until the session exists, that is until it was loaded from the request's cookie or a
+    /// value was set. After ``regenerateID()`` it is the new id, the one the response's cookie will carry.
+    public var id: String? {
+        self.state.withLock { $0.id }
+    }
+
+    /// Whether the session holds no value.
+    public var isEmpty: Bool {
+        self.state.withLock { $0.isEmpty }
+    }
+
+    /// Returns the value stored for a key, decoded from JSON.
+    /// - Parameters:
+    ///   - key: The value's key.
+    ///   - type: The type to decode.
+    /// - Returns: The value, or `nil` when the session has none for the key.
+    /// - Throws: ``SessionError/Code/decodingFailed`` when the stored value is not a `Value`.
+    public func value<Value: Decodable>(forKey key: String, as type: Value.Type = Value.self) throws(SessionError) -> Value? {
+        guard let buffer = self.state.withLock({ $0.value(forKey: key) }) else { return nil }
+        do {
+            return try Self.decoder.decode(type, from: buffer)
+        } catch {
+            throw SessionError(.decodingFailed, "the session value for key \(StoreError.describe(key)) is not a \(Value.self)", underlying: error)
+        }
+    }
+
+    /// Stores a value for a key, encoded as JSON; the session is saved when the response goes out.
+    /// - Throws: ``SessionError/Code/invalidKey`` for an empty key or one longer than ``maximumKeyLength`` bytes,
+    ///   ``SessionError/Code/encodingFailed`` when the value does not encode.
+    public func setValue<Value: Encodable>(_ value: Value, forKey key: String) throws(SessionError) {
+        guard !key.isEmpty, key.utf8.count <= Self.maximumKeyLength else {
+            throw SessionError(.invalidKey, "a session key must be 1 to \(Self.maximumKeyLength) UTF-8 bytes, not \(key.utf8.count)")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try Self.encoder.encodeAsByteBuffer(value, allocator: ByteBufferAllocator())
+        } catch {
+            throw SessionError(.encodingFailed, "a \(Value.self) for session key \(StoreError.describe(key)) does not encode", underlying: error)
+        }
+        self.state.withLock { $0.setValue(buffer, forKey: key) }
+    }
+
+    /// Removes the value of a key; removing a key the session does not have changes nothing.
+    public func removeValue(forKey key: String) {
+        self.state.withLock { $0.removeValue(forKey: key) }
+    }
+
+    /// Moves the session to a new id, deleting the old one, when the response goes out. Call it when the user's
+    /// privileges change, at login above all, so an id planted or seen before then is worthless (session fixation).
+    /// A session that does not exist yet gets a fresh id anyway when a value is set.
+    public func regenerateID() {
+        self.state.withLock { $0.regenerateID() }
+    }
+
+    /// Deletes the session when the response goes out, and tells the browser to drop its cookie (logout). A value set
+    /// after this starts a new session under a fresh id.
+    public func destroy() {
+        self.state.withLock { $0.destroy() }
+    }
+}

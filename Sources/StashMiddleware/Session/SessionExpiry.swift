@@ -1,0 +1,45 @@
+import Stash
+
+/// How long a session lives: a fixed lifetime from its creation, or a sliding one that each request renews.
+public struct SessionExpiry: Hashable, Sendable {
+    /// How long the session lives after it is created, or after it is last renewed when sliding; also the cookie's
+    /// `Max-Age` (rounded up to whole seconds).
+    public let lifetime: Duration
+    /// For sliding expiry, how long after a renewal the next request renews again; `nil` for a fixed lifetime.
+    ///
+    /// Renewing costs a store write and a `Set-Cookie`, so it is done at most once per interval rather than on every
+    /// request: an idle session then expires between `lifetime - renewalInterval` and `lifetime` after the last
+    /// request.
+    public let renewalInterval: Duration?
+
+    /// A fixed lifetime: the session expires `lifetime` after it is created (or regenerated), however busy it is.
+    /// Changing a value keeps the expiry it had.
+    public static func fixed(_ lifetime: Duration) -> SessionExpiry {
+        SessionExpiry(lifetime: lifetime, renewalInterval: nil)
+    }
+
+    /// A sliding lifetime: the session expires `lifetime` after the request that last renewed it.
+    /// - Parameters:
+    ///   - lifetime: How long an idle session lives.
+    ///   - interval: The least time between two renewals; by default a tenth of the lifetime, at most one minute.
+    ///     A request that changes the session renews it whatever the interval, since it writes anyway.
+    public static func sliding(_ lifetime: Duration, renewingAfter interval: Duration? = nil) -> SessionExpiry {
+        SessionExpiry(lifetime: lifetime, renewalInterval: interval ?? min(lifetime / 10, .seconds(60)))
+    }
+
+    /// The `Max-Age` of the cookie: the lifetime in whole seconds, rounded up.
+    var maxAgeSeconds: Int64 {
+        let (seconds, attoseconds) = self.lifetime.components
+        return seconds + (attoseconds > 0 ? 1 : 0)
+    }
+
+    /// Checks the lifetime and renewal interval.
+    func validate() throws(SessionConfigurationError) {
+        guard self.lifetime > .zero, self.lifetime <= StoreLimits.maximumExpiry else {
+            throw SessionConfigurationError("a session lifetime must be positive and at most 100 years, not \(self.lifetime)")
+        }
+        if let interval = self.renewalInterval, interval <= .zero || interval >= self.lifetime {
+            throw SessionConfigurationError("a session renewal interval must be positive and shorter than the lifetime, not \(interval)")
+        }
+    }
+}

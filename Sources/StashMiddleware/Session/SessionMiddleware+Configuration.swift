@@ -1,0 +1,85 @@
+public import Logging
+
+extension SessionMiddleware {
+    /// How a ``SessionMiddleware`` names its cookie and how long sessions live.
+    ///
+    /// The defaults: a cookie named `session` with `Path=/`, `HttpOnly` and `SameSite=Lax`, not `Secure` (so that it
+    /// works on `http://localhost`; set `secure: true` in production), and a fixed lifetime of 12 hours, as
+    /// hummingbird-auth's sessions have. The cookie carries `Max-Age`, not `Expires`: every browser in use honours it,
+    /// and it does not depend on the client's clock.
+    public struct Configuration: Sendable {
+        /// The name of the store in the registry.
+        public private(set) var storeName: String
+        /// The cookie's name.
+        public private(set) var cookieName: String
+        /// The cookie's `Path`.
+        public private(set) var path: String
+        /// The cookie's `Domain`; `nil` sends none, so only the host that set the cookie receives it.
+        public private(set) var domain: String?
+        /// Whether the cookie is `Secure` (sent over HTTPS only).
+        public private(set) var secure: Bool
+        /// Whether the cookie is `HttpOnly` (hidden from scripts).
+        public private(set) var httpOnly: Bool
+        /// The cookie's `SameSite`.
+        public private(set) var sameSite: SameSite
+        /// How long sessions live, and whether requests renew them.
+        public private(set) var expiry: SessionExpiry
+        /// Where the middleware logs (at debug and trace level only); by default nowhere.
+        public var logger: Logger
+
+        let cookie: SessionCookie
+
+        /// Creates the default configuration.
+        public init() {
+            // The defaults are valid by construction; the throwing initializer checks them all the same.
+            self = try! Self(storeName: "sessions")
+        }
+
+        /// Creates a configuration.
+        /// - Throws: ``SessionConfigurationError`` for a cookie name that is not an HTTP token, a path or domain
+        ///   holding `;` or a control character, `SameSite=None` without `Secure`, a `__Secure-` or `__Host-` name
+        ///   whose attributes break the prefix's rules, or a lifetime or renewal interval out of range.
+        public init(
+            storeName: String = "sessions",
+            cookieName: String = "session",
+            path: String = "/",
+            domain: String? = nil,
+            secure: Bool = false,
+            httpOnly: Bool = true,
+            sameSite: SameSite = .lax,
+            expiry: SessionExpiry = .fixed(.seconds(12 * 3600)),
+            logger: Logger = Logger(label: "Stash.SessionMiddleware", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) throws(SessionConfigurationError) {
+            try expiry.validate()
+            self.cookie = try SessionCookie(
+                name: cookieName,
+                path: path,
+                domain: domain,
+                secure: secure,
+                httpOnly: httpOnly,
+                sameSite: sameSite,
+                maxAge: expiry.maxAgeSeconds
+            )
+            self.storeName = storeName
+            self.cookieName = cookieName
+            self.path = path
+            self.domain = domain
+            self.secure = secure
+            self.httpOnly = httpOnly
+            self.sameSite = sameSite
+            self.expiry = expiry
+            self.logger = logger
+        }
+    }
+
+    /// The cookie's `SameSite` attribute: when the browser sends the session cookie with requests from other sites.
+    public enum SameSite: String, Hashable, Sendable {
+        /// Only with requests from the same site.
+        case strict = "Strict"
+        /// With requests from the same site and with top-level navigations from other sites (following a link): the
+        /// browsers' default, and a sensible one for sessions.
+        case lax = "Lax"
+        /// With every request, cross-site ones included; browsers accept it only on a `Secure` cookie.
+        case none = "None"
+    }
+}

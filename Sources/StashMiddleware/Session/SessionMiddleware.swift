@@ -1,0 +1,110 @@
+import HTTPTypes
+import Logging
+import Metrics
+import NIOCore
+public import Stash
+import Synchronization
+
+/// Server-side sessions as a middleware: a random id in a cookie, the session's values in a store.
+///
+/// Before the handler runs, the session named by the request's cookie is loaded into ``StashRequest/session``; when
+/// the handler returns, what it changed is saved and the response gets the cookie it needs, if any:
+///
+/// ```swift
+/// let sessions = try SessionMiddleware(registry: registry, configuration: .init(secure: true, expiry: .sliding(.hours(2))))
+/// let handler = sessions.wrapping { request in
+///     let session = request.session!
+///     let visits = try session.value(forKey: "visits", as: Int.self) ?? 0
+///     try session.setValue(visits + 1, forKey: "visits")
+///     return StashResponse(status: .ok, body: "visit \(visits + 1)")
+/// }
+/// ```
+///
+/// - A request without a cookie costs no store read; a request that leaves its session untouched costs no store
+///   write and gets no cookie; a new session is stored, and its cookie sent, only once it holds a value.
+/// - Ids are 256 random bits; a cookie value not shaped like one is never looked up, and an id the store does not
+///   know is never adopted: setting a value then starts a new session under a fresh id (no session fixation).
+/// - Saving merges only the keys the request set or removed onto the stored session, in one atomic
+///   ``Stash/Store/update(_:_:)``, so concurrent requests of one session lose no change. A session deleted while a
+///   request ran (a logout in another tab, or a login that moved it to a new id) stays deleted: that request's changes
+///   are dropped, never resurrecting it.
+/// - When the handler throws, nothing is saved: the error goes on unchanged.
+/// - A store that fails, on load or on save, fails the request with the store's error: a session store that is down
+///   is not hidden.
+///
+/// Metrics: `stash_sessions_total` with dimension `outcome` (`created`, `loaded`, `saved`, `renewed`, `destroyed`,
+/// `regenerated`, `rejected`, `discarded`).
+public struct SessionMiddleware: StashMiddleware {
+    let configuration: Configuration
+    let store: any Store
+    let metrics: SessionMetrics
+    let now: @Sendable () -> WallClock.Instant
+
+    /// Creates sessions whose store is the registry's store named ``Configuration/storeName``.
+    /// - Throws: What the registry's factory throws when it makes the store.
+    public init(registry: StoreRegistry, configuration: Configuration = .init()) throws {
+        try self.init(store: registry.store(named: configuration.storeName), configuration: configuration)
+    }
+
+    /// Creates sessions on a given store.
+    public init(store: any Store, configuration: Configuration = .init()) {
+        self.init(store: store, configuration: configuration, clock: WallClock())
+    }
+
+    /// Creates sessions on a given store, timing sliding expiry's renewals by a given wall clock (a manual clock in
+    /// tests). Expiry itself is the store's.
+    public init<C: Clock>(store: any Store, configuration: Configuration = .init(), clock: C) where C.Instant == WallClock.Instant {
+        self.store = store
+        self.configuration = configuration
+        self.metrics = SessionMetrics()
+        self.now = { clock.now }
+    }
+
+    public func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse {
+        let found = self.configuration.cookie.find(in: request.head.headerFields)
+        let session = try await self.load(found)
+        var request = request
+        request.session = session
+        var response = try await next(request)
+        let state = session.state.withLock { $0 }
+        if let setCookie = try await self.save(state, hadCookie: found.isPresent) {
+            response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie))
+        }
+        return response
+    }
+
+    /// Loads the session a request's cookie names, or makes an empty one.
+    func load(_ found: SessionCookie.Found) async throws -> Session {
+        guard let candidate = found.id else {
+            if found.isPresent {
+                self.metrics.rejected.increment()
+                self.configuration.logger.trace("session cookie is not a session id; ignored")
+            }
+            return Session(state: SessionState(id: nil, record: nil))
+        }
+        let id = String(candidate)
+        let stored: ByteBuffer?
+        do {
+            stored = try await self.store.get(id)
+        } catch {
+            self.configuration.logger.debug("session store failed on load", metadata: ["error": "\(error)"])
+            throw error
+        }
+        guard let stored else {
+            self.metrics.rejected.increment()
+            self.configuration.logger.debug("session cookie names no stored session (expired or forged); a new session gets a fresh id")
+            return Session(state: SessionState(id: nil, record: nil))
+        }
+        do {
+            let record = try SessionRecord(decoding: stored)
+            self.metrics.loaded.increment()
+            return Session(state: SessionState(id: id, record: record))
+        } catch {
+            // A record this build cannot read (damaged, or a newer format after a rollback) is treated like an unknown
+            // id: the user starts a new session rather than every request failing until the record expires.
+            self.metrics.rejected.increment()
+            self.configuration.logger.debug("stored session is unreadable; a new session gets a fresh id", metadata: ["error": "\(error)"])
+            return Session(state: SessionState(id: nil, record: nil))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Stash
+import StashRedis
+
+/// Where the demo keeps its data: the `--store` option.
+///
+/// Each feature gets a namespaced child of the one root store this makes, so one directory or one Redis database
+/// serves them all. A backend is one case here, one prefix in ``init(parsing:)`` and one line in ``makeRootStore()``.
+enum DemoStore: Equatable, CustomStringConvertible {
+    /// A `MemoryStore` in this process.
+    case memory
+    /// A `FileStore` in a directory.
+    case file(path: String)
+    /// A `RedisStore` at a `redis://` URL.
+    case redis(url: String)
+
+    /// Parses `memory`, `file:PATH` or `redis://…`.
+    init(parsing text: String) throws(ValidationError) {
+        if text == "memory" {
+            self = .memory
+        } else if text.hasPrefix("file:") {
+            let path = String(text.dropFirst("file:".count))
+            guard !path.isEmpty else { throw ValidationError("--store file:PATH needs a directory path after 'file:'") }
+            self = .file(path: path)
+        } else if text.hasPrefix("redis://") {
+            do {
+                _ = try RedisConfiguration(url: text)
+            } catch {
+                throw ValidationError("--store \(text): \(error)")
+            }
+            self = .redis(url: text)
+        } else {
+            throw ValidationError("--store must be memory, file:PATH or redis://HOST[:PORT][/DB], not '\(text)'")
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .memory: "memory"
+        case .file(let path): "file:\(path)"
+        case .redis(let url): url
+        }
+    }
+
+    /// The root store whose namespaces the features use.
+    func makeRootStore() throws -> any Store {
+        switch self {
+        case .memory: MemoryStore(configuration: .init(maximumBytes: 256 * 1024 * 1024))
+        case .file(let path): try FileStore(directory: path)
+        case .redis(let url): try RedisStore(url: url)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Hummingbird
+import Logging
+
+/// `stash-demo`: a Hummingbird server showing Stash's middleware on a store chosen on the command line.
+@main
+struct StashDemo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stash-demo",
+        abstract: "A Hummingbird server showing Stash's middleware.",
+        discussion: """
+            Routes: GET /health, GET /hello (a fixed 1 KiB body, no middleware), GET /limited (rate-limited).
+            Stops gracefully on SIGINT or SIGTERM.
+            """
+    )
+
+    @Option(help: "The address to listen on (a loopback address unless you mean to serve others).")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on; 0 picks a free one (the chosen port is printed).")
+    var port = 8080
+
+    @Option(
+        help: ArgumentHelp("Where data lives: memory, file:PATH or redis://HOST[:PORT][/DB].", valueName: "store"),
+        transform: { text in try DemoStore(parsing: text) }
+    )
+    var store = DemoStore.memory
+
+    @Option(name: .customLong("cache-ttl"), help: "How long /cached responses are kept, in whole seconds.")
+    var cacheTTL = 5
+
+    @Option(
+        help: ArgumentHelp("The limit on /limited: N/second, N/minute, N/hour or N/day.", valueName: "limit"),
+        transform: { text in try RateLimitOption(parsing: text) }
+    )
+    var rateLimit = RateLimitOption.standard
+
+    func validate() throws {
+        guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be from 0 to 65535, not \(self.port)") }
+        guard self.cacheTTL > 0 else { throw ValidationError("--cache-ttl must be a positive number of seconds, not \(self.cacheTTL)") }
+        guard !self.host.isEmpty else { throw ValidationError("--host must not be empty") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "stash-demo")
+        logger.logLevel = .info
+        let demo = DemoApplication(
+            configuration: .init(
+                host: self.host,
+                port: self.port,
+                store: self.store,
+                cacheTTL: .seconds(self.cacheTTL),
+                rateLimit: self.rateLimit
+            ),
+            logger: logger
+        )
+        try await demo.makeApplication().runService()
+    }
+}

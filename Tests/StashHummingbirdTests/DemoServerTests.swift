@@ -1,0 +1,161 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Stash
+import StashRedis
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The real `stash-demo` binary over a loopback socket.
+@Suite struct DemoServerTests {
+    /// Starts the demo on a free loopback port, runs `body` with a client, then stops the demo with SIGTERM and checks
+    /// that it shut down cleanly.
+    static func withDemo(_ arguments: [String], _ body: @escaping @Sendable (TestClient) async throws -> Void) async throws {
+        let demo = try DemoProcess(["--host", "127.0.0.1", "--port", "0"] + arguments)
+        defer { demo.forceStop() }
+        let port = try #require(try await demo.waitForPort(), "the demo did not start: \(demo.errorOutput)")
+        try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            // Ready once /health answers; the port line is printed when the socket is bound, so this is quick.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await client.get("/health").status != .ok {
+                guard ContinuousClock.now < deadline else { throw CancellationError() }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await body(client)
+        }
+        demo.send(SIGTERM)
+        #expect(try await demo.waitForExit() == 0, "a clean exit on SIGTERM: \(demo.errorOutput)")
+    }
+
+    @Test func healthHelloAndTheRateLimitOverASocket() async throws {
+        try await Self.withDemo(["--rate-limit", "3/minute"]) { client in
+            let health = try await client.get("/health")
+            #expect(health.status == .ok && health.body.map { String(buffer: $0) } == "ok")
+            let hello = try await client.get("/hello")
+            #expect(hello.status == .ok)
+            #expect(hello.body?.readableBytes == 1024)
+            #expect(hello.headers[.init("RateLimit")!] == nil, "the baseline has no middleware")
+            for _ in 0..<3 {
+                let admitted = try await client.get("/limited")
+                #expect(admitted.status == .ok)
+                #expect(admitted.headers[.init("RateLimit-Policy")!] == "\"limited\";q=3;w=60")
+            }
+            let refused = try await client.get("/limited")
+            #expect(refused.status == .tooManyRequests)
+            let retryAfter = try #require(refused.headers[.retryAfter].flatMap { Int($0) })
+            #expect(retryAfter >= 1 && retryAfter <= 60)
+            #expect(try await client.get("/hello").status == .ok, "the limit is /limited's alone")
+        }
+    }
+
+    @Test func cachedRunsItsHandlerOnceAndSaysSo() async throws {
+        try await Self.withDemo(["--cache-ttl", "300"]) { client in
+            let miss = try await client.get("/cached")
+            #expect(miss.status == .ok)
+            #expect(miss.headers[.init("Cache-Status")!]?.contains("stored") == true, "\(miss.headers)")
+            let hit = try await client.get("/cached")
+            #expect(hit.status == .ok)
+            #expect(hit.headers[.init("Cache-Status")!]?.hasPrefix("Stash; hit") == true, "\(hit.headers)")
+            #expect(hit.headers[.age] != nil)
+            #expect(hit.body == miss.body, "replayed byte for byte")
+            let body = try #require(hit.body.map { String(buffer: $0) })
+            #expect(body.utf8.count == 1024)
+            #expect(body.hasPrefix("Cached by stash-demo; the handler has run 1 time."), "\(body.prefix(80))")
+        }
+    }
+
+    @Test func sessionsCountVisitsLogInRegenerateAndLogOut() async throws {
+        try await Self.withDemo([]) { client in
+            #expect(try await client.get("/whoami").status == .unauthorized)
+            let first = try await client.get("/session")
+            #expect(first.body.map { String(buffer: $0) } == "visits: 1\n")
+            let cookie = try #require(Self.sessionCookie(first), "the first visit sets the cookie")
+            let second = try await client.get("/session", headers: [.cookie: cookie])
+            #expect(second.body.map { String(buffer: $0) } == "visits: 2\n")
+
+            let login = try await client.post("/login?user=ada", headers: [.cookie: cookie], body: ByteBuffer())
+            #expect(login.status == .ok)
+            let loggedIn = try #require(Self.sessionCookie(login), "logging in issues a new id")
+            #expect(loggedIn != cookie)
+            #expect(try await client.get("/whoami", headers: [.cookie: cookie]).status == .unauthorized, "the old id is gone")
+            let whoami = try await client.get("/whoami", headers: [.cookie: loggedIn])
+            #expect(whoami.body.map { String(buffer: $0) } == "ada\n")
+            let visits = try await client.get("/session", headers: [.cookie: loggedIn])
+            #expect(visits.body.map { String(buffer: $0) } == "visits: 3\n", "the data moved to the new id")
+
+            let logout = try await client.post("/logout", headers: [.cookie: loggedIn], body: ByteBuffer())
+            #expect(logout.headers[.setCookie]?.contains("Max-Age=0") == true)
+            #expect(try await client.get("/whoami", headers: [.cookie: loggedIn]).status == .unauthorized)
+            let forged = "session=" + String(repeating: "A", count: 43)
+            let fresh = try await client.get("/session", headers: [.cookie: forged])
+            #expect(fresh.body.map { String(buffer: $0) } == "visits: 1\n")
+            #expect(Self.sessionCookie(fresh).map { $0 != forged } == true, "a forged id is replaced, never adopted")
+        }
+    }
+
+    /// The `name=value` pair of a response's session cookie.
+    static func sessionCookie(_ response: TestClient.Response) -> String? {
+        guard let setCookie = response.headers[.setCookie], setCookie.hasPrefix("session=") else { return nil }
+        return setCookie.split(separator: ";").first.map(String.init)
+    }
+
+    @Test func aFileStoreKeepsTheLimitAcrossARestart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments = ["--store", "file:\(directory)", "--rate-limit", "2/hour"]
+        try await Self.withDemo(arguments) { client in
+            let first = try await client.get("/limited")
+            let second = try await client.get("/limited")
+            #expect(first.status == .ok && second.status == .ok)
+        }
+        try await Self.withDemo(arguments) { client in
+            let response = try await client.get("/limited")
+            #expect(response.status == .tooManyRequests, "the count lives in the store, not the process")
+        }
+    }
+
+    @Test func twoDemosOnOneRedisShareTheLimit() async throws {
+        let url = try #require(ProcessInfo.processInfo.environment["STASH_REDIS_URL"], "run the tests through scripts/test.sh")
+        // The demo's limiter keeps its counts in the root store's `rate_limit` namespace: start from none.
+        try await RedisStore(url: url).withNamespace("rate_limit").deleteAll()
+        let arguments = ["--store", url, "--rate-limit", "3/hour"]
+        try await Self.withDemo(arguments) { first in
+            try await Self.withDemo(arguments) { second in
+                let statuses = [
+                    try await first.get("/limited").status, try await second.get("/limited").status,
+                    try await first.get("/limited").status, try await second.get("/limited").status,
+                ]
+                #expect(statuses == [.ok, .ok, .ok, .tooManyRequests], "one limit across both processes")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ["--rate-limit", "10/fortnight"],
+        ["--rate-limit", "-1/minute"],
+        ["--rate-limit", "0/minute"],
+        ["--rate-limit", "10 /minute"],
+        ["--rate-limit", "10/minute/"],
+        ["--rate-limit", "ten/minute"],
+        ["--store", "mongodb://localhost"],
+        ["--store", "file:"],
+        ["--store", "redis://localhost:notaport"],
+        ["--port", "70000"],
+        ["--cache-ttl", "0"],
+        ["--no-such-option"],
+    ])
+    func badOptionsExitNonZeroWithUsage(arguments: [String]) async throws {
+        let demo = try DemoProcess(arguments)
+        defer { demo.forceStop() }
+        let status = try #require(try await demo.waitForExit(), "\(arguments) did not exit")
+        #expect(status != 0, "\(arguments)")
+        #expect(demo.errorOutput.contains("Usage: stash-demo"), "\(arguments): \(demo.errorOutput)")
+        #expect(demo.output.isEmpty, "\(arguments): nothing on standard output")
+    }
+}
