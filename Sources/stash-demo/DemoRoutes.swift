@@ -22,21 +22,11 @@ final class DemoRoutes: Sendable {
     }
 
     func add(to router: Router<DemoRequestContext>) {
-        router.get("/health") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok")))
-        }
-        router.get("/hello") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: Self.helloBody))
-        }
+        router.get("/health") { _, _ in Self.text("ok") }
+        router.get("/hello") { _, _ in Self.text(Self.helloBody) }
         router.group("/limited")
             .add(middleware: self.middleware.rateLimit)
-            .get { _, _ in
-                Response(
-                    status: .ok,
-                    headers: [.contentType: "text/plain; charset=utf-8"],
-                    body: .init(byteBuffer: ByteBuffer(string: "limited: admitted\n"))
-                )
-            }
+            .get { _, _ in Self.text("limited: admitted\n") }
         router.group("/cached")
             .add(middleware: self.middleware.cache)
             .get { _, _ in
