@@ -31,6 +31,9 @@ extension PostgresStorage {
         if let error = error as? PSQLError {
             return self.storeError(error)
         }
+        if error is ConnectionClosed {
+            return StoreError(.unavailable, "PostgreSQL connection failed: \(error)", underlying: error)
+        }
         if error is PostgresDecodingError {
             return StoreError(
                 .protocolError,

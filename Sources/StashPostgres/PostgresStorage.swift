@@ -126,40 +126,4 @@ final class PostgresStorage: Sendable {
         let (seconds, attoseconds) = self.configuration.timeout.components
         return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
-
-    /// Runs a statement and returns the first column of its first row, or `nil` when it returns no row.
-    func first<Column: PostgresDecodable>(_ type: Column.Type, of query: PostgresQuery, on connection: PostgresConnection) async throws -> Column? {
-        let rows = try await connection.query(query, logger: self.logger).collect()
-        guard let row = rows.first else { return nil }
-        return try row.decode(Column.self)
-    }
-
-    /// Runs a statement and returns the first column of every row.
-    func all<Column: PostgresDecodable>(_ type: Column.Type, of query: PostgresQuery, on connection: PostgresConnection) async throws -> [Column] {
-        try await connection.query(query, logger: self.logger).collect().map { try $0.decode(Column.self) }
-    }
-
-    /// Runs a statement, reading (and dropping) whatever rows it returns.
-    func execute(_ query: PostgresQuery, on connection: PostgresConnection) async throws {
-        _ = try await connection.query(query, logger: self.logger).collect()
-    }
-
-    /// Runs `body` in a transaction on the connection: `COMMIT` when it returns, `ROLLBACK` when it throws (and
-    /// when even that fails, the connection is closed, never returned to the pool mid-transaction).
-    func transaction<Result>(on connection: PostgresConnection, _ body: () async throws -> Result) async throws -> Result {
-        try await self.execute("BEGIN", on: connection)
-        let result: Result
-        do {
-            result = try await body()
-        } catch {
-            do {
-                try await self.execute("ROLLBACK", on: connection)
-            } catch {
-                let _: EventLoopFuture<Void> = connection.close()
-            }
-            throw error
-        }
-        try await self.execute("COMMIT", on: connection)
-        return result
-    }
 }

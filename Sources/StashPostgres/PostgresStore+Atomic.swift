@@ -92,10 +92,10 @@ extension PostgresStore {
         _ transform: @Sendable (ByteBuffer?) throws -> StoreUpdate,
         on connection: PostgresConnection
     ) async throws -> UpdateOutcome {
-        let selected = try await connection.query(
-            PostgresQuery(unsafeSQL: self.storage.statements.selectForUpdate, binds: self.bindings(key)),
-            logger: self.storage.logger
-        ).collect().first
+        let selected = try await self.storage.rows(
+            of: PostgresQuery(unsafeSQL: self.storage.statements.selectForUpdate, binds: self.bindings(key)),
+            on: connection
+        ).first
         // 0: live without expiry, 1: live with one, 2: expired; no row: missing.
         let row = try selected.map { try $0.decode((ByteBuffer, Int32).self) }
         let exists = row != nil

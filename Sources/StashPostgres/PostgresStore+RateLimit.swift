@@ -27,7 +27,7 @@ extension PostgresStore {
         let function = self.storage.statements.rateLimitFunction
         let row = try await self.storage.perform { connection in
             do {
-                let rows = try await connection.query(query, logger: self.storage.logger).collect()
+                let rows = try await self.storage.rows(of: query, on: connection)
                 return try rows.first?.decode((Bool, Int64, Int64, Int64, Int64).self)
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42883" {
                 throw StoreError(
