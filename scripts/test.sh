@@ -9,6 +9,10 @@
 # instance runs on a free loopback port with no persistence in its own temporary directory. The tests find it
 # through STASH_REDIS_URL (and STASH_REDIS_SERVER, to start servers of their own for fault tests); a Redis test
 # that cannot reach it fails, it never skips.
+#
+# PostgreSQL: installed from Debian's packages when missing, then a throw-away cluster (initdb, pg_ctl, trust
+# authentication) on a free loopback port in a temporary directory, stopped and removed at exit. The tests find it
+# through STASH_POSTGRES_URL (and STASH_POSTGRES_BIN, to run clusters of their own); they fail, never skip, without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +23,11 @@ fi
 
 source scripts/common.sh
 source scripts/redis.sh
+source scripts/postgres.sh
 
 start_redis
+on_exit stop_postgres
+start_postgres
 
 echo "==> swift build --build-tests"
 swift build --build-tests

@@ -2,7 +2,7 @@ import ServiceLifecycle
 
 /// The background sweep every store with a `Service` runs: one loop per storage, a pass every interval, until
 /// graceful shutdown or cancellation.
-enum SweepLoop {
+package enum SweepLoop {
     /// Runs the loop, unless another service of the same storage already does (`claim` returns `false`): then it
     /// only waits for graceful shutdown, so running several namespaces of one storage sweeps once.
     /// - Parameters:
@@ -11,7 +11,7 @@ enum SweepLoop {
     ///   - claim: Claims the storage's sweep; `false` when it is taken.
     ///   - release: Gives the claim back when the loop ends.
     ///   - pass: One sweep; it handles its own failures, so that one bad pass never ends the service.
-    static func run<C: Clock>(
+    package static func run<C: Clock>(
         clock: C,
         every interval: Duration,
         claim: () -> Bool,

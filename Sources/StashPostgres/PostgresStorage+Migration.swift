@@ -1,0 +1,41 @@
+import PostgresNIO
+
+extension PostgresStorage {
+    /// Creates the table, its index and the rate-limit function when any is missing (see ``PostgresSchema``).
+    ///
+    /// When all three exist it only looks, so a role without the `CREATE` privilege can use a table made by someone
+    /// else. Otherwise it runs the whole migration in a transaction holding an advisory lock derived from the table's
+    /// name, so two instances starting at once take turns instead of failing on each other's half-made table or
+    /// function; a table made before the store had its rate-limit function gets the function then.
+    func migrate(on connection: PostgresConnection) async throws {
+        var names = PostgresBindings(capacity: 3)
+        names.append(self.statements.table)
+        names.append(self.statements.expiryIndex)
+        names.append(self.statements.rateLimitSignature)
+        let lookup = PostgresQuery(
+            unsafeSQL: "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regprocedure($3) IS NOT NULL",
+            binds: names
+        )
+        if try await self.first(Bool.self, of: lookup, on: connection) == true {
+            return
+        }
+        var lock = PostgresBindings(capacity: 1)
+        lock.append(Self.migrationLockKey(table: self.configuration.tableName))
+        try await self.transaction(on: connection) {
+            try await self.execute(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock($1)", binds: lock), on: connection)
+            try await self.execute(PostgresQuery(unsafeSQL: self.statements.createTable), on: connection)
+            try await self.execute(PostgresQuery(unsafeSQL: self.statements.createIndex), on: connection)
+            try await self.execute(PostgresQuery(unsafeSQL: self.statements.createRateLimitFunction), on: connection)
+        }
+    }
+
+    /// The advisory lock of a table's migration: a 64-bit FNV-1a hash of `stash.migration.` and the table's name, the
+    /// same in every process.
+    static func migrationLockKey(table: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "stash.migration.\(table)".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
+    }
+}

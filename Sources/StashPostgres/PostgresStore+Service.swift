@@ -1,0 +1,42 @@
+import Logging
+import PostgresNIO
+public import ServiceLifecycle
+import Stash
+
+extension PostgresStore: Service {
+    /// Runs the store's connection pool, when the store made it, and purges expired rows from the whole table
+    /// every ``Configuration/purgeInterval`` (whichever namespace is run), until graceful shutdown or cancellation.
+    ///
+    /// Running several namespaces of one store runs the pool and the purge once; the others wait for shutdown.
+    /// Other instances sharing the table purge it too, which is safe: each batch locks the rows it deletes and skips
+    /// those another statement holds. A purge that fails (the server is down, say) is logged to
+    /// ``Configuration/logger`` at debug level and the next one tries again.
+    public func run() async throws {
+        let storage = self.storage
+        let root = Self(storage: storage, namespace: "")
+        try await withThrowingDiscardingTaskGroup { group in
+            if storage.ownsClient, storage.claimClient() {
+                group.addTask { await storage.client.run() }
+            }
+            group.addTask {
+                try await SweepLoop.run(
+                    clock: ContinuousClock(),
+                    every: storage.configuration.purgeInterval,
+                    claim: storage.claimPurge,
+                    release: storage.releasePurge,
+                    pass: {
+                        do {
+                            let (rows, batches) = try await root.purgeExpired()
+                            storage.logger.trace("PostgresStore purged expired rows", metadata: ["rows": "\(rows)", "batches": "\(batches)"])
+                        } catch {
+                            storage.logger.debug(
+                                "PostgresStore purge failed; retrying at the next interval",
+                                metadata: ["table": "\(storage.configuration.tableName)", "error": "\(error)"]
+                            )
+                        }
+                    }
+                )
+            }
+        }
+    }
+}
