@@ -94,6 +94,7 @@ let package = Package(
             dependencies: [
                 "Stash",
                 "StashRedis",
+                "StashPostgres",
                 "StashMiddleware",
                 "StashHummingbird",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Stash
+import StashPostgres
 import StashRedis
 
 /// Where the demo keeps its data: the `--store` option.
@@ -13,8 +14,10 @@ enum DemoStore: Equatable, CustomStringConvertible {
     case file(path: String)
     /// A `RedisStore` at a `redis://` URL.
     case redis(url: String)
+    /// A `PostgresStore` at a `postgres://` URL, its table made at start when missing.
+    case postgres(url: String)
 
-    /// Parses `memory`, `file:PATH` or `redis://…`.
+    /// Parses `memory`, `file:PATH`, `redis://…` or `postgres://…`.
     init(parsing text: String) throws(ValidationError) {
         if text == "memory" {
             self = .memory
@@ -29,8 +32,17 @@ enum DemoStore: Equatable, CustomStringConvertible {
                 throw ValidationError("--store \(text): \(error)")
             }
             self = .redis(url: text)
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            do {
+                _ = try PostgresStore.Connection(url: text)
+            } catch {
+                throw ValidationError("--store \(text): \(error)")
+            }
+            self = .postgres(url: text)
         } else {
-            throw ValidationError("--store must be memory, file:PATH or redis://HOST[:PORT][/DB], not '\(text)'")
+            throw ValidationError(
+                "--store must be memory, file:PATH, redis://HOST[:PORT][/DB] or postgres://USER[:PASSWORD]@HOST[:PORT]/DB, not '\(text)'"
+            )
         }
     }
 
@@ -38,8 +50,16 @@ enum DemoStore: Equatable, CustomStringConvertible {
         switch self {
         case .memory: "memory"
         case .file(let path): "file:\(path)"
-        case .redis(let url): url
+        case .redis(let url), .postgres(let url): Self.redactingPassword(url)
         }
+    }
+
+    /// A URL as it may be printed: a password in it replaced by `***`.
+    static func redactingPassword(_ url: String) -> String {
+        guard let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@"),
+            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
     }
 
     /// The root store whose namespaces the features use.
@@ -48,6 +68,7 @@ enum DemoStore: Equatable, CustomStringConvertible {
         case .memory: MemoryStore(configuration: .init(maximumBytes: 256 * 1024 * 1024))
         case .file(let path): try FileStore(directory: path)
         case .redis(let url): try RedisStore(url: url)
+        case .postgres(let url): try PostgresStore(url: url)
         }
     }
 }

@@ -21,7 +21,10 @@ struct StashDemo: AsyncParsableCommand {
     var port = 8080
 
     @Option(
-        help: ArgumentHelp("Where data lives: memory, file:PATH or redis://HOST[:PORT][/DB].", valueName: "store"),
+        help: ArgumentHelp(
+            "Where data lives: memory, file:PATH, redis://HOST[:PORT][/DB] or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.",
+            valueName: "store"
+        ),
         transform: { text in try DemoStore(parsing: text) }
     )
     var store = DemoStore.memory
