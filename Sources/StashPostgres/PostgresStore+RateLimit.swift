@@ -9,20 +9,12 @@ extension PostgresStore {
     ///   is missing (a table migrated by hand with an earlier ``PostgresSchema/migrationSQL(table:)``).
     public func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
         try StoreValidation.validateKey(key)
-        let algorithm: String
-        var burst = 0
-        switch rule.algorithm {
-        case .fixedWindow: algorithm = "F"
-        case .slidingWindow: algorithm = "S"
-        case .tokenBucket(let size):
-            algorithm = "G"
-            burst = size
-        }
+        let arguments = rule.serverArguments
         var binds = self.bindings(key)
-        binds.append(algorithm)
-        binds.append(Int64(rule.limit))
-        binds.append(rule.windowMilliseconds)
-        binds.append(Int64(burst))
+        binds.append(arguments.algorithm)
+        binds.append(arguments.limit)
+        binds.append(arguments.windowMilliseconds)
+        binds.append(arguments.burst)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.rateLimit, binds: binds)
         let function = self.storage.statements.rateLimitFunction
         let row = try await self.storage.perform { connection in
@@ -40,13 +32,12 @@ extension PostgresStore {
         guard let row else {
             throw StoreError(.protocolError, "PostgreSQL returned no rate-limit decision for key \(StoreError.describe(key))")
         }
-        // The function answers -1 for the retry-after of an admitted request.
         return RateLimitDecision(
-            isAllowed: row.0,
-            limit: Int(row.1),
-            remaining: Int(row.2),
-            resetIn: .microseconds(row.3),
-            retryAfter: row.4 < 0 ? nil : .microseconds(row.4)
+            server: row.0,
+            limit: row.1,
+            remaining: row.2,
+            resetInMicroseconds: row.3,
+            retryAfterMicroseconds: row.4
         )
     }
 }

@@ -5,19 +5,13 @@ extension RedisStore {
     /// every client of the server.
     public func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
         try StoreValidation.validateKey(key)
-        let algorithm: String
-        var burst = 0
-        switch rule.algorithm {
-        case .fixedWindow: algorithm = "F"
-        case .slidingWindow: algorithm = "S"
-        case .tokenBucket(let size):
-            algorithm = "G"
-            burst = size
-        }
+        let arguments = rule.serverArguments
         let reply = try await self.client.evaluate(
             .rateLimit,
             keys: [self.redisKey(key)],
-            arguments: [.string(algorithm), .integer(Int64(rule.limit)), .integer(rule.windowMilliseconds), .integer(Int64(burst))]
+            arguments: [
+                .string(arguments.algorithm), .integer(arguments.limit), .integer(arguments.windowMilliseconds), .integer(arguments.burst),
+            ]
         )
         try Self.check(reply, "a rate limit")
         guard case .array(let parts) = reply, parts.count == 5 else {
@@ -29,11 +23,11 @@ extension RedisStore {
             numbers.append(number)
         }
         return RateLimitDecision(
-            isAllowed: numbers[0] == 1,
-            limit: Int(numbers[1]),
-            remaining: Int(numbers[2]),
-            resetIn: .microseconds(numbers[3]),
-            retryAfter: numbers[4] < 0 ? nil : .microseconds(numbers[4])
+            server: numbers[0] == 1,
+            limit: numbers[1],
+            remaining: numbers[2],
+            resetInMicroseconds: numbers[3],
+            retryAfterMicroseconds: numbers[4]
         )
     }
 }

@@ -1,0 +1,28 @@
+// What a store that decides rate limits on its server (a Redis script, a PostgreSQL function) sends and gets back.
+
+extension RateLimitRule {
+    /// The rule's arguments for a server-side decision, after the key: the algorithm's code (`F` fixed window, `S`
+    /// sliding window, `G` token bucket), the limit, the window in milliseconds, and the bucket's burst (0 for the
+    /// windows).
+    package var serverArguments: (algorithm: String, limit: Int64, windowMilliseconds: Int64, burst: Int64) {
+        switch self.algorithm {
+        case .fixedWindow: ("F", Int64(self.limit), self.windowMilliseconds, 0)
+        case .slidingWindow: ("S", Int64(self.limit), self.windowMilliseconds, 0)
+        case .tokenBucket(let burst): ("G", Int64(self.limit), self.windowMilliseconds, Int64(burst))
+        }
+    }
+}
+
+extension RateLimitDecision {
+    /// A decision as a server-side decision answers it: admitted, limit, remaining, and the reset and retry-after
+    /// times in microseconds, the retry-after -1 for an admitted request.
+    package init(server isAllowed: Bool, limit: Int64, remaining: Int64, resetInMicroseconds: Int64, retryAfterMicroseconds: Int64) {
+        self.init(
+            isAllowed: isAllowed,
+            limit: Int(limit),
+            remaining: Int(remaining),
+            resetIn: .microseconds(resetInMicroseconds),
+            retryAfter: retryAfterMicroseconds < 0 ? nil : .microseconds(retryAfterMicroseconds)
+        )
+    }
+}
