@@ -7,11 +7,12 @@ public import StashMiddleware
 /// The middleware sees the request's head and the client's address; the request body is never collected for it and
 /// reaches the handler untouched, so a large upload streams as it would without the middleware.
 ///
-/// The handler's response reaches the middleware in one of two ways:
-/// - Without a ``collectingLimit`` (a rate limiter, which only adds header fields), the body is not read: the
+/// The handler's response reaches the middleware in one of two ways, by the middleware's
+/// ``StashMiddleware/StashMiddleware/collectedBodyLimit`` (or an explicit ``collectingLimit``):
+/// - Without a limit (a rate limiter, sessions: they only read and add header fields), the body is not read: the
 ///   middleware gets the head and an empty body marked ``StashMiddleware/StashResponse/isBodyStreamed``, and the
 ///   client gets the handler's own response, body untouched, with the head as the middleware returned it.
-/// - With a limit (a response cache passes its largest cacheable body), a body of known length up to the limit is
+/// - With a limit (a response cache asks for its largest cacheable body), a body of known length up to the limit is
 ///   collected and handed over whole. A longer body, or one of unknown length, is not collected: the middleware
 ///   gets it marked as streamed, and the client gets the handler's body unchanged, streamed.
 ///
@@ -36,16 +37,26 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The context the handler gets: the router's, with what the middleware put on the request (the session).
     let handlerContext: @Sendable (StashRequest, Context) -> Context
 
-    /// Creates the adapter.
+    /// Creates the adapter, collecting the response bodies the middleware asks for
+    /// (``StashMiddleware/StashMiddleware/collectedBodyLimit``: none for a rate limiter, up to its largest cacheable
+    /// body for a response cache).
     /// - Parameters:
     ///   - middleware: The middleware to run.
-    ///   - collectingLimit: The largest response body, in bytes, to collect and hand to the middleware (a response
-    ///     cache's largest cacheable body); `nil`, the default, hands over no body at all.
     ///   - peerAddress: The client's address for a context, as an IPv4 or IPv6 address without port; by default
     ///     the `remoteAddress` of a context that is a `RemoteAddressRequestContext`, else `nil`.
+    public init(_ middleware: any StashMiddleware, peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress) {
+        self.init(middleware, collectingLimit: middleware.collectedBodyLimit, peerAddress: peerAddress, handlerContext: { $1 })
+    }
+
+    /// Creates the adapter with a limit of its own on the response bodies it collects for the middleware.
+    /// - Parameters:
+    ///   - middleware: The middleware to run.
+    ///   - collectingLimit: The largest response body, in bytes, to collect and hand to the middleware; `nil` hands
+    ///     over no body at all.
+    ///   - peerAddress: The client's address for a context (see ``init(_:peerAddress:)``).
     public init(
         _ middleware: any StashMiddleware,
-        collectingLimit: Int? = nil,
+        collectingLimit: Int?,
         peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress
     ) {
         self.init(middleware, collectingLimit: collectingLimit, peerAddress: peerAddress, handlerContext: { $1 })

@@ -26,9 +26,9 @@ extension StashRouterMiddleware where Context: StashSessionRequestContext {
     /// the session cookie when the session was created, changed, renewed or destroyed.
     /// - Parameters:
     ///   - sessions: The session middleware.
-    ///   - peerAddress: The client's address for a context (see ``init(_:collectingLimit:peerAddress:)``).
+    ///   - peerAddress: The client's address for a context (see ``init(_:peerAddress:)``).
     public init(sessions: SessionMiddleware, peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress) {
-        self.init(sessions, collectingLimit: nil, peerAddress: peerAddress) { request, context in
+        self.init(sessions, collectingLimit: sessions.collectedBodyLimit, peerAddress: peerAddress) { request, context in
             var context = context
             context.session = request.session
             return context

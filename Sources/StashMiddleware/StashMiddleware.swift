@@ -6,9 +6,17 @@ public typealias StashHandler = @Sendable (StashRequest) async throws -> StashRe
 public protocol StashMiddleware: Sendable {
     /// Handles a request, calling `next` (at most once) when the request goes on to the application.
     func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse
+
+    /// The largest response body, in bytes, this middleware needs to see whole (a response cache's largest
+    /// cacheable body); `nil`, the default, when the response's head is all it reads. A framework adapter collects
+    /// a body up to this size for it, and streams anything else to the client unchanged.
+    var collectedBodyLimit: Int? { get }
 }
 
 extension StashMiddleware {
+    /// `nil`: the middleware reads only the response's head.
+    public var collectedBodyLimit: Int? { nil }
+
     /// The handler this middleware makes of `handler`: requests pass through the middleware first.
     public func wrapping(_ handler: @escaping StashHandler) -> StashHandler {
         { request in try await self.respond(to: request, next: handler) }

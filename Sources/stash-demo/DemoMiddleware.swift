@@ -21,7 +21,7 @@ struct DemoMiddleware {
         )
         self.rateLimit = StashRouterMiddleware(limiter)
         let cache = try ResponseCache(registry: registry, configuration: .init(lifetime: .duration(configuration.cacheTTL)))
-        self.cache = StashRouterMiddleware(cache, collectingLimit: cache.maximumBodySize)
+        self.cache = StashRouterMiddleware(cache)
         self.sessions = StashRouterMiddleware(sessions: try SessionMiddleware(registry: registry))
     }
 }

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Stash
 import StashHummingbird
 import StashMiddleware
 import Testing
@@ -111,5 +112,33 @@ import Testing
         let seen = try #require(recorder.all.first)
         #expect(seen.request.body.readableBytes == 0, "the middleware is not given the upload")
         #expect(seen.request.head.method == .post && seen.request.head.path == "/echo")
+    }
+}
+
+/// The adapter collects what the middleware asks for when it is given no limit of its own.
+@Suite struct MiddlewareBodyLimitTests {
+    @Test func aResponseCacheIsGivenItsBodiesAndServesHits() async throws {
+        let cache = ResponseCache(store: MemoryStore())
+        let middleware = StashRouterMiddleware<TestContext>(cache)
+        #expect(middleware.collectingLimit == cache.maximumBodySize)
+        let router = Router(context: TestContext.self)
+        router.add(middleware: middleware)
+        router.get("/page") { _, _ in "page" }
+        try await Application(router: router).test(.router) { client in
+            let first = try await client.execute(uri: "/page", method: .get)
+            #expect(first.headers[HTTPField.Name("Cache-Status")!] == "Stash; fwd=uri-miss; stored")
+            let second = try await client.execute(uri: "/page", method: .get)
+            #expect(second.headers[HTTPField.Name("Cache-Status")!]?.hasPrefix("Stash; hit") == true)
+            #expect(String(buffer: second.body) == "page")
+        }
+    }
+
+    @Test func aRateLimiterAndSessionsAreGivenNoBody() throws {
+        let limiter = RateLimiter(
+            store: MemoryStore(),
+            configuration: try .init(policies: [RateLimitPolicy(rule: RateLimitRule(limit: 1, per: .seconds(1)))], identity: .clientAddress())
+        )
+        #expect(StashRouterMiddleware<TestContext>(limiter).collectingLimit == nil)
+        #expect(StashRouterMiddleware<TestContext>(SessionMiddleware(store: MemoryStore())).collectingLimit == nil)
     }
 }

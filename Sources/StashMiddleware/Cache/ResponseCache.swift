@@ -83,6 +83,11 @@ public struct ResponseCache: StashMiddleware {
         self.configuration.maximumBodySize
     }
 
+    /// ``maximumBodySize``: a framework adapter collects bodies up to it for the cache.
+    public var collectedBodyLimit: Int? {
+        self.configuration.maximumBodySize
+    }
+
     /// The default base key of a request: `METHOD /path?query`, with the query's parameters sorted.
     public static func defaultKey(for request: StashRequest) -> String? {
         CacheKeys.defaultKey(for: request)
