@@ -110,6 +110,12 @@ public enum StoreValidation {
 }
 
 extension Duration {
+    /// The duration in whole seconds, rounded up (a client that waits that long is never early).
+    package var roundedUpToSeconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        return seconds + (attoseconds > 0 ? 1 : 0)
+    }
+
     /// The duration in whole milliseconds, rounded up, for a positive duration.
     package var roundedUpToMilliseconds: Int64 {
         let (seconds, attoseconds) = self.components

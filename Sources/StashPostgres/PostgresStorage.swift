@@ -94,7 +94,7 @@ final class PostgresStorage: Sendable {
     ) async throws -> Result {
         let deadline = OperationDeadline()
         let client = self.client
-        let timer = PostgresConnection.defaultEventLoopGroup.any().scheduleTask(in: self.timeoutAmount) {
+        let timer = PostgresConnection.defaultEventLoopGroup.any().scheduleTask(in: TimeAmount(self.configuration.timeout)) {
             deadline.expire()
         }
         defer { timer.cancel() }
@@ -119,11 +119,5 @@ final class PostgresStorage: Sendable {
                 throw error
             }
         }
-    }
-
-    /// ``PostgresStore/Configuration/timeout`` for NIO's timers.
-    private var timeoutAmount: TimeAmount {
-        let (seconds, attoseconds) = self.configuration.timeout.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

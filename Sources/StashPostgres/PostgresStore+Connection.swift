@@ -127,8 +127,7 @@ extension PostgresStore {
                 database: self.database,
                 tls: tls
             )
-            let (seconds, attoseconds) = connectTimeout.components
-            configuration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            configuration.options.connectTimeout = TimeAmount(connectTimeout)
             return configuration
         }
     }

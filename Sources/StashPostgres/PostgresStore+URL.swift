@@ -11,7 +11,7 @@ extension PostgresStore.Connection {
     /// - Throws: ``StoreError/Code/invalidConfiguration`` for anything else: another scheme, no user or host, a bad
     ///   port, an unknown parameter, a fragment, a bad percent escape. The message never repeats the password.
     public init(url: String) throws {
-        let redacted = Self.redacting(url)
+        let redacted = StoreURL.redactingPassword(url)
         func invalid(_ reason: String) -> StoreError {
             StoreError(.invalidConfiguration, "invalid PostgreSQL URL \(redacted.debugDescription): \(reason)")
         }
@@ -111,15 +111,5 @@ extension PostgresStore.Connection {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
         }
-    }
-
-    /// The URL with its password replaced by `***`, for error messages.
-    private static func redacting(_ url: String) -> String {
-        guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { return url }
-        let afterScheme = url[url.index(colon, offsetBy: 3)...]
-        let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
-        let authority = afterScheme[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return url }
-        return String(url[..<authority.index(after: colon)]) + "***" + String(url[at...])
     }
 }

@@ -160,15 +160,6 @@ public struct StoreConformance<S: Store>: Sendable {
         sourceLocation: SourceLocation = #_sourceLocation,
         _ body: () async throws -> T
     ) async {
-        do {
-            _ = try await body()
-            Issue.record("\(what): expected StoreError.\(code), but it succeeded", sourceLocation: sourceLocation)
-        } catch let error as StoreError {
-            if error.code != code {
-                Issue.record("\(what): expected StoreError.\(code), got \(error)", sourceLocation: sourceLocation)
-            }
-        } catch {
-            Issue.record("\(what): expected StoreError.\(code), got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
-        }
+        await expectStoreError([code], what, sourceLocation: sourceLocation, body)
     }
 }

@@ -50,16 +50,8 @@ enum DemoStore: Equatable, CustomStringConvertible {
         switch self {
         case .memory: "memory"
         case .file(let path): "file:\(path)"
-        case .redis(let url), .postgres(let url): Self.redactingPassword(url)
+        case .redis(let url), .postgres(let url): StoreURL.redactingPassword(url)
         }
-    }
-
-    /// A URL as it may be printed: a password in it replaced by `***`.
-    static func redactingPassword(_ url: String) -> String {
-        guard let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@"),
-            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
-        else { return url }
-        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
     }
 
     /// The root store whose namespaces the features use.

@@ -1,6 +1,7 @@
 import NIOCore
 import Stash
 import StashPostgres
+import StashTesting
 import Testing
 
 /// Failures against a PostgreSQL of the test's own: a restart, wrong credentials, nothing listening.

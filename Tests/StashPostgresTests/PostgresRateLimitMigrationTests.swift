@@ -1,5 +1,6 @@
 import NIOCore
 import Stash
+import StashTesting
 import Testing
 
 @testable import StashPostgres

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Stash
+import StashTesting
 import Testing
 
 @testable import StashPostgres

@@ -209,22 +209,3 @@ final class PostgresCluster: Sendable {
         try? FileManager.default.removeItem(atPath: self.directory)
     }
 }
-
-/// Records an issue unless `body` throws a ``StoreError`` with one of the given codes.
-func expectStoreError<T>(
-    _ codes: Set<StoreError.Code>,
-    _ what: String,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> T
-) async {
-    do {
-        _ = try await body()
-        Issue.record("\(what): expected a StoreError (\(codes)), but it succeeded", sourceLocation: sourceLocation)
-    } catch let error as StoreError {
-        if !codes.contains(error.code) {
-            Issue.record("\(what): expected StoreError \(codes), got \(error)", sourceLocation: sourceLocation)
-        }
-    } catch {
-        Issue.record("\(what): expected a StoreError, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
-    }
-}

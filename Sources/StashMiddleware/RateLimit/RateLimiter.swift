@@ -91,7 +91,7 @@ public struct RateLimiter: StashMiddleware {
             let wait = refusals.compactMap(\.1.retryAfter).max() ?? .seconds(1)
             response = StashResponse(
                 status: .tooManyRequests,
-                headerFields: [.retryAfter: String(Self.wholeSeconds(wait)), .contentType: "text/plain; charset=utf-8"],
+                headerFields: [.retryAfter: String(wait.roundedUpToSeconds), .contentType: "text/plain; charset=utf-8"],
                 body: "Too Many Requests\n"
             )
         }
@@ -113,22 +113,16 @@ public struct RateLimiter: StashMiddleware {
 
     private func addHeaders(_ decisions: [(RateLimitPolicy, RateLimitDecision)], to fields: inout HTTPFields) {
         fields[.rateLimitPolicy] = decisions.map { policy, decision in
-            "\"\(policy.name)\";q=\(decision.limit);w=\(Self.wholeSeconds(policy.rule.window))"
+            "\"\(policy.name)\";q=\(decision.limit);w=\(policy.rule.window.roundedUpToSeconds)"
         }.joined(separator: ", ")
         fields[.rateLimit] = decisions.map { policy, decision in
-            "\"\(policy.name)\";r=\(decision.remaining);t=\(Self.wholeSeconds(decision.resetIn))"
+            "\"\(policy.name)\";r=\(decision.remaining);t=\(decision.resetIn.roundedUpToSeconds)"
         }.joined(separator: ", ")
         if self.configuration.legacyHeaders, let (_, tightest) = decisions.min(by: { $0.1.remaining < $1.1.remaining }) {
             fields[.xRateLimitLimit] = String(tightest.limit)
             fields[.xRateLimitRemaining] = String(tightest.remaining)
-            fields[.xRateLimitReset] = String(Self.wholeSeconds(tightest.resetIn))
+            fields[.xRateLimitReset] = String(tightest.resetIn.roundedUpToSeconds)
         }
-    }
-
-    /// A duration in whole seconds, rounded up (a client that waits that long is never early).
-    static func wholeSeconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds + (attoseconds > 0 ? 1 : 0)
     }
 }
 

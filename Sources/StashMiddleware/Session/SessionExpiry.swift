@@ -27,12 +27,6 @@ public struct SessionExpiry: Hashable, Sendable {
         SessionExpiry(lifetime: lifetime, renewalInterval: interval ?? min(lifetime / 10, .seconds(60)))
     }
 
-    /// The `Max-Age` of the cookie: the lifetime in whole seconds, rounded up.
-    var maxAgeSeconds: Int64 {
-        let (seconds, attoseconds) = self.lifetime.components
-        return seconds + (attoseconds > 0 ? 1 : 0)
-    }
-
     /// Checks the lifetime and renewal interval.
     func validate() throws(StashMiddlewareError) {
         guard self.lifetime > .zero, self.lifetime <= StoreLimits.maximumExpiry else {

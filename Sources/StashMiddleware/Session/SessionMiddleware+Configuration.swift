@@ -1,4 +1,5 @@
 public import Logging
+import Stash
 
 extension SessionMiddleware {
     /// How a ``SessionMiddleware`` names its cookie and how long sessions live.
@@ -58,7 +59,7 @@ extension SessionMiddleware {
                 secure: secure,
                 httpOnly: httpOnly,
                 sameSite: sameSite,
-                maxAge: expiry.maxAgeSeconds
+                maxAge: expiry.lifetime.roundedUpToSeconds
             )
             self.storeName = storeName
             self.cookieName = cookieName
