@@ -26,6 +26,11 @@ extension PostgresStorage {
         return Self.storeError(error)
     }
 
+    /// The SQLSTATE of the server error a store error carries, if it carries one.
+    static func sqlState(of error: StoreError) -> String? {
+        (error.underlying as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
     /// Maps postgres-nio's errors (and the network's, underneath) to ``StoreError`` codes.
     static func storeError(_ error: any Error) -> StoreError {
         if let error = error as? PSQLError {

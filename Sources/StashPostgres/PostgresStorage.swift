@@ -15,11 +15,16 @@ final class PostgresStorage: Sendable {
     let configuration: PostgresStore.Configuration
     let statements: PostgresStatements
     let migration = MigrationGate()
+    /// The executors of the event loops the connections run on.
+    let executors = EventLoopExecutors()
+    /// The connections single statements share while the store runs.
+    let lanes = ConnectionLanes()
     private let claims = Mutex(Claims())
 
     private struct Claims {
         var clientRunning = false
         var purging = false
+        var keepingLanes = false
     }
 
     init(
@@ -46,6 +51,25 @@ final class PostgresStorage: Sendable {
         }
     }
 
+    /// How many connections single statements share: ``PostgresStore/Configuration/sharedConnections``, and at most
+    /// half of the pool the store made.
+    var sharedConnections: Int {
+        guard let connection = self.connection else { return self.configuration.sharedConnections }
+        return min(self.configuration.sharedConnections, connection.maximumConnections / 2)
+    }
+
+    func claimLanes() -> Bool {
+        self.claims.withLock { claims in
+            guard !claims.keepingLanes else { return false }
+            claims.keepingLanes = true
+            return true
+        }
+    }
+
+    func releaseLanes() {
+        self.claims.withLock { $0.keepingLanes = false }
+    }
+
     func claimPurge() -> Bool {
         self.claims.withLock { claims in
             guard !claims.purging else { return false }
@@ -60,6 +84,26 @@ final class PostgresStorage: Sendable {
 
     // MARK: Running statements
 
+    /// Runs one statement, after the migration, within ``PostgresStore/Configuration/timeout``: on one of the
+    /// connections the running store shares (``ConnectionLanes``) when one is open, else on a leased connection of its
+    /// own, as ``perform(_:)`` runs it.
+    ///
+    /// Every failure leaves as a ``StoreError``, except a `CancellationError` when the caller was cancelled.
+    func single(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        if let lane = self.lanes.next() {
+            do {
+                try await self.migrateIfNeeded()
+                let rows = try await lane.run(timeout: self.configuration.timeout) { connection in
+                    try await self.rows(of: query, on: connection)
+                }
+                if let rows { return rows }
+            } catch {
+                throw await self.storeError(from: error)
+            }
+        }
+        return try await self.perform { connection in try await self.rows(of: query, on: connection) }
+    }
+
     /// Runs one operation on a leased connection, after the migration, within ``PostgresStore/Configuration/timeout``.
     ///
     /// Every failure leaves as a ``StoreError``, except a `CancellationError` when the caller was cancelled and the
@@ -68,14 +112,18 @@ final class PostgresStorage: Sendable {
         _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         do {
-            if self.configuration.createsTable {
-                try await self.migration.run {
-                    try await self.withDeadline { connection in try await self.migrate(on: connection) }
-                }
-            }
+            try await self.migrateIfNeeded()
             return try await self.withDeadline(operation)
         } catch {
             throw await self.storeError(from: error)
+        }
+    }
+
+    /// Runs the migration when the store creates its table and no operation has run it yet.
+    private func migrateIfNeeded() async throws {
+        guard self.configuration.createsTable else { return }
+        try await self.migration.run {
+            try await self.withDeadline { connection in try await self.migrate(on: connection) }
         }
     }
 

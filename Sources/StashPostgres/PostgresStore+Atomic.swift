@@ -22,17 +22,16 @@ extension PostgresStore {
         binds.append(milliseconds)
         binds.append(amount)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.increment, binds: binds)
-        let value = try await self.storage.perform { connection in
-            do {
-                return try await self.storage.first(ByteBuffer.self, of: query, on: connection)
-            } catch let error as PSQLError {
-                // The statement makes a stored value that is not a counter fail its cast (22P02), and an out of
-                // range counter or sum fail with 22003.
-                switch error.serverInfo?[.sqlState] {
-                case "22P02": throw StoreError.notAnInteger(key: key)
-                case "22003": throw StoreError.overflow(key: key)
-                default: throw error
-                }
+        let value: ByteBuffer?
+        do {
+            value = try await self.storage.first(ByteBuffer.self, of: query)
+        } catch let error as StoreError {
+            // The statement makes a stored value that is not a counter fail its cast (22P02), and an out of range
+            // counter or sum fail with 22003.
+            switch PostgresStorage.sqlState(of: error) {
+            case "22P02": throw StoreError.notAnInteger(key: key)
+            case "22003": throw StoreError.overflow(key: key)
+            default: throw error
             }
         }
         guard let value, let counter = StoreCounter.parse(value) else {

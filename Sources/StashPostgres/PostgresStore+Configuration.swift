@@ -25,6 +25,17 @@ extension PostgresStore {
         public var purgeBatchSize: Int
         /// The most keys one page of ``PostgresStore/keys(withPrefix:)`` reads.
         public var keysPageSize: Int
+        /// How many of the pool's connections the store keeps while it runs as a `Service`, for operations that are one
+        /// statement (all but ``PostgresStore/update(_:_:)`` and the purge): they queue on these connections one
+        /// after another rather than each leasing one from the pool, which costs more than the statement on a busy
+        /// client. 4 by default; 0 leases a connection for every operation. A store that makes its own pool keeps at most
+        /// half of ``Connection/maximumConnections``, so that updates get connections too; give a store on your own
+        /// client one with room for them.
+        public var sharedConnections: Int
+        /// Whether the store runs its statements as named prepared statements, parsed and planned once per
+        /// connection rather than on every execution: on by default. Turn it off behind a pooler that does not keep
+        /// prepared statements (PgBouncer in transaction mode before 1.21).
+        public var preparesStatements: Bool
         /// Where the store reports a failed background purge (at debug level), and where the pool it makes logs.
         public var logger: Logger
 
@@ -37,6 +48,8 @@ extension PostgresStore {
         ///   - purgeInterval: How often the background purge runs.
         ///   - purgeBatchSize: The most rows one purge statement deletes.
         ///   - keysPageSize: The most keys one page of a key listing reads.
+        ///   - sharedConnections: How many connections single statements share while the store runs.
+        ///   - preparesStatements: Whether statements run as prepared statements.
         ///   - logger: Where failed purges are reported; by default nowhere.
         public init(
             tableName: String = "stash",
@@ -46,6 +59,8 @@ extension PostgresStore {
             purgeInterval: Duration = .seconds(60),
             purgeBatchSize: Int = 1000,
             keysPageSize: Int = 256,
+            sharedConnections: Int = 4,
+            preparesStatements: Bool = true,
             logger: Logger = Logger(label: "Stash.PostgresStore", factory: { _ in SwiftLogNoOpLogHandler() })
         ) {
             self.tableName = tableName
@@ -55,6 +70,8 @@ extension PostgresStore {
             self.purgeInterval = purgeInterval
             self.purgeBatchSize = purgeBatchSize
             self.keysPageSize = keysPageSize
+            self.sharedConnections = sharedConnections
+            self.preparesStatements = preparesStatements
             self.logger = logger
         }
 
@@ -76,6 +93,7 @@ extension PostgresStore {
             guard self.purgeInterval > .zero else { throw invalid("purgeInterval must be positive") }
             guard self.purgeBatchSize > 0 else { throw invalid("purgeBatchSize must be positive") }
             guard self.keysPageSize > 0 else { throw invalid("keysPageSize must be positive") }
+            guard self.sharedConnections >= 0 else { throw invalid("sharedConnections must not be negative") }
         }
 
         /// Checks that a table name is a plain identifier the statements can quote.

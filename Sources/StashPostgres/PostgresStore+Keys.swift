@@ -32,9 +32,7 @@ extension PostgresStore {
         }
         binds.append(Int64(pageSize))
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
-        let keys = try await self.storage.perform { connection in
-            try await self.storage.all(ByteBuffer.self, of: query, on: connection)
-        }
+        let keys = try await self.storage.all(ByteBuffer.self, of: query)
         let page = keys.map { String(buffer: $0) }
         guard keys.count == pageSize, let last = keys.last else {
             return StoreKeys.Page(keys: page)

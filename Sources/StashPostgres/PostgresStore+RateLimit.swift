@@ -17,17 +17,21 @@ extension PostgresStore {
         binds.append(arguments.burst)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.rateLimit, binds: binds)
         let function = self.storage.statements.rateLimitFunction
-        let row = try await self.storage.perform { connection in
-            do {
-                let rows = try await self.storage.rows(of: query, on: connection)
-                return try rows.first?.decode((Bool, Int64, Int64, Int64, Int64).self)
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42883" {
-                throw StoreError(
-                    .serverError,
-                    "PostgreSQL has no function \(function): run the migration of PostgresSchema.migrationSQL(table:) again",
-                    underlying: error
-                )
-            }
+        let rows: [PostgresRow]
+        do {
+            rows = try await self.storage.single(query)
+        } catch let error as StoreError where PostgresStorage.sqlState(of: error) == "42883" {
+            throw StoreError(
+                .serverError,
+                "PostgreSQL has no function \(function): run the migration of PostgresSchema.migrationSQL(table:) again",
+                underlying: error.underlying
+            )
+        }
+        let row: (Bool, Int64, Int64, Int64, Int64)?
+        do {
+            row = try rows.first?.decode((Bool, Int64, Int64, Int64, Int64).self)
+        } catch {
+            throw PostgresStorage.storeError(error)
         }
         guard let row else {
             throw StoreError(.protocolError, "PostgreSQL returned no rate-limit decision for key \(StoreError.describe(key))")

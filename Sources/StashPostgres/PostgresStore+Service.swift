@@ -4,7 +4,8 @@ public import ServiceLifecycle
 import Stash
 
 extension PostgresStore: Service {
-    /// Runs the store's connection pool, when the store made it, and purges expired rows from the whole table
+    /// Runs the store's connection pool, when the store made it, keeps ``Configuration/sharedConnections`` of the
+    /// pool's connections for single statements, and purges expired rows from the whole table
     /// every ``Configuration/purgeInterval`` (whichever namespace is run), until graceful shutdown or cancellation.
     ///
     /// Running several namespaces of one store runs the pool and the purge once; the others wait for shutdown.
@@ -17,6 +18,23 @@ extension PostgresStore: Service {
         try await withThrowingDiscardingTaskGroup { group in
             if storage.ownsClient, storage.claimClient() {
                 group.addTask { await storage.client.run() }
+            }
+            if storage.sharedConnections > 0, storage.claimLanes() {
+                group.addTask {
+                    defer { storage.releaseLanes() }
+                    await withDiscardingTaskGroup { lanes in
+                        for _ in 0..<storage.sharedConnections {
+                            lanes.addTask {
+                                await storage.lanes.keepLane(
+                                    client: storage.client,
+                                    executors: storage.executors,
+                                    timeout: storage.configuration.timeout,
+                                    logger: storage.logger
+                                )
+                            }
+                        }
+                    }
+                }
             }
             group.addTask {
                 try await SweepLoop.run(

@@ -93,9 +93,7 @@ public struct PostgresStore: Store {
     public func get(_ key: String) async throws -> ByteBuffer? {
         try StoreValidation.validateKey(key)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.get, binds: self.bindings(key))
-        return try await self.storage.perform { connection in
-            try await self.storage.first(ByteBuffer.self, of: query, on: connection)
-        }
+        return try await self.storage.first(ByteBuffer.self, of: query)
     }
 
     /// Returns the value stored for a key and, when it has an expiry, moves it to `duration` from now, in one
@@ -106,18 +104,14 @@ public struct PostgresStore: Store {
         var binds = self.bindings(key)
         binds.append(milliseconds)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.getRenewing, binds: binds)
-        return try await self.storage.perform { connection in
-            try await self.storage.first(ByteBuffer.self, of: query, on: connection)
-        }
+        return try await self.storage.first(ByteBuffer.self, of: query)
     }
 
     /// Stores a value, replacing any value and expiry the key had (an `INSERT … ON CONFLICT DO UPDATE`).
     public func set(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.set, binds: self.bindings(key, value: value, milliseconds: milliseconds))
-        try await self.storage.perform { connection in
-            try await self.storage.execute(query, on: connection)
-        }
+        try await self.storage.execute(query)
     }
 
     /// Stores a value only when the key is missing or expired: an `INSERT … ON CONFLICT DO UPDATE … WHERE` that
@@ -126,27 +120,21 @@ public struct PostgresStore: Store {
     public func insert(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws -> Bool {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.insert, binds: self.bindings(key, value: value, milliseconds: milliseconds))
-        return try await self.storage.perform { connection in
-            try await self.storage.first(Int32.self, of: query, on: connection) != nil
-        }
+        return try await self.storage.first(Int32.self, of: query) != nil
     }
 
     /// Removes a key; removing a missing key is not an error.
     public func delete(_ key: String) async throws {
         try StoreValidation.validateKey(key)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.delete, binds: self.bindings(key))
-        try await self.storage.perform { connection in
-            try await self.storage.execute(query, on: connection)
-        }
+        try await self.storage.execute(query)
     }
 
     /// Returns whether a live value exists for a key.
     public func exists(_ key: String) async throws -> Bool {
         try StoreValidation.validateKey(key)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.exists, binds: self.bindings(key))
-        return try await self.storage.perform { connection in
-            try await self.storage.first(Int32.self, of: query, on: connection) != nil
-        }
+        return try await self.storage.first(Int32.self, of: query) != nil
     }
 
     /// Returns whether a key is missing, never expires, or how long it has left by the server's clock, rounded up to
@@ -154,9 +142,7 @@ public struct PostgresStore: Store {
     public func expiry(of key: String) async throws -> KeyExpiry {
         try StoreValidation.validateKey(key)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.expiry, binds: self.bindings(key))
-        let remaining = try await self.storage.perform { connection in
-            try await self.storage.first(Int64.self, of: query, on: connection)
-        }
+        let remaining = try await self.storage.first(Int64.self, of: query)
         guard let remaining else { return .missing }
         // The statement answers -1 for a row without an expiry.
         return remaining < 0 ? .never : .expiresIn(.milliseconds(remaining))

@@ -1,0 +1,94 @@
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// A connection the store keeps leased from the pool while it runs, on which the single statements of any number of
+/// operations queue one after another (postgres-nio runs a connection's statements in order).
+///
+/// Sharing a connection saves each operation a lease from the pool, and a timer of its own: the lane's watch (see
+/// ``ConnectionLanes``) checks the oldest statement in flight against its deadline, and closes the connection when it
+/// is overdue, which fails every statement on it. Only single statements run here: a transaction needs a connection
+/// to itself.
+final class ConnectionLane: Sendable {
+    let connection: PostgresConnection
+    let executor: EventLoopExecutor
+    private let state = Mutex(State())
+
+    private struct State {
+        var open = true
+        var expired = false
+        var nextID: UInt64 = 0
+        /// The operations in flight, oldest first, with their deadlines.
+        var inFlight: [(id: UInt64, deadline: ContinuousClock.Instant)] = []
+    }
+
+    init(connection: PostgresConnection, executor: EventLoopExecutor) {
+        self.connection = connection
+        self.executor = executor
+    }
+
+    /// Whether new operations may use the lane.
+    var isOpen: Bool {
+        self.state.withLock { $0.open } && !self.connection.isClosed
+    }
+
+    /// Runs one operation on the lane's connection within `timeout`.
+    /// - Returns: `nil` when the lane closed before the operation could start on it, or its connection was closed
+    ///   before the statement reached it: the caller runs it elsewhere.
+    /// - Throws: ``PostgresStorage/DeadlineExceeded`` when the lane was closed because a statement on it, this one or
+    ///   one before it, outlived its deadline; otherwise what the operation threw.
+    func run<Result: Sendable>(
+        timeout: Duration,
+        _ operation: (PostgresConnection) async throws -> Result
+    ) async throws -> Result? {
+        let deadline = ContinuousClock.now + timeout
+        let id = self.state.withLock { state -> UInt64? in
+            guard state.open else { return nil }
+            state.nextID += 1
+            state.inFlight.append((state.nextID, deadline))
+            return state.nextID
+        }
+        guard let id else { return nil }
+        defer {
+            self.state.withLock { state in
+                if let index = state.inFlight.firstIndex(where: { $0.id == id }) {
+                    state.inFlight.remove(at: index)
+                }
+            }
+        }
+        do {
+            return try await operation(self.connection)
+        } catch {
+            if self.state.withLock({ $0.expired }) { throw PostgresStorage.DeadlineExceeded() }
+            // The connection is closing (after a statement it failed to prepare, or the server's close): the statement
+            // never reached it, so it can run elsewhere.
+            if error is PostgresStorage.ConnectionClosed { return nil }
+            throw error
+        }
+    }
+
+    /// Stops new operations from starting on the lane.
+    func retire() {
+        self.state.withLock { $0.open = false }
+    }
+
+    /// Whether operations are still in flight.
+    var isBusy: Bool {
+        self.state.withLock { !$0.inFlight.isEmpty }
+    }
+
+    /// Closes the connection when the oldest operation in flight has passed its deadline.
+    /// - Returns: `true` when it did.
+    func expireOverdue(now: ContinuousClock.Instant) -> Bool {
+        let overdue = self.state.withLock { state -> Bool in
+            guard let oldest = state.inFlight.first, oldest.deadline <= now else { return false }
+            state.open = false
+            state.expired = true
+            return true
+        }
+        if overdue {
+            let _: EventLoopFuture<Void> = self.connection.close()
+        }
+        return overdue
+    }
+}
