@@ -225,7 +225,9 @@ let package = Package(
                 "Stash",
                 "StashPostgres",
                 "StashTesting",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -9,6 +9,10 @@ import Synchronization
 /// ``ConnectionLanes``) checks the oldest statement in flight against its deadline, and closes the connection when it
 /// is overdue, which fails every statement on it. Only single statements run here: a transaction needs a connection
 /// to itself.
+///
+/// A statement that waits on the server (for a row another session has locked, say) holds up the statements queued
+/// behind it on its connection. So a lane that has statements in flight and has finished none for
+/// ``stallThreshold`` is *stalled*: new operations go to the lanes that move (see ``ConnectionLanes``).
 final class ConnectionLane: Sendable {
     let connection: PostgresConnection
     let executor: EventLoopExecutor
@@ -20,30 +24,50 @@ final class ConnectionLane: Sendable {
         var nextID: UInt64 = 0
         /// The operations in flight, oldest first, with their deadlines.
         var inFlight: [(id: UInt64, deadline: ContinuousClock.Instant)] = []
+        /// When an operation last finished, or started on the idle lane.
+        var progressed = ContinuousClock.now
     }
+
+    /// How long a lane with operations in flight may finish none before it counts as stalled. A statement of the store
+    /// takes well under a millisecond on a healthy server, so a lane this slow is waiting on something.
+    static let stallThreshold = Duration.milliseconds(20)
 
     init(connection: PostgresConnection, executor: EventLoopExecutor) {
         self.connection = connection
         self.executor = executor
     }
 
-    /// Whether new operations may use the lane.
-    var isOpen: Bool {
-        self.state.withLock { $0.open } && !self.connection.isClosed
+    /// How busy the lane is, when it takes new operations.
+    enum Load {
+        /// Open, with this many operations in flight, the oldest of them waiting for `stalledFor` (zero when the lane
+        /// has finished one within ``ConnectionLane/stallThreshold``, or has none in flight).
+        case open(inFlight: Int, stalledFor: Duration)
+        /// Closed, or closing.
+        case closed
     }
 
-    /// Runs one operation on the lane's connection within `timeout`.
+    func load(now: ContinuousClock.Instant) -> Load {
+        let load = self.state.withLock { state -> Load in
+            guard state.open else { return .closed }
+            let waiting = state.inFlight.isEmpty ? .zero : now - state.progressed
+            return .open(inFlight: state.inFlight.count, stalledFor: waiting > Self.stallThreshold ? waiting : .zero)
+        }
+        if case .open = load, self.connection.isClosed { return .closed }
+        return load
+    }
+
+    /// Runs one operation on the lane's connection, before `deadline`.
     /// - Returns: `nil` when the lane closed before the operation could start on it, or its connection was closed
     ///   before the statement reached it: the caller runs it elsewhere.
     /// - Throws: ``PostgresStorage/DeadlineExceeded`` when the lane was closed because a statement on it, this one or
     ///   one before it, outlived its deadline; otherwise what the operation threw.
     func run<Result: Sendable>(
-        timeout: Duration,
+        before deadline: ContinuousClock.Instant,
         _ operation: (PostgresConnection) async throws -> Result
     ) async throws -> Result? {
-        let deadline = ContinuousClock.now + timeout
         let id = self.state.withLock { state -> UInt64? in
             guard state.open else { return nil }
+            if state.inFlight.isEmpty { state.progressed = .now }
             state.nextID += 1
             state.inFlight.append((state.nextID, deadline))
             return state.nextID
@@ -54,6 +78,7 @@ final class ConnectionLane: Sendable {
                 if let index = state.inFlight.firstIndex(where: { $0.id == id }) {
                     state.inFlight.remove(at: index)
                 }
+                state.progressed = .now
             }
         }
         do {

@@ -4,25 +4,73 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// The ``ConnectionLane``s of one store: kept by ``PostgresStore/run()``, handed out in turn to single-statement
-/// operations.
+/// The ``ConnectionLane``s of one store: kept by ``PostgresStore/run()``, handed out to single-statement operations.
 final class ConnectionLanes: Sendable {
     private let state = Mutex(State())
 
     private struct State {
+        /// Whether ``keep(_:client:executors:timeout:logger:)`` runs.
+        var kept = false
         var lanes: [ConnectionLane] = []
+        /// Where the search for the least busy lane starts, in turn, so that equally busy lanes share the work.
         var next = 0
     }
 
-    /// The next open lane in turn, or `nil` when there is none (the store is not running, or its lanes are
-    /// reconnecting): the operation then leases a connection of its own.
-    func next() -> ConnectionLane? {
-        self.state.withLock { state in
-            for _ in 0..<state.lanes.count {
-                let lane = state.lanes[state.next % state.lanes.count]
-                state.next &+= 1
-                if lane.isOpen { return lane }
+    /// What ``lane(before:)`` found.
+    enum Choice {
+        /// The open lane with the fewest operations in flight.
+        case lane(ConnectionLane)
+        /// No lane to wait for: the store keeps none (it is not running, or shares no connection), or every open lane
+        /// has been stalled for over ``ConnectionLanes/bypassThreshold``. The operation leases a connection of its own.
+        case ownConnection
+    }
+
+    /// How long every open lane may be stalled before operations lease connections of their own. Shorter stalls of
+    /// every lane at once are more likely a busy machine than statements waiting on locks, and new connections would
+    /// only add to its load.
+    static let bypassThreshold = Duration.milliseconds(500)
+
+    /// The open lane with the fewest operations in flight, not counting stalled ones (see ``ConnectionLane``); when
+    /// every one is stalled, the one that moved last, unless that was over ``bypassThreshold`` ago.
+    ///
+    /// While the store keeps lanes but none is open (they are connecting, or reconnecting after the server went
+    /// away), waits for one until `deadline`, rather than competing with them for the pool's connections.
+    /// - Throws: ``PostgresStorage/DeadlineExceeded`` when no lane opened in time; `CancellationError`.
+    func lane(before deadline: ContinuousClock.Instant) async throws -> Choice {
+        while true {
+            switch self.leastBusy() {
+            case .some(let choice):
+                return choice
+            case nil:
+                // Kept, but no lane is open yet: the keepers are leasing connections. Checked again shortly; this only
+                // happens while the store starts or reconnects.
+                guard ContinuousClock.now < deadline else { throw PostgresStorage.DeadlineExceeded() }
+                try await Task.sleep(for: .milliseconds(5))
             }
+        }
+    }
+
+    /// The choice, or `nil` when the lanes are kept and none is open.
+    private func leastBusy() -> Choice? {
+        let now = ContinuousClock.now
+        return self.state.withLock { state -> Choice? in
+            guard state.kept else { return .ownConnection }
+            let count = state.lanes.count
+            var moving: (lane: ConnectionLane, inFlight: Int)?
+            var stalled: (lane: ConnectionLane, stalledFor: Duration)?
+            for offset in 0..<count {
+                let lane = state.lanes[(state.next &+ offset) % count]
+                guard case .open(let inFlight, let stalledFor) = lane.load(now: now) else { continue }
+                if stalledFor > .zero {
+                    if stalled == nil || stalledFor < stalled!.stalledFor { stalled = (lane, stalledFor) }
+                } else if moving == nil || inFlight < moving!.inFlight {
+                    moving = (lane, inFlight)
+                    if inFlight == 0 { break }
+                }
+            }
+            state.next &+= 1
+            if let moving { return .lane(moving.lane) }
+            if let stalled { return stalled.stalledFor > Self.bypassThreshold ? .ownConnection : .lane(stalled.lane) }
             return nil
         }
     }
@@ -37,16 +85,29 @@ final class ConnectionLanes: Sendable {
         }
     }
 
-    /// Keeps one lane until graceful shutdown or cancellation: leases a connection, watches the deadlines of the
-    /// statements on it, and when it closes (the server went away, or a statement overran) leases another, waiting
-    /// longer after each failure to get one, up to 2 s.
-    func keepLane(client: PostgresClient, executors: EventLoopExecutors, timeout: Duration, logger: Logger) async {
+    /// Keeps `count` lanes until graceful shutdown or cancellation, unless another call already keeps them: each leases a
+    /// connection, watches the deadlines of the statements on it, and when it closes (the server went away, or a
+    /// statement overran) leases another, waiting longer after each failure to get one, up to 2 s.
+    func keep(_ count: Int, client: PostgresClient, executors: EventLoopExecutors, timeout: Duration, logger: Logger) async {
+        let claimed = self.state.withLock { state in
+            guard !state.kept else { return false }
+            state.kept = true
+            return true
+        }
+        guard claimed else { return }
+        defer { self.state.withLock { $0.kept = false } }
         await cancelWhenGracefulShutdown {
-            await self.keepLaneUntilCancelled(client: client, executors: executors, timeout: timeout, logger: logger)
+            await withDiscardingTaskGroup { group in
+                for _ in 0..<count {
+                    group.addTask {
+                        await self.keepLane(client: client, executors: executors, timeout: timeout, logger: logger)
+                    }
+                }
+            }
         }
     }
 
-    private func keepLaneUntilCancelled(client: PostgresClient, executors: EventLoopExecutors, timeout: Duration, logger: Logger) async {
+    private func keepLane(client: PostgresClient, executors: EventLoopExecutors, timeout: Duration, logger: Logger) async {
         let interval = Self.watchInterval(timeout: timeout)
         var backoff = Duration.milliseconds(50)
         while !Task.isCancelled {

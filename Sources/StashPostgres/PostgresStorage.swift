@@ -24,7 +24,6 @@ final class PostgresStorage: Sendable {
     private struct Claims {
         var clientRunning = false
         var purging = false
-        var keepingLanes = false
     }
 
     init(
@@ -58,18 +57,6 @@ final class PostgresStorage: Sendable {
         return min(self.configuration.sharedConnections, connection.maximumConnections / 2)
     }
 
-    func claimLanes() -> Bool {
-        self.claims.withLock { claims in
-            guard !claims.keepingLanes else { return false }
-            claims.keepingLanes = true
-            return true
-        }
-    }
-
-    func releaseLanes() {
-        self.claims.withLock { $0.keepingLanes = false }
-    }
-
     func claimPurge() -> Bool {
         self.claims.withLock { claims in
             guard !claims.purging else { return false }
@@ -84,22 +71,24 @@ final class PostgresStorage: Sendable {
 
     // MARK: Running statements
 
-    /// Runs one statement, after the migration, within ``PostgresStore/Configuration/timeout``: on one of the
-    /// connections the running store shares (``ConnectionLanes``) when one is open, else on a leased connection of its
-    /// own, as ``perform(_:)`` runs it.
+    /// Runs one statement, after the migration, within ``PostgresStore/Configuration/timeout``: on the least busy of
+    /// the connections the running store shares (``ConnectionLanes``), waiting for one while they connect, else (the
+    /// store keeps none, or all are stalled) on a leased connection of its own, as ``perform(_:)`` runs it.
     ///
     /// Every failure leaves as a ``StoreError``, except a `CancellationError` when the caller was cancelled.
     func single(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        if let lane = self.lanes.next() {
-            do {
-                try await self.migrateIfNeeded()
-                let rows = try await lane.run(timeout: self.configuration.timeout) { connection in
+        do {
+            try await self.migrateIfNeeded()
+            let deadline = ContinuousClock.now + self.configuration.timeout
+            while case .lane(let lane) = try await self.lanes.lane(before: deadline) {
+                let rows = try await lane.run(before: deadline) { connection in
                     try await self.rows(of: query, on: connection)
                 }
                 if let rows { return rows }
-            } catch {
-                throw await self.storeError(from: error)
+                // The lane closed before the statement reached it: another one.
             }
+        } catch {
+            throw await self.storeError(from: error)
         }
         return try await self.perform { connection in try await self.rows(of: query, on: connection) }
     }
@@ -150,11 +139,21 @@ final class PostgresStorage: Sendable {
             group.addTask {
                 guard deadline.start() else { throw DeadlineExceeded() }
                 defer { deadline.finish() }
-                return try await client.withConnection { connection in
-                    try await withTaskCancellationHandler {
-                        try await operation(connection)
-                    } onCancel: {
-                        let _: EventLoopFuture<Void> = connection.close()
+                while true {
+                    do {
+                        return try await client.withConnection { connection in
+                            try await withTaskCancellationHandler {
+                                try await operation(connection)
+                            } onCancel: {
+                                let _: EventLoopFuture<Void> = connection.close()
+                            }
+                        }
+                    } catch is ConnectionClosed {
+                        // The pool handed out a connection that had just closed (one the store closed after a statement
+                        // it could not prepare, say, before the pool heard of it): the statement never reached it. A
+                        // transaction it interrupted never committed, and the other operations can run again, so the
+                        // operation runs again on another connection, after a moment for the pool to hear of the close.
+                        try await Task.sleep(for: .milliseconds(1))
                     }
                 }
             }

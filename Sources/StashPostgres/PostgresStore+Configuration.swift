@@ -26,11 +26,11 @@ extension PostgresStore {
         /// The most keys one page of ``PostgresStore/keys(withPrefix:)`` reads.
         public var keysPageSize: Int
         /// How many of the pool's connections the store keeps while it runs as a `Service`, for operations that are one
-        /// statement (all but ``PostgresStore/update(_:_:)`` and the purge): they queue on these connections one
-        /// after another rather than each leasing one from the pool, which costs more than the statement on a busy
-        /// client. 4 by default; 0 leases a connection for every operation. A store that makes its own pool keeps at most
-        /// half of ``Connection/maximumConnections``, so that updates get connections too; give a store on your own
-        /// client one with room for them.
+        /// statement (all but ``PostgresStore/update(_:_:)``, ``PostgresStore/deleteAll()`` and the purge): they queue
+        /// on the one with the fewest in flight rather than each leasing one from the pool, which costs more than the
+        /// statement on a busy client. 4 by default; 0 leases a connection for every operation. A store that makes its
+        /// own pool keeps at most half of ``Connection/maximumConnections``, so that updates get connections too; give
+        /// a store on your own client one with room for them.
         public var sharedConnections: Int
         /// Whether the store runs its statements as named prepared statements, parsed and planned once per
         /// connection rather than on every execution: on by default. Turn it off behind a pooler that does not keep

@@ -19,21 +19,15 @@ extension PostgresStore: Service {
             if storage.ownsClient, storage.claimClient() {
                 group.addTask { await storage.client.run() }
             }
-            if storage.sharedConnections > 0, storage.claimLanes() {
+            if storage.sharedConnections > 0 {
                 group.addTask {
-                    defer { storage.releaseLanes() }
-                    await withDiscardingTaskGroup { lanes in
-                        for _ in 0..<storage.sharedConnections {
-                            lanes.addTask {
-                                await storage.lanes.keepLane(
-                                    client: storage.client,
-                                    executors: storage.executors,
-                                    timeout: storage.configuration.timeout,
-                                    logger: storage.logger
-                                )
-                            }
-                        }
-                    }
+                    await storage.lanes.keep(
+                        storage.sharedConnections,
+                        client: storage.client,
+                        executors: storage.executors,
+                        timeout: storage.configuration.timeout,
+                        logger: storage.logger
+                    )
                 }
             }
             group.addTask {
