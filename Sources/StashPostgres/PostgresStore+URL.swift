@@ -31,10 +31,10 @@ extension PostgresStore.Connection {
         let (user, password) = Self.split(authority[..<at], at: ":")
         let hostAndPort = authority[authority.index(after: at)...]
 
-        guard let username = Self.percentDecoded(user), !username.isEmpty else { throw invalid("the user name is empty or badly escaped") }
+        guard let username = StoreURL.percentDecoded(user), !username.isEmpty else { throw invalid("the user name is empty or badly escaped") }
         var decodedPassword: String?
         if let password {
-            guard let decoded = Self.percentDecoded(password) else { throw invalid("the password is badly escaped") }
+            guard let decoded = StoreURL.percentDecoded(password) else { throw invalid("the password is badly escaped") }
             decodedPassword = decoded
         }
 
@@ -60,7 +60,7 @@ extension PostgresStore.Connection {
 
         var database: String?
         if let path, !path.isEmpty {
-            guard let decoded = Self.percentDecoded(path), !decoded.contains("/") else { throw invalid("the database name is badly escaped") }
+            guard let decoded = StoreURL.percentDecoded(path), !decoded.contains("/") else { throw invalid("the database name is badly escaped") }
             database = decoded
         }
 
@@ -87,29 +87,5 @@ extension PostgresStore.Connection {
     private static func split(_ text: Substring, at separator: Character) -> (Substring, Substring?) {
         guard let index = text.firstIndex(of: separator) else { return (text, nil) }
         return (text[..<index], text[text.index(after: index)...])
-    }
-
-    /// Decodes `%XX` escapes; `nil` for a malformed escape or bytes that are not UTF-8.
-    private static func percentDecoded(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue) else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

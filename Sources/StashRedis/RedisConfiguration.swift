@@ -64,25 +64,32 @@ public struct RedisConfiguration: Sendable {
     ///
     /// User and password are percent-decoded; the other settings keep their defaults.
     /// - Throws: ``StoreError/Code/invalidConfiguration`` for anything else (another scheme, a bad port or
-    ///   database, a query string).
+    ///   database, a query string, a bad percent escape). The message never repeats the password.
     public init(url: String) throws {
         self.init()
+        let redacted = StoreURL.redactingPassword(url)
         func invalid(_ reason: String) -> StoreError {
-            StoreError(.invalidConfiguration, "invalid Redis URL \(url.debugDescription): \(reason)")
+            StoreError(.invalidConfiguration, "invalid Redis URL \(redacted.debugDescription): \(reason)")
+        }
+        func decoded(_ text: Substring) throws -> String {
+            guard let decoded = StoreURL.percentDecoded(text) else { throw invalid("the credentials are badly escaped or not UTF-8") }
+            return decoded
         }
         guard url.hasPrefix("redis://") else { throw invalid("it must start with redis://") }
         var rest = Substring(url.dropFirst("redis://".count))
         guard !rest.contains("?"), !rest.contains("#") else { throw invalid("query strings and fragments are not supported") }
-        if let at = rest.lastIndex(of: "@") {
+        // The credentials end at the last `@` before the path, as StoreURL.redactingPassword reads them: a `/` in a
+        // password must be escaped (%2F).
+        if let at = rest[..<(rest.firstIndex(of: "/") ?? rest.endIndex)].lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
             if let colon = credentials.firstIndex(of: ":") {
-                let user = try Self.percentDecoded(credentials[..<colon], url: url)
+                let user = try decoded(credentials[..<colon])
                 self.username = user.isEmpty ? nil : user
-                self.password = try Self.percentDecoded(credentials[credentials.index(after: colon)...], url: url)
+                self.password = try decoded(credentials[credentials.index(after: colon)...])
             } else {
                 // redis://secret@host: a password alone, as redis-cli reads it.
-                self.password = try Self.percentDecoded(credentials, url: url)
+                self.password = try decoded(credentials)
             }
         }
         var authority = rest
@@ -115,32 +122,6 @@ public struct RedisConfiguration: Sendable {
             self.host = String(authority)
         }
         guard !self.host.isEmpty else { throw invalid("the host is missing") }
-    }
-
-    private static func percentDecoded(_ text: Substring, url: String) throws -> String {
-        var bytes: [UInt8] = []
-        var index = text.utf8.startIndex
-        let utf8 = text.utf8
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "%") {
-                let high = utf8.index(after: index)
-                guard high < utf8.endIndex, utf8.index(after: high) < utf8.endIndex,
-                    let value = UInt8(String(decoding: [utf8[high], utf8[utf8.index(after: high)]], as: UTF8.self), radix: 16)
-                else {
-                    throw StoreError(.invalidConfiguration, "invalid Redis URL \(url.debugDescription): a bad percent escape")
-                }
-                bytes.append(value)
-                index = utf8.index(high, offsetBy: 2)
-            } else {
-                bytes.append(byte)
-                index = utf8.index(after: index)
-            }
-        }
-        guard let decoded = String(validating: bytes, as: UTF8.self) else {
-            throw StoreError(.invalidConfiguration, "invalid Redis URL \(url.debugDescription): credentials are not UTF-8")
-        }
-        return decoded
     }
 
     /// Checks the settings that would otherwise fail later and less clearly.

@@ -14,17 +14,32 @@ import Testing
         let passwordOnly = try RedisConfiguration(url: "redis://:secret@localhost:6379")
         #expect(passwordOnly.username == nil && passwordOnly.password == "secret")
 
+        let bare = try RedisConfiguration(url: "redis://s%2Fcret@localhost")
+        #expect(bare.username == nil && bare.password == "s/cret" && bare.host == "localhost", "credentials without a colon are a password")
+
         let ipv6 = try RedisConfiguration(url: "redis://[::1]:7000/2")
         #expect(ipv6.host == "::1" && ipv6.port == 7000 && ipv6.database == 2)
     }
 
     @Test(arguments: [
         "http://localhost", "redis://", "redis://host:0", "redis://host:70000", "redis://host:port", "redis://host/-1",
-        "redis://host/db", "redis://host?timeout=1", "redis://[::1", "redis://user:%zz@host",
+        "redis://host/db", "redis://host?timeout=1", "redis://[::1", "redis://user:%zz@host", "redis://user:%C3@host",
+        "redis://:pass/word@host",
     ])
     func rejectsMalformedURLs(_ url: String) {
         let error = #expect(throws: StoreError.self) { try RedisConfiguration(url: url) }
         #expect(error?.code == .invalidConfiguration, "\(url)")
+    }
+
+    @Test(arguments: [
+        "redis://user:hunter2@host:99999", "redis://hunter2@host:99999", "redis://:hunter2@host/db", "redis://user:hunter2%zz@host",
+        "rediss://hunter2@host",
+    ])
+    func aBadURLNeverShowsItsPassword(_ url: String) {
+        let error = #expect(throws: StoreError.self) { try RedisConfiguration(url: url) }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error.map { !"\($0)".contains("hunter2") } == true, "the message hides the password: \(String(describing: error))")
+        #expect(error.map { "\($0)".contains("***") } == true, "\(String(describing: error))")
     }
 
     @Test func rejectsSettingsOutOfRange() {
