@@ -7,9 +7,9 @@
 # The table is the store's own (stash_bench, the schema of PostgresSchema) with 10,000 rows of 100 bytes in the
 # namespace `bench/`. pgbench runs a custom script doing the store's single-row SELECT by primary key (the live-row
 # filter included) of one key, at -c 1 and -c 32, in each of its query modes: `simple` (one Query message),
-# `extended` (an unnamed statement parsed on every execution: what PostgresStore sends) and `prepared` (parsed
-# once per connection). Then package-benchmark runs PostgresStore get (hit) and set with 1 and 32 concurrent tasks
-# (a pool of 32 connections) against the same server.
+# `extended` (an unnamed statement parsed on every execution) and `prepared` (parsed once per connection: what
+# PostgresStore sends, by default). Then package-benchmark runs PostgresStore get (hit) and set with 1 and 32
+# concurrent tasks (a pool of 32 connections, 4 of them shared by the store's statements) against the same server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,4 +65,5 @@ for clients in 1 32; do
     echo "pgbench -c $clients: simple ${tps[simple,$clients]}, extended ${tps[extended,$clients]}, prepared ${tps[prepared,$clients]} tps"
 done
 echo "PostgresStore: the throughput (# / s) rows above are operations per second (each iteration is 1,000 operations);"
-echo "divide the get rows by pgbench's extended-mode tps at the same concurrency for the ratio."
+echo "divide the get rows by pgbench's tps at the same concurrency for the ratio: its prepared mode sends what the"
+echo "store sends; simple and extended parse the statement on every execution."

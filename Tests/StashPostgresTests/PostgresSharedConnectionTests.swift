@@ -13,11 +13,7 @@ import Testing
 struct PostgresSharedConnectionTests {
     @Test func aStatementBlockedPastItsTimeoutFailsInTimeAndTheStoreGoesOn() async throws {
         let table = try await Self.makeTable("overrun")
-        var configuration = PostgresStore.Configuration.testing(table: table)
-        configuration.createsTable = false
-        configuration.timeout = .seconds(3)
-        configuration.sharedConnections = 2
-        try await withPostgresStore(configuration) { store in
+        try await withPostgresStore(Self.twoSharedConnections(table: table, timeout: .seconds(3))) { store in
             // The first operation waits for the store's shared connections, which a busy machine may take longer than
             // the short timeout to open.
             try await Self.retryingTimeouts { try await store.set("locked", value: ByteBuffer(string: "v")) }
@@ -39,11 +35,7 @@ struct PostgresSharedConnectionTests {
 
     @Test func aStatementWaitingOnALockHoldsUpNoOperationStartedAfterIt() async throws {
         let table = try await Self.makeTable("stall")
-        var configuration = PostgresStore.Configuration.testing(table: table)
-        configuration.createsTable = false
-        configuration.timeout = .seconds(20)
-        configuration.sharedConnections = 2
-        try await withPostgresStore(configuration) { store in
+        try await withPostgresStore(Self.twoSharedConnections(table: table, timeout: .seconds(20))) { store in
             try await store.set("locked", value: ByteBuffer(string: "v"))
             try await RowLock.holding(table: table, key: "locked") { lock in
                 async let blocked: Void = store.set("locked", value: ByteBuffer(string: "w"))
@@ -79,6 +71,15 @@ struct PostgresSharedConnectionTests {
                 continue
             }
         }
+    }
+
+    /// A store on a table made beforehand, with two shared connections (of a pool of 8) and a short timeout.
+    static func twoSharedConnections(table: String, timeout: Duration) -> PostgresStore.Configuration {
+        var configuration = PostgresStore.Configuration.testing(table: table)
+        configuration.createsTable = false
+        configuration.timeout = timeout
+        configuration.sharedConnections = 2
+        return configuration
     }
 
     /// A table of the store's schema, made beforehand so that no migration races a test's short timeout.
