@@ -15,7 +15,6 @@ import Synchronization
 /// ``stallThreshold`` is *stalled*: new operations go to the lanes that move (see ``ConnectionLanes``).
 final class ConnectionLane: Sendable {
     let connection: PostgresConnection
-    let executor: EventLoopExecutor
     private let state = Mutex(State())
 
     private struct State {
@@ -32,9 +31,8 @@ final class ConnectionLane: Sendable {
     /// takes well under a millisecond on a healthy server, so a lane this slow is waiting on something.
     static let stallThreshold = Duration.milliseconds(20)
 
-    init(connection: PostgresConnection, executor: EventLoopExecutor) {
+    init(connection: PostgresConnection) {
         self.connection = connection
-        self.executor = executor
     }
 
     /// How busy the lane is, when it takes new operations.

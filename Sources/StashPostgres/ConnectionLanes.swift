@@ -9,7 +9,7 @@ final class ConnectionLanes: Sendable {
     private let state = Mutex(State())
 
     private struct State {
-        /// Whether ``keep(_:client:executors:timeout:logger:)`` runs.
+        /// Whether ``keep(_:client:timeout:logger:)`` runs.
         var kept = false
         var lanes: [ConnectionLane] = []
         /// Where the search for the least busy lane starts, in turn, so that equally busy lanes share the work.
@@ -88,7 +88,7 @@ final class ConnectionLanes: Sendable {
     /// Keeps `count` lanes until graceful shutdown or cancellation, unless another call already keeps them: each leases a
     /// connection, watches the deadlines of the statements on it, and when it closes (the server went away, or a
     /// statement overran) leases another, waiting longer after each failure to get one, up to 2 s.
-    func keep(_ count: Int, client: PostgresClient, executors: EventLoopExecutors, timeout: Duration, logger: Logger) async {
+    func keep(_ count: Int, client: PostgresClient, timeout: Duration, logger: Logger) async {
         let claimed = self.state.withLock { state in
             guard !state.kept else { return false }
             state.kept = true
@@ -100,20 +100,20 @@ final class ConnectionLanes: Sendable {
             await withDiscardingTaskGroup { group in
                 for _ in 0..<count {
                     group.addTask {
-                        await self.keepLane(client: client, executors: executors, timeout: timeout, logger: logger)
+                        await self.keepLane(client: client, timeout: timeout, logger: logger)
                     }
                 }
             }
         }
     }
 
-    private func keepLane(client: PostgresClient, executors: EventLoopExecutors, timeout: Duration, logger: Logger) async {
+    private func keepLane(client: PostgresClient, timeout: Duration, logger: Logger) async {
         let interval = Self.watchInterval(timeout: timeout)
         var backoff = Duration.milliseconds(50)
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
-                    let lane = ConnectionLane(connection: connection, executor: executors.executor(for: connection.eventLoop))
+                    let lane = ConnectionLane(connection: connection)
                     self.add(lane)
                     await Self.watch(lane, every: interval)
                     self.remove(lane)

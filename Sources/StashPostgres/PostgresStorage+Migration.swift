@@ -32,10 +32,6 @@ extension PostgresStorage {
     /// The advisory lock of a table's migration: a 64-bit FNV-1a hash of `stash.migration.` and the table's name, the
     /// same in every process.
     static func migrationLockKey(table: String) -> Int64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "stash.migration.\(table)".utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-        }
-        return Int64(bitPattern: hash)
+        Int64(bitPattern: FNV1a.hash("stash.migration.\(table)"))
     }
 }

@@ -8,8 +8,6 @@ import Synchronization
 /// the claims on running the client and the purge.
 final class PostgresStorage: Sendable {
     let client: PostgresClient
-    /// Whether the store made the client, and so runs it in ``PostgresStore/run()``.
-    let ownsClient: Bool
     /// How to reach the server, when the store made the client: used to ask why an operation timed out.
     let connection: PostgresStore.Connection?
     let configuration: PostgresStore.Configuration
@@ -21,20 +19,21 @@ final class PostgresStorage: Sendable {
     let lanes = ConnectionLanes()
     private let claims = Mutex(Claims())
 
-    private struct Claims {
-        var clientRunning = false
-        var purging = false
+    /// What one of the store's namespaces runs for all of them: ``PostgresStore/run()`` claims each.
+    struct Claims {
+        /// The client the store made.
+        var client = false
+        /// The purge of expired rows.
+        var purge = false
     }
 
     init(
         client: PostgresClient,
-        ownsClient: Bool,
         connection: PostgresStore.Connection?,
         configuration: PostgresStore.Configuration
     ) throws {
         try configuration.validate()
         self.client = client
-        self.ownsClient = ownsClient
         self.connection = connection
         self.configuration = configuration
         self.statements = PostgresStatements(table: configuration.tableName)
@@ -42,12 +41,22 @@ final class PostgresStorage: Sendable {
 
     var logger: Logger { self.configuration.logger }
 
-    func claimClient() -> Bool {
+    /// Whether the store made the client, and so runs it in ``PostgresStore/run()``.
+    var ownsClient: Bool { self.connection != nil }
+
+    /// Claims a piece of work for the calling namespace's ``PostgresStore/run()``.
+    /// - Returns: `false` when another run already has it.
+    func claim(_ work: WritableKeyPath<Claims, Bool>) -> Bool {
         self.claims.withLock { claims in
-            guard !claims.clientRunning else { return false }
-            claims.clientRunning = true
+            guard !claims[keyPath: work] else { return false }
+            claims[keyPath: work] = true
             return true
         }
+    }
+
+    /// Gives a claimed piece of work back, for the next run to claim.
+    func release(_ work: WritableKeyPath<Claims, Bool>) {
+        self.claims.withLock { $0[keyPath: work] = false }
     }
 
     /// How many connections single statements share: ``PostgresStore/Configuration/sharedConnections``, and at most
@@ -55,18 +64,6 @@ final class PostgresStorage: Sendable {
     var sharedConnections: Int {
         guard let connection = self.connection else { return self.configuration.sharedConnections }
         return min(self.configuration.sharedConnections, connection.maximumConnections / 2)
-    }
-
-    func claimPurge() -> Bool {
-        self.claims.withLock { claims in
-            guard !claims.purging else { return false }
-            claims.purging = true
-            return true
-        }
-    }
-
-    func releasePurge() {
-        self.claims.withLock { $0.purging = false }
     }
 
     // MARK: Running statements

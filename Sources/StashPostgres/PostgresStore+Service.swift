@@ -16,7 +16,7 @@ extension PostgresStore: Service {
         let storage = self.storage
         let root = Self(storage: storage, namespace: "")
         try await withThrowingDiscardingTaskGroup { group in
-            if storage.ownsClient, storage.claimClient() {
+            if storage.ownsClient, storage.claim(\.client) {
                 group.addTask { await storage.client.run() }
             }
             if storage.sharedConnections > 0 {
@@ -24,7 +24,6 @@ extension PostgresStore: Service {
                     await storage.lanes.keep(
                         storage.sharedConnections,
                         client: storage.client,
-                        executors: storage.executors,
                         timeout: storage.configuration.timeout,
                         logger: storage.logger
                     )
@@ -34,8 +33,8 @@ extension PostgresStore: Service {
                 try await SweepLoop.run(
                     clock: ContinuousClock(),
                     every: storage.configuration.purgeInterval,
-                    claim: storage.claimPurge,
-                    release: storage.releasePurge,
+                    claim: { storage.claim(\.purge) },
+                    release: { storage.release(\.purge) },
                     pass: {
                         do {
                             let (rows, batches) = try await root.purgeExpired()

@@ -12,8 +12,8 @@ public import Stash
 /// sessions, counters and rate limits stay exact across any number of instances.
 ///
 /// The store talks to the server through a postgres-nio `PostgresClient`, a connection pool that must run as a
-/// `Service`: run the store itself (``run()`` runs the pool it made and the purge of expired rows), or give it a
-/// client your application already runs and run the store for the purge. Until the pool runs, operations wait, then
+/// `Service`: run the store itself (``run()`` runs the pool it made, keeps the connections single statements share,
+/// and purges expired rows), or give it a client your application already runs and run the store for the rest. Until the pool runs, operations wait, then
 /// fail with ``StoreError/Code/timedOut``.
 ///
 /// ```swift
@@ -56,21 +56,21 @@ public struct PostgresStore: Store {
     public init(connection: Connection, configuration: Configuration = .init()) throws {
         try connection.validate()
         let client = PostgresClient(configuration: connection.clientConfiguration, backgroundLogger: configuration.logger)
-        self.storage = try PostgresStorage(client: client, ownsClient: true, connection: connection, configuration: configuration)
+        self.storage = try PostgresStorage(client: client, connection: connection, configuration: configuration)
         self.namespace = ""
     }
 
     /// Creates a store on a `PostgresClient` the application already has and runs itself.
     ///
-    /// ``run()`` then only purges expired rows; the application must keep running the client for as long as the
-    /// store is used. When the client cannot connect, operations fail with ``StoreError/Code/timedOut`` (the store
+    /// ``run()`` then keeps the store's shared connections (``Configuration/sharedConnections`` of the client's) and
+    /// purges expired rows; the application must keep running the client for as long as the store is used. When the client cannot connect, operations fail with ``StoreError/Code/timedOut`` (the store
     /// cannot ask the server why, as it can when it owns the pool).
     /// - Parameters:
     ///   - client: The client, which the application runs.
     ///   - configuration: The table, the timeout, the purge and the value limit.
     /// - Throws: ``StoreError/Code/invalidConfiguration`` for an invalid configuration.
     public init(client: PostgresClient, configuration: Configuration = .init()) throws {
-        self.storage = try PostgresStorage(client: client, ownsClient: false, connection: nil, configuration: configuration)
+        self.storage = try PostgresStorage(client: client, connection: nil, configuration: configuration)
         self.namespace = ""
     }
 

@@ -46,11 +46,7 @@ struct StoreStatement: PostgresPreparedStatement {
     /// `stash_` and the 64-bit FNV-1a hash of the SQL in hexadecimal: the same for the same text on every connection
     /// and in every process.
     static func name(of sql: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in sql.utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
+        let hex = String(FNV1a.hash(sql), radix: 16)
         return "stash_" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
