@@ -37,6 +37,9 @@ struct MemoryState: ~Copyable {
 
     /// Reads the clock, in ticks.
     let now: @Sendable () -> Ticks
+    /// The wall-clock time of tick 0, in nanoseconds since the Unix epoch: rate-limit state is kept in wall-clock
+    /// time, so that it means the same after a snapshot is loaded into a store with another origin.
+    let wallOrigin: Int64
     let maximumEntries: Int?
     let maximumBytes: Int?
     private let bounded: Bool
@@ -49,8 +52,9 @@ struct MemoryState: ~Copyable {
     /// the store changed by reading one number, with no callback on the write path.
     private(set) var changes: UInt64 = 0
 
-    init(now: @escaping @Sendable () -> Ticks, maximumEntries: Int?, maximumBytes: Int?) {
+    init(now: @escaping @Sendable () -> Ticks, wallOrigin: Int64, maximumEntries: Int?, maximumBytes: Int?) {
         self.now = now
+        self.wallOrigin = wallOrigin
         self.maximumEntries = maximumEntries
         self.maximumBytes = maximumBytes
         self.bounded = maximumEntries != nil || maximumBytes != nil

@@ -20,7 +20,11 @@ final class MemoryStorage: Sendable {
         } else {
             now = { origin.duration(to: clock.now).nanoseconds }
         }
-        self.state = Mutex(MemoryState(now: now, maximumEntries: maximumEntries, maximumBytes: maximumBytes))
+        // Rate-limit state must mean the same in a snapshot loaded by another process, so it is timed on the wall
+        // clock: its reading at tick 0 (the clock's own reading when it reads wall-clock time, as a manual clock in
+        // tests does), plus the ticks. One addition per decision, no second clock read.
+        let wallOrigin = ((origin as? WallClock.Instant) ?? WallClock().now).sinceEpoch.nanoseconds
+        self.state = Mutex(MemoryState(now: now, wallOrigin: wallOrigin, maximumEntries: maximumEntries, maximumBytes: maximumBytes))
     }
 
     /// Claims the right to run the sweep loop; returns `false` when another service already runs it.

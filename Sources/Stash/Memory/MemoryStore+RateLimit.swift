@@ -1,7 +1,10 @@
 import Synchronization
 
 extension MemoryStore {
-    /// Decides a rate limit under the store's lock, timed by the store's clock.
+    /// Decides a rate limit under the store's lock, timed by the store's clock and kept in wall-clock time (the
+    /// wall-clock time the store was created at, plus the time its clock has counted since): a ``Persister``'s
+    /// snapshot loaded after a restart holds limits that mean what they meant, and fixed windows start at multiples
+    /// of the window since the Unix epoch, as on every other store.
     public func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
         try StoreValidation.validateKey(key)
         return self.storage.state.withLock { state in

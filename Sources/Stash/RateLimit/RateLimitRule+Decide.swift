@@ -20,8 +20,9 @@ extension RateLimitRule {
     /// algorithm, or unreadable counts as no state: a rule that changes starts afresh.
     /// - Parameters:
     ///   - state: The value stored for the key, or `nil`.
-    ///   - now: The current time on a timeline every client of the store shares: the time since the Unix epoch for
-    ///     stores that several processes share, since any fixed origin for a store in one process's memory.
+    ///   - now: The current time since the Unix epoch, on a clock every client of the store shares (the server's,
+    ///     for a store on a server). Any other origin makes stored state meaningless to the next process that reads
+    ///     it: after a restart, or a snapshot loaded elsewhere.
     public func decide(state: ByteBuffer?, now: Duration) -> Step {
         let fields = state.map { Self.fields(of: $0) } ?? []
         let (seconds, attoseconds) = now.components

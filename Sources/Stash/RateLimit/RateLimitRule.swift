@@ -3,8 +3,7 @@
 ///
 /// Every algorithm admits `limit` requests per `window` on average; they differ at the edges:
 /// - ``Algorithm/fixedWindow`` counts requests in windows aligned to the clock (each starts at a multiple of
-///   `window` since the Unix epoch on wall-clock stores), so every instance sharing the store agrees where a window
-///   starts. Cheap and predictable, but a client may send `limit` at the end of one window and `limit` again at the
+///   `window` since the Unix epoch), so every instance sharing the store agrees where a window starts. Cheap and predictable, but a client may send `limit` at the end of one window and `limit` again at the
 ///   start of the next.
 /// - ``Algorithm/slidingWindow`` weighs the previous window's count by how much of it still overlaps the last
 ///   `window` of time (Cloudflare's approximation): no double burst at window edges, still two counters of state.
