@@ -113,6 +113,7 @@ let package = Package(
                 "StashMiddleware",
                 "StashHummingbird",
                 "StashRedis",
+                "StashTesting",
                 "stash-demo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

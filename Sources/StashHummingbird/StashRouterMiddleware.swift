@@ -21,6 +21,10 @@ public import StashMiddleware
 /// router.add(middleware: StashRouterMiddleware(limiter))
 /// ```
 ///
+/// With a context that is a ``StashSessionRequestContext``, the middleware's request carries the session a session
+/// middleware earlier in the chain put on the context: a response cache behind the session middleware then never
+/// stores a page whose handler read the session.
+///
 /// Errors thrown by the handler (Hummingbird's `HTTPError` among them) reach the application unchanged, unless the
 /// middleware itself handles them.
 public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -36,6 +40,10 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     let peerAddress: @Sendable (Context) -> String?
     /// The context the handler gets: the router's, with what the middleware put on the request (the session).
     let handlerContext: @Sendable (StashRequest, Context) -> Context
+    /// Whether the context carries a session (it is a ``StashSessionRequestContext``): a session middleware earlier in
+    /// the chain put it there, and the middleware gets it on its request, so that a response cache knows when the
+    /// handler read it.
+    let contextCarriesSession: Bool
 
     /// Creates the adapter, collecting the response bodies the middleware asks for
     /// (``StashMiddleware/StashMiddleware/collectedBodyLimit``: none for a rate limiter, up to its largest cacheable
@@ -73,6 +81,7 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
         self.collectingLimit = collectingLimit
         self.peerAddress = peerAddress
         self.handlerContext = handlerContext
+        self.contextCarriesSession = Context.self is any StashSessionRequestContext.Type
     }
 
     /// The address of the context's connected peer, without port, when the context is a
@@ -83,7 +92,10 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// Runs the middleware, which calls `next` (the rest of the router) when the request goes on to the handler.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let stashRequest = StashRequest(head: request.head, peerAddress: self.peerAddress(context))
+        var stashRequest = StashRequest(head: request.head, peerAddress: self.peerAddress(context))
+        if self.contextCarriesSession {
+            stashRequest.session = (context as? any StashSessionRequestContext)?.session
+        }
         let handlerResponse = HandlerResponse()
         let limit = self.collectingLimit
         let response = try await withoutActuallyEscaping(next) { next in

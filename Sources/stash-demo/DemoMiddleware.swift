@@ -6,7 +6,7 @@ import StashMiddleware
 struct DemoMiddleware {
     /// `/limited`'s limiter, with the `--rate-limit` rule per client address.
     let rateLimit: StashRouterMiddleware<DemoRequestContext>
-    /// `/cached`'s response cache, entries kept for `--cache-ttl`.
+    /// The response cache of `/cached` and `/whoami`, entries kept for `--cache-ttl`.
     let cache: StashRouterMiddleware<DemoRequestContext>
     /// The sessions of `/session`, `/login`, `/logout` and `/whoami`.
     let sessions: StashRouterMiddleware<DemoRequestContext>

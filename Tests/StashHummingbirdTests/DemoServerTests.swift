@@ -99,6 +99,20 @@ import Darwin
         }
     }
 
+    @Test func whoamiIsBehindTheCacheYetNeverServedToAnotherClient() async throws {
+        try await Self.withDemo(["--cache-ttl", "300"]) { client in
+            let alice = try #require(Self.sessionCookie(try await client.post("/login?user=alice", body: ByteBuffer())))
+            let bob = try #require(Self.sessionCookie(try await client.post("/login?user=bob", body: ByteBuffer())))
+            let asAlice = try await client.get("/whoami", headers: [.cookie: alice])
+            #expect(asAlice.body.map { String(buffer: $0) } == "alice\n")
+            #expect(asAlice.headers[.init("Cache-Status")!] == "Stash; fwd=uri-miss; detail=session", "\(asAlice.headers)")
+            #expect(asAlice.headers[.cacheControl] == "private" && asAlice.headers[.vary] == "Cookie", "\(asAlice.headers)")
+            #expect(try await client.get("/whoami").status == .unauthorized, "no session: not alice's page from the cache")
+            let asBob = try await client.get("/whoami", headers: [.cookie: bob])
+            #expect(asBob.body.map { String(buffer: $0) } == "bob\n", "another session: not alice's page from the cache")
+        }
+    }
+
     /// The `name=value` pair of a response's session cookie.
     static func sessionCookie(_ response: TestClient.Response) -> String? {
         guard let setCookie = response.headers[.setCookie], setCookie.hasPrefix("session=") else { return nil }

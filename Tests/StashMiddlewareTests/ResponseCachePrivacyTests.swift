@@ -116,6 +116,67 @@ import Testing
         }
     }
 
+    /// The handler's own "do not reuse me unchecked", in every mode: `no-cache`, `max-age=0`, `s-maxage=0`.
+    static let doNotReuse: [(path: String, cacheControl: String, detail: String)] = [
+        ("/no-cache", "No-Cache", "no-cache"),
+        ("/no-cache-fields", "no-cache=\"Set-Cookie\", max-age=60", "no-cache"),
+        ("/max-age-0", "max-age=0", "max-age"),
+        ("/s-maxage-0", "s-maxage=0, max-age=60", "max-age"),
+    ]
+
+    @Test func aResponsesOwnNoCacheOrZeroMaxAgeIsHonouredByDefault() async throws {
+        for (name, store) in try TestStores.all() {
+            try await store.deleteAll()
+            for usesResponseFreshness in [false, true] {
+                let cache = CacheTest.cache(store) { $0.usesResponseFreshness = usesResponseFreshness }
+                for (path, cacheControl, detail) in Self.doNotReuse {
+                    let origin = CountingOrigin.with([.cacheControl: cacheControl])
+                    let first = try await cache.respond(to: CacheTest.request(path), next: origin.handler)
+                    #expect(CacheTest.status(first) == "Stash; fwd=uri-miss; detail=\(detail)", "\(name) \(cacheControl) \(usesResponseFreshness)")
+                    let second = try await cache.respond(to: CacheTest.request(path), next: origin.handler)
+                    #expect(CacheTest.body(second) == "run 2", "\(name) \(cacheControl) \(usesResponseFreshness): the handler is asked again")
+                }
+                // A shared cache goes by s-maxage first: a positive one allows storing despite max-age=0.
+                let shared = CountingOrigin.with([.cacheControl: "max-age=0, s-maxage=30"])
+                _ = try await cache.respond(to: CacheTest.request("/shared-\(usesResponseFreshness)"), next: shared.handler)
+                let hit = try await cache.respond(to: CacheTest.request("/shared-\(usesResponseFreshness)"), next: shared.handler)
+                #expect(shared.count == 1, "\(name): s-maxage=30 wins over max-age=0 for a shared cache")
+                #expect(CacheTest.status(hit) == (usesResponseFreshness ? "Stash; hit; ttl=30" : "Stash; hit; ttl=60"))
+            }
+        }
+    }
+
+    @Test func theRouteLifetimeWinsOverTheHandlersHeadersOnlyWhenAskedTo() async throws {
+        for (name, store) in try TestStores.all() {
+            try await store.deleteAll()
+            for usesResponseFreshness in [false, true] {
+                let cache = CacheTest.cache(store) {
+                    $0.honorsResponseNoCache = false
+                    $0.usesResponseFreshness = usesResponseFreshness
+                    $0.lifetime = .seconds(120)
+                }
+                for (path, cacheControl, _) in Self.doNotReuse {
+                    let origin = CountingOrigin.with([.cacheControl: cacheControl])
+                    let first = try await cache.respond(to: CacheTest.request(path + "-\(usesResponseFreshness)"), next: origin.handler)
+                    #expect(CacheTest.status(first) == "Stash; fwd=uri-miss; stored", "\(name) \(cacheControl) \(usesResponseFreshness)")
+                    let second = try await cache.respond(to: CacheTest.request(path + "-\(usesResponseFreshness)"), next: origin.handler)
+                    #expect(origin.count == 1 && CacheTest.body(second) == "run 1", "\(name) \(cacheControl): replayed")
+                    // The route's lifetime, but for a positive max-age when the response's freshness is used.
+                    let ttl = usesResponseFreshness && cacheControl.hasPrefix("no-cache=") ? 60 : 120
+                    #expect(CacheTest.status(second) == "Stash; hit; ttl=\(ttl)", "\(name) \(cacheControl)")
+                }
+            }
+            // Opting out never stores what is private or no-store.
+            let cache = CacheTest.cache(store) { $0.honorsResponseNoCache = false }
+            for cacheControl in ["no-cache, private", "no-store, max-age=0"] {
+                let origin = CountingOrigin.with([.cacheControl: cacheControl])
+                _ = try await cache.respond(to: CacheTest.request("/kept-out"), next: origin.handler)
+                _ = try await cache.respond(to: CacheTest.request("/kept-out"), next: origin.handler)
+                #expect(origin.count == 2, "\(name) \(cacheControl)")
+            }
+        }
+    }
+
     @Test func cacheControlParsingIsCaseInsensitiveAndSurvivesGarbage() {
         let parsed = CacheControl(parsing: "  PUBLIC ,Max-Age=12,S-MAXAGE = \"7\",private=\"Set-Cookie, X\" , no-STORE")
         #expect(parsed.isPublic && parsed.isPrivate && parsed.noStore && !parsed.noCache)

@@ -10,6 +10,9 @@ struct CacheControl: Sendable {
     var noStore = false
     var noCache = false
     var isPrivate = false
+    /// Whether `private` appears without a field-name list: the whole response is for one user (a shared cache may
+    /// store a response that is `private` for some fields only, without them).
+    var isWhollyPrivate = false
     var isPublic = false
     var maxAge: Int64?
     var sharedMaxAge: Int64?
@@ -75,6 +78,7 @@ struct CacheControl: Sendable {
             self.noCache = true
         } else if Self.equalsIgnoringCase(name, "private") {
             self.isPrivate = true
+            if value == nil { self.isWhollyPrivate = true }
         } else if Self.equalsIgnoringCase(name, "public") {
             self.isPublic = true
         } else if Self.equalsIgnoringCase(name, "max-age") {

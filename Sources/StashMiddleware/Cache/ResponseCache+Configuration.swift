@@ -22,9 +22,18 @@ extension ResponseCache {
         /// Makes the base key of a request (see ``ResponseCache/defaultKey(for:)``); `nil` leaves the request
         /// uncached. A `HEAD` request is given to it as the `GET` it is answered from.
         public var key: @Sendable (StashRequest) -> String?
-        /// Whether the response's own `s-maxage` (first) or `max-age` sets its lifetime; then responses with
-        /// `max-age=0`, `s-maxage=0` or `no-cache` are not stored.
+        /// Whether the response's own `s-maxage` (first) or `max-age`, when positive, sets its lifetime instead of
+        /// the configured one.
         public var usesResponseFreshness: Bool
+        /// Whether a response that says not to reuse it unchecked — `Cache-Control: no-cache`, or an `s-maxage` (or,
+        /// without one, a `max-age`) of 0 — is kept out of the cache, whatever lifetime the configuration gives it.
+        /// On by default: a handler that says `no-cache` (a balance, a stock level) is obeyed.
+        ///
+        /// Turn it off only where the configured lifetime must win over what handlers say, such as in front of
+        /// handlers that send `no-cache` on everything for the browser's sake: their responses are then replayed
+        /// for the whole lifetime, including those whose data must never be served stale. `private` and `no-store`
+        /// are honoured either way.
+        public var honorsResponseNoCache: Bool
         /// How long after going stale a response may still be served while one request refreshes it; `nil`
         /// serves nothing stale.
         public var staleWhileRevalidate: Duration?
@@ -50,6 +59,8 @@ extension ResponseCache {
         ///   - lifetimeForRequest: Lifetimes by request, ahead of the other two.
         ///   - key: The base key of a request.
         ///   - usesResponseFreshness: Whether the response's `s-maxage`/`max-age` sets its lifetime.
+        ///   - honorsResponseNoCache: Whether a response's `no-cache`, `max-age=0` or `s-maxage=0` keeps it out of
+        ///     the cache (the default) rather than the configured lifetime winning.
         ///   - staleWhileRevalidate: The grace period in which a stale response is served during a refresh.
         ///   - honorsRequestNoCache: Whether a request's `no-cache` bypasses the stored response.
         ///   - maximumBodySize: The largest body stored, in bytes: 1 MiB by default.
@@ -64,6 +75,7 @@ extension ResponseCache {
             lifetimeForRequest: (@Sendable (StashRequest) -> Lifetime?)? = nil,
             key: @escaping @Sendable (StashRequest) -> String? = ResponseCache.defaultKey(for:),
             usesResponseFreshness: Bool = false,
+            honorsResponseNoCache: Bool = true,
             staleWhileRevalidate: Duration? = nil,
             honorsRequestNoCache: Bool = false,
             maximumBodySize: Int = 1024 * 1024,
@@ -78,6 +90,7 @@ extension ResponseCache {
             self.lifetimeForRequest = lifetimeForRequest
             self.key = key
             self.usesResponseFreshness = usesResponseFreshness
+            self.honorsResponseNoCache = honorsResponseNoCache
             self.staleWhileRevalidate = staleWhileRevalidate
             self.honorsRequestNoCache = honorsRequestNoCache
             self.maximumBodySize = maximumBodySize

@@ -10,15 +10,19 @@ extension ResponseCache {
         case uncacheable(String)
     }
 
-    /// Decides whether a response may be stored: never one that is streamed, too large, of another status, one that
-    /// sets a cookie or is `no-store` or `private`, one that varies on everything, an answer to a request that
-    /// forbids storing, or an answer to a request with `Authorization` unless the response is `public` or has an
-    /// `s-maxage`.
+    /// Decides whether a response may be stored: never one that is streamed, too large, of another status, one whose
+    /// handler read or changed the session, one that sets a cookie or is `no-store` or `private`, one that varies on
+    /// everything, an answer to a request that forbids storing, or an answer to a request with `Authorization`
+    /// unless the response is `public` or has an `s-maxage`. Unless ``Configuration/honorsResponseNoCache`` is off,
+    /// nor one that says `no-cache`, or whose `s-maxage` (or else `max-age`) is 0.
     func storability(of response: StashResponse, for request: StashRequest, context: MissContext) -> Storability {
         if response.isBodyStreamed { return .uncacheable("streamed") }
         if !self.configuration.cacheableStatuses.contains(response.head.status.code) { return .uncacheable("status") }
         if response.body.readableBytes > self.configuration.maximumBodySize { return .uncacheable("too-large") }
         if context.directives.noStore { return .uncacheable("request-no-store") }
+        // With the session middleware in front of the cache, the handler's response reaches the cache before the
+        // session middleware marks it: the session itself tells.
+        if request.session?.isAccessed == true { return .uncacheable("session") }
         let fields = response.head.headerFields
         if fields.contains(.setCookie) { return .uncacheable("set-cookie") }
         let directives = CacheControl(fields)
@@ -28,13 +32,15 @@ extension ResponseCache {
             return .uncacheable("authorization")
         }
         guard let varyNames = CacheKeys.varyNames(fields) else { return .uncacheable("vary") }
-        var lifetime = context.lifetime
-        if self.configuration.usesResponseFreshness {
+        // A shared cache goes by `s-maxage` first (RFC 9111 §5.2.2.10).
+        let freshness = directives.sharedMaxAge ?? directives.maxAge
+        if self.configuration.honorsResponseNoCache {
             if directives.noCache { return .uncacheable("no-cache") }
-            if let seconds = directives.sharedMaxAge ?? directives.maxAge {
-                guard seconds > 0 else { return .uncacheable("max-age") }
-                lifetime = .duration(.seconds(seconds))
-            }
+            if freshness == 0 { return .uncacheable("max-age") }
+        }
+        var lifetime = context.lifetime
+        if self.configuration.usesResponseFreshness, let seconds = freshness, seconds > 0 {
+            lifetime = .duration(.seconds(seconds))
         }
         guard case .some(let milliseconds) = lifetime.milliseconds else { return .uncacheable("lifetime") }
         return .storable(lifetime: milliseconds, varyNames: varyNames)

@@ -19,6 +19,11 @@ import Synchronization
 /// no store write and sends no cookie. Only the keys a request sets or removes are saved, merged onto what the store
 /// holds by then, so two requests of one session that change different keys both keep their change. Changes made
 /// after the handler has returned are not saved.
+///
+/// Touching the session in any way — reading its ``id`` or a value, even of an empty session, or changing it — makes
+/// the response depend on who asks: ``SessionMiddleware`` then marks it `Cache-Control: private` and `Vary: Cookie`,
+/// and ``ResponseCache`` never stores it, in whichever order the two run. A handler that never touches the session
+/// keeps its response cacheable.
 public final class Session: Sendable {
     /// The longest session key, in UTF-8 bytes.
     public static let maximumKeyLength = 1024
@@ -33,15 +38,28 @@ public final class Session: Sendable {
         self.state = Mutex(state)
     }
 
+    /// Whether the handler read or changed the session: a cache must not store its response.
+    var isAccessed: Bool {
+        self.state.withLock { $0.isAccessed }
+    }
+
+    /// Runs `body` on the state, noting that the session was accessed: every public member goes through here.
+    private func access<Value>(_ body: (inout SessionState) -> Value) -> Value {
+        self.state.withLock { state in
+            state.isAccessed = true
+            return body(&state)
+        }
+    }
+
     /// The session's id: `nil` until the session exists, that is until it was loaded from the request's cookie or a
     /// value was set. After ``regenerateID()`` it is the new id, the one the response's cookie will carry.
     public var id: String? {
-        self.state.withLock { $0.id }
+        self.access { $0.id }
     }
 
     /// Whether the session holds no value.
     public var isEmpty: Bool {
-        self.state.withLock { $0.isEmpty }
+        self.access { $0.isEmpty }
     }
 
     /// Returns the value stored for a key, decoded from JSON.
@@ -51,7 +69,7 @@ public final class Session: Sendable {
     /// - Returns: The value, or `nil` when the session has none for the key.
     /// - Throws: ``StashMiddlewareError/Code/decodingFailed`` when the stored value is not a `Value`.
     public func value<Value: Decodable>(forKey key: String, as type: Value.Type = Value.self) throws(StashMiddlewareError) -> Value? {
-        guard let buffer = self.state.withLock({ $0.value(forKey: key) }) else { return nil }
+        guard let buffer = self.access({ $0.value(forKey: key) }) else { return nil }
         do {
             return try Self.decoder.decode(type, from: buffer)
         } catch {
@@ -80,24 +98,24 @@ public final class Session: Sendable {
                 underlying: error
             )
         }
-        self.state.withLock { $0.setValue(buffer, forKey: key) }
+        self.access { $0.setValue(buffer, forKey: key) }
     }
 
     /// Removes the value of a key; removing a key the session does not have changes nothing.
     public func removeValue(forKey key: String) {
-        self.state.withLock { $0.removeValue(forKey: key) }
+        self.access { $0.removeValue(forKey: key) }
     }
 
     /// Moves the session to a new id, deleting the old one, when the response goes out. Call it when the user's
     /// privileges change, at login above all, so an id planted or seen before then is worthless (session fixation).
     /// A session that does not exist yet gets a fresh id anyway when a value is set.
     public func regenerateID() {
-        self.state.withLock { $0.regenerateID() }
+        self.access { $0.regenerateID() }
     }
 
     /// Deletes the session when the response goes out, and tells the browser to drop its cookie (logout). A value set
     /// after this starts a new session under a fresh id.
     public func destroy() {
-        self.state.withLock { $0.destroy() }
+        self.access { $0.destroy() }
     }
 }

@@ -28,6 +28,10 @@ import Synchronization
 ///   ``Stash/Store/update(_:_:)``, so concurrent requests of one session lose no change. A session deleted while a
 ///   request ran (a logout in another tab, or a login that moved it to a new id) stays deleted: that request's changes
 ///   are dropped, never resurrecting it.
+/// - A response whose handler read or changed the session gets `Cache-Control: private` (unless it says `private` or
+///   `no-store` already) and `Vary: Cookie`, so that no shared cache downstream stores it and any other cache keys it
+///   by the cookie; ``ResponseCache`` never stores it, in front of the session middleware or behind it. A response
+///   whose handler never touched the session is left as it is, and stays cacheable.
 /// - When the handler throws, nothing is saved: the error goes on unchanged.
 /// - A store that fails, on load or on save, fails the request with the store's error: a session store that is down
 ///   is not hidden.
@@ -67,6 +71,9 @@ public struct SessionMiddleware: StashMiddleware {
         request.session = session
         var response = try await next(request)
         let state = session.state.withLock { $0 }
+        if state.isAccessed {
+            response.head.headerFields.markDependingOnSession()
+        }
         if let setCookie = try await self.save(state, hadCookie: found.isPresent) {
             response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie))
         }

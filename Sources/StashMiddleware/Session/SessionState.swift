@@ -13,6 +13,9 @@ struct SessionState: Sendable {
     var changes: [String: ByteBuffer?] = [:]
     /// Whether ``Session/destroy()`` was called: the loaded session is deleted.
     var isDestroyed = false
+    /// Whether the handler read or changed the session in any way: its response then depends on the session, and
+    /// no cache may replay it to another client.
+    var isAccessed = false
 
     init(id: String?, record: SessionRecord?) {
         self.loadedID = id
