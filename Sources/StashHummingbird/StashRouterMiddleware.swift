@@ -1,14 +1,14 @@
 public import Hummingbird
 public import StashMiddleware
 
-/// Runs a framework-free ``StashMiddleware/StashMiddleware`` (a `RateLimiter`, a response cache, sessions) as a
+/// Runs a framework-free ``StashMiddleware/HTTPMiddleware`` (a `RateLimiter`, a response cache, sessions) as a
 /// Hummingbird `RouterMiddleware`.
 ///
 /// The middleware sees the request's head and the client's address; the request body is never collected for it and
 /// reaches the handler untouched, so a large upload streams as it would without the middleware.
 ///
 /// The handler's response reaches the middleware in one of two ways, by the middleware's
-/// ``StashMiddleware/StashMiddleware/collectedBodyLimit`` (or an explicit ``collectingLimit``):
+/// ``StashMiddleware/HTTPMiddleware/collectedBodyLimit`` (or an explicit ``collectingLimit``):
 /// - Without a limit (a rate limiter, sessions: they only read and add header fields), the body is not read: the
 ///   middleware gets the head and an empty body marked ``StashMiddleware/StashResponse/isBodyStreamed``, and the
 ///   client gets the handler's own response, body untouched, with the head as the middleware returned it.
@@ -34,7 +34,7 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     public typealias Output = Response
 
     /// The middleware run for each request.
-    public let middleware: any StashMiddleware
+    public let middleware: any HTTPMiddleware
     /// The largest response body collected for the middleware, in bytes; `nil` to never collect one.
     public let collectingLimit: Int?
     let peerAddress: @Sendable (Context) -> String?
@@ -46,13 +46,13 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     let contextCarriesSession: Bool
 
     /// Creates the adapter, collecting the response bodies the middleware asks for
-    /// (``StashMiddleware/StashMiddleware/collectedBodyLimit``: none for a rate limiter, up to its largest cacheable
+    /// (``StashMiddleware/HTTPMiddleware/collectedBodyLimit``: none for a rate limiter, up to its largest cacheable
     /// body for a response cache).
     /// - Parameters:
     ///   - middleware: The middleware to run.
     ///   - peerAddress: The client's address for a context, as an IPv4 or IPv6 address without port; by default
     ///     the `remoteAddress` of a context that is a `RemoteAddressRequestContext`, else `nil`.
-    public init(_ middleware: any StashMiddleware, peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress) {
+    public init(_ middleware: any HTTPMiddleware, peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress) {
         self.init(middleware, collectingLimit: middleware.collectedBodyLimit, peerAddress: peerAddress, handlerContext: { $1 })
     }
 
@@ -63,7 +63,7 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     ///     over no body at all.
     ///   - peerAddress: The client's address for a context (see ``init(_:peerAddress:)``).
     public init(
-        _ middleware: any StashMiddleware,
+        _ middleware: any HTTPMiddleware,
         collectingLimit: Int?,
         peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress
     ) {
@@ -71,7 +71,7 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     init(
-        _ middleware: any StashMiddleware,
+        _ middleware: any HTTPMiddleware,
         collectingLimit: Int?,
         peerAddress: @escaping @Sendable (Context) -> String?,
         handlerContext: @escaping @Sendable (StashRequest, Context) -> Context
@@ -98,16 +98,10 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let handlerResponse = HandlerResponse()
         let limit = self.collectingLimit
-        let response = try await withoutActuallyEscaping(next) { next in
-            // `next` is used only inside this call, which outlives every use: a StashMiddleware calls its
-            // handler within `respond` and awaits it. Hummingbird's `next` is built from `@Sendable` responders, so
-            // calling it from the middleware's task is safe though its type does not say so.
-            nonisolated(unsafe) let next = next
-            return try await self.middleware.respond(to: stashRequest) { stashRequest in
-                let forwarded = stashRequest.head == request.head ? request : Request(head: stashRequest.head, body: request.body)
-                let response = try await next(forwarded, self.handlerContext(stashRequest, context))
-                return try await handlerResponse.stashResponse(from: response, collectingUpTo: limit)
-            }
+        let response = try await self.middleware.respond(to: stashRequest) { stashRequest in
+            let forwarded = stashRequest.head == request.head ? request : Request(head: stashRequest.head, body: request.body)
+            let response = try await next(forwarded, self.handlerContext(stashRequest, context))
+            return try await handlerResponse.stashResponse(from: response, collectingUpTo: limit)
         }
         return try handlerResponse.response(from: response, for: request)
     }

@@ -1,22 +1,19 @@
 public import HTTPTypes
-public import NIOCore
 
-/// A request as the middleware sees it, whatever the framework: a swift-http-types head, its body, and the address
-/// of the peer that sent it (which the framework adapter supplies).
+/// A request as the middleware sees it, whatever the framework: a swift-http-types head and the address of the peer
+/// that sent it (which the framework adapter supplies). The body is not here: no middleware reads it, so an adapter
+/// never collects it, and it reaches the handler as the framework streams it.
 public struct StashRequest: Sendable {
     /// The method, path, authority and header fields.
     public var head: HTTPRequest
-    /// The body, collected.
-    public var body: ByteBuffer
     /// The address of the connection's peer (an IPv4 or IPv6 address, without port), or `nil` when unknown.
     public var peerAddress: String?
     /// The request's session, which ``SessionMiddleware`` sets before the handler runs; `nil` without that middleware.
     public var session: Session? = nil
 
     /// Creates a request.
-    public init(head: HTTPRequest, body: ByteBuffer = ByteBuffer(), peerAddress: String? = nil) {
+    public init(head: HTTPRequest, peerAddress: String? = nil) {
         self.head = head
-        self.body = body
         self.peerAddress = peerAddress
     }
 

@@ -19,7 +19,7 @@ struct TestContext: RemoteAddressRequestContext {
 }
 
 /// A middleware that records what it was given, and optionally rewrites the response it passes on.
-final class RecordingMiddleware: StashMiddleware {
+final class RecordingMiddleware: HTTPMiddleware {
     struct Seen: Sendable {
         var request: StashRequest
         var response: StashResponse
@@ -34,7 +34,7 @@ final class RecordingMiddleware: StashMiddleware {
 
     var all: [Seen] { self.seen.withLock { $0 } }
 
-    func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse {
+    func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         var response = try await next(request)
         self.seen.withLock { $0.append(Seen(request: request, response: response)) }
         self.transform(&response)

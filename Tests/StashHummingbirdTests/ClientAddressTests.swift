@@ -49,8 +49,8 @@ import Testing
     }
 
     @Test func middlewareChangesToTheRequestHeadReachTheHandler() async throws {
-        struct AddsField: StashMiddleware {
-            func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse {
+        struct AddsField: HTTPMiddleware {
+            func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
                 var request = request
                 request.head.headerFields[.init("X-Added")!] = "by-middleware"
                 return try await next(request)

@@ -35,7 +35,10 @@ struct SessionTestContext: RemoteAddressRequestContext, StashSessionRequestConte
         let cache = StashRouterMiddleware<SessionTestContext>(
             ResponseCache(store: try store.withNamespace("response_cache"), configuration: .init(), clock: ManualClock())
         )
-        let sessions = StashRouterMiddleware<SessionTestContext>(sessions: SessionMiddleware(store: try store.withNamespace("sessions")))
+        // Qualified by its module, as beside hummingbird-auth's own SessionMiddleware: no type in StashMiddleware is named like it.
+        let sessions = StashRouterMiddleware<SessionTestContext>(
+            sessions: StashMiddleware.SessionMiddleware(store: try store.withNamespace("sessions"))
+        )
         let router = Router(context: SessionTestContext.self)
         let group: RouterGroup<SessionTestContext>
         switch order {

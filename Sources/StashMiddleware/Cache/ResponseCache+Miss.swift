@@ -20,7 +20,7 @@ extension ResponseCache {
     /// Answers a miss: concurrent misses of one key run the handler once and share the response when it is stored.
     func miss(
         _ request: StashRequest,
-        next: StashHandler,
+        next: (StashRequest) async throws -> StashResponse,
         key: String,
         reason: CacheStatus.Forward,
         context: MissContext
@@ -55,7 +55,7 @@ extension ResponseCache {
         _ entry: CachedResponse,
         key: String,
         request: StashRequest,
-        next: StashHandler,
+        next: (StashRequest) async throws -> StashResponse,
         context: MissContext,
         now: Int64
     ) async throws -> StashResponse {
@@ -82,7 +82,12 @@ extension ResponseCache {
     }
 
     /// Runs the handler and stores its response when it may be stored.
-    func forward(_ request: StashRequest, next: StashHandler, context: MissContext, status: CacheStatus) async throws -> StashResponse {
+    func forward(
+        _ request: StashRequest,
+        next: (StashRequest) async throws -> StashResponse,
+        context: MissContext,
+        status: CacheStatus
+    ) async throws -> StashResponse {
         try await self.fetch(request, next: next, context: context, status: status).response
     }
 
@@ -90,7 +95,7 @@ extension ResponseCache {
     /// - Returns: The response, and what may be shared with concurrent requests: the stored response, or `nil`.
     func fetch(
         _ request: StashRequest,
-        next: StashHandler,
+        next: (StashRequest) async throws -> StashResponse,
         context: MissContext,
         status: CacheStatus
     ) async throws -> (response: StashResponse, shared: SharedResponse?) {

@@ -41,7 +41,7 @@ public import Stash
 ///
 /// Metrics: `stash_response_cache_requests_total` by `outcome` (`hit`, `stale`, `collapsed`, `stored`, `miss`,
 /// `bypass`) and `stash_response_cache_errors_total` by `kind` (`store`, `corrupt_entry`).
-public struct ResponseCache: StashMiddleware {
+public struct ResponseCache: HTTPMiddleware {
     /// The longest lifetime kept: the longest expiry a store takes.
     static let longestLifetime = StoreLimits.maximumExpiry
 
@@ -95,7 +95,7 @@ public struct ResponseCache: StashMiddleware {
         CacheKeys.defaultKey(for: request)
     }
 
-    public func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse {
+    public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let isHead = request.head.method == .head && self.configuration.methods.contains(.get)
         guard isHead || self.configuration.methods.contains(request.head.method) else {
             return try await self.bypass(request, next: next, forward: .method)
@@ -150,7 +150,11 @@ public struct ResponseCache: StashMiddleware {
     }
 
     /// Passes a request the cache does not handle to the handler, saying so in `Cache-Status`.
-    private func bypass(_ request: StashRequest, next: StashHandler, forward: CacheStatus.Forward) async throws -> StashResponse {
+    private func bypass(
+        _ request: StashRequest,
+        next: (StashRequest) async throws -> StashResponse,
+        forward: CacheStatus.Forward
+    ) async throws -> StashResponse {
         self.metrics.bypass.increment()
         var response = try await next(request)
         self.addStatus(CacheStatus(forward: forward), to: &response)

@@ -23,7 +23,7 @@ public import Stash
 ///
 /// Metrics: `stash_rate_limit_requests_total` with dimensions `policy` and `outcome` (`allowed`, `refused`,
 /// `error`).
-public struct RateLimiter: StashMiddleware {
+public struct RateLimiter: HTTPMiddleware {
     /// A policy with the counters of its outcomes.
     private struct Limit: Sendable {
         let policy: RateLimitPolicy
@@ -53,7 +53,7 @@ public struct RateLimiter: StashMiddleware {
         }
     }
 
-    public func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse {
+    public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         if self.configuration.excludedPaths.contains(String(request.pathWithoutQuery)) || self.configuration.skip?(request) == true {
             return try await next(request)
         }

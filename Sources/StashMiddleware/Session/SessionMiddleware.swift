@@ -38,7 +38,7 @@ import Synchronization
 ///
 /// Metrics: `stash_sessions_total` with dimension `outcome` (`created`, `loaded`, `saved`, `renewed`, `destroyed`,
 /// `regenerated`, `rejected`, `discarded`).
-public struct SessionMiddleware: StashMiddleware {
+public struct SessionMiddleware: HTTPMiddleware {
     let configuration: Configuration
     let store: any Store
     let metrics: SessionMetrics
@@ -64,7 +64,7 @@ public struct SessionMiddleware: StashMiddleware {
         self.now = { clock.now }
     }
 
-    public func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse {
+    public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let found = self.configuration.cookie.find(in: request.head.headerFields)
         let session = try await self.load(found)
         var request = request

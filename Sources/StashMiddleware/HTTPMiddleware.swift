@@ -1,11 +1,14 @@
-/// What a middleware calls to get the response: the next middleware, or the application's handler.
+/// A handler as a middleware wraps it: the next middleware, or the application's handler.
 public typealias StashHandler = @Sendable (StashRequest) async throws -> StashResponse
 
-/// A framework-free middleware: given a request and the handler that follows, returns the response. The framework
-/// adapters (`StashHummingbird`) run these inside the framework's own middleware chain.
-public protocol StashMiddleware: Sendable {
+/// A framework-free middleware: given a request and what follows it, returns the response. The framework adapters
+/// (`StashHummingbird`) run these inside the framework's own middleware chain.
+///
+/// `next` is non-escaping, as Hummingbird's and Vapor's are: a middleware calls it (at most once) within
+/// ``respond(to:next:)`` and keeps it no longer, so an adapter hands over the framework's own `next` as it is.
+public protocol HTTPMiddleware: Sendable {
     /// Handles a request, calling `next` (at most once) when the request goes on to the application.
-    func respond(to request: StashRequest, next: StashHandler) async throws -> StashResponse
+    func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse
 
     /// The largest response body, in bytes, this middleware needs to see whole (a response cache's largest
     /// cacheable body); `nil`, the default, when the response's head is all it reads. A framework adapter collects
@@ -13,7 +16,7 @@ public protocol StashMiddleware: Sendable {
     var collectedBodyLimit: Int? { get }
 }
 
-extension StashMiddleware {
+extension HTTPMiddleware {
     /// `nil`: the middleware reads only the response's head.
     public var collectedBodyLimit: Int? { nil }
 
