@@ -1,3 +1,6 @@
+import Crypto
+import Stash
+
 /// A Lua script the store runs server-side, by `EVALSHA` (falling back to `EVAL`, which also loads it, when the
 /// server answers `NOSCRIPT`: after a restart or `SCRIPT FLUSH`).
 struct RedisScript: Sendable {
@@ -6,7 +9,7 @@ struct RedisScript: Sendable {
 
     init(_ source: String) {
         self.source = source
-        self.sha1 = SHA1.hexDigest(source.utf8)
+        self.sha1 = Insecure.SHA1.hexDigest(source.utf8)
     }
 
     /// Get renewing: resets the expiry of a key that has one; a key without stays without. One round trip, atomic.

@@ -1,3 +1,5 @@
+import Crypto
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -39,7 +41,7 @@ package struct FileLockStripes: Sendable {
         var bytes = Array(namespacePath.utf8)
         bytes.append(0)
         bytes.append(contentsOf: key.utf8)
-        return SHA256.hash(bytes)[0]
+        return SHA256.hash(data: bytes).withUnsafeBytes { $0[0] }
     }
 
     /// The name of a stripe's lock file in the lock directory: two lowercase hexadecimal digits.

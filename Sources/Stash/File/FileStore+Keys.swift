@@ -1,3 +1,5 @@
+import Crypto
+
 extension FileStore {
     /// The most directory entries one page of ``keys(withPrefix:)`` reads.
     static var keysPageSize: Int { 256 }
