@@ -39,7 +39,9 @@ func registerCacheBenchmarks() {
     missConfiguration.key = { request in
         ResponseCache.defaultKey(for: request).map { String(round.value.load(ordering: .relaxed)) + " " + $0 }
     }
-    let missCache = ResponseCache(store: MemoryStore(configuration: .init(maximumEntries: 50_000)), configuration: missConfiguration)
+    // A valid configuration: never throws.
+    let missStore = try! MemoryStore(configuration: .init(maximumEntries: 50_000))
+    let missCache = ResponseCache(store: missStore, configuration: missConfiguration)
     let requests = (0..<1_000).map { index in
         StashRequest(head: HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/item/\(index)"))
     }

@@ -57,7 +57,7 @@ enum DemoStore: Equatable, CustomStringConvertible {
     /// The root store whose namespaces the features use.
     func makeRootStore() throws -> any Store {
         switch self {
-        case .memory: MemoryStore(configuration: .init(maximumBytes: 256 * 1024 * 1024))
+        case .memory: try MemoryStore(configuration: .init(maximumBytes: 256 * 1024 * 1024))
         case .file(let path): try FileStore(directory: path)
         case .redis(let url): try RedisStore(url: url)
         case .postgres(let url): try PostgresStore(url: url)

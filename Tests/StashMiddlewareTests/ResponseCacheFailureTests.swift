@@ -80,7 +80,7 @@ import Testing
             #expect(CacheTest.status(response) == "Stash; fwd=uri-miss; detail=store-error")
         }
         // A store that reads but cannot write: the response is still served.
-        let full = MemoryStore(configuration: .init(maximumValueSize: 16))
+        let full = try MemoryStore(configuration: .init(maximumValueSize: 16))
         let small = ResponseCache(store: full)
         let response = try await small.respond(to: CacheTest.request(), next: origin.handler)
         #expect(CacheTest.body(response) == "run 3" && CacheTest.status(response) == "Stash; fwd=uri-miss; detail=too-large")

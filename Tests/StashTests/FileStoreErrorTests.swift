@@ -70,6 +70,22 @@ import Testing
             #expect(fileStoreFiles(under: directory).allSatisfy { $0.hasPrefix(".locks/") })
         }
     }
+
+    @Test func settingsItCannotWorkWithAreTypedErrorsAndCreateNothing() async throws {
+        try await withFileStoreDirectory { directory in
+            let bad: [(String, FileStore<WallClock>.Configuration)] = [
+                ("negative value size", .init(maximumValueSize: -1)),
+                ("group bits beyond the nine", .init(filePermissions: 0o4600)),
+                ("an owner who cannot write", .init(filePermissions: 0o400)),
+                ("negative lock timeout", .init(lockTimeout: .seconds(-1))),
+                ("no sweep interval", .init(sweepInterval: .zero)),
+            ]
+            for (what, configuration) in bad {
+                await expectStoreError([.invalidConfiguration], what) { try FileStore(directory: directory + "/store", configuration: configuration) }
+                #expect(!FileManager.default.fileExists(atPath: directory + "/store"), "\(what): no directory made")
+            }
+        }
+    }
 }
 
 @Suite struct FileStoreSweepFailureTests {

@@ -9,7 +9,7 @@ import Testing
     func conformanceWithManualClock(_ check: Conformance.Check) async throws {
         let clock = ManualClock()
         try await Conformance(clock: clock) {
-            MemoryStore(clock: clock, configuration: .init(maximumValueSize: 1024 * 1024))
+            try MemoryStore(clock: clock, configuration: .init(maximumValueSize: 1024 * 1024))
         }.run(check)
     }
 
@@ -22,7 +22,10 @@ import Testing
         let clock = ManualClock()
         // Bounds far above what the checks write: eviction must not change the contract.
         try await Conformance(clock: clock) {
-            MemoryStore(clock: clock, configuration: .init(maximumEntries: 100_000, maximumBytes: 64 * 1024 * 1024, maximumValueSize: 1024 * 1024))
+            try MemoryStore(
+                clock: clock,
+                configuration: .init(maximumEntries: 100_000, maximumBytes: 64 * 1024 * 1024, maximumValueSize: 1024 * 1024)
+            )
         }.run()
     }
 }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct MemoryStoreTests {
     @Test func evictsLeastRecentlyUsedBeyondMaximumEntries() async throws {
-        let store = MemoryStore(configuration: .init(maximumEntries: 3))
+        let store = try MemoryStore(configuration: .init(maximumEntries: 3))
         for key in ["a", "b", "c"] {
             try await store.set(key, value: ByteBuffer(string: key))
         }
@@ -21,7 +21,7 @@ import Testing
 
     @Test func evictsBeyondMaximumBytesAcrossNamespaces() async throws {
         // Each entry is a 1-byte key plus a 10-byte value.
-        let root = MemoryStore(configuration: .init(maximumBytes: 33))
+        let root = try MemoryStore(configuration: .init(maximumBytes: 33))
         let child = try root.withNamespace("child")
         let ten = ByteBuffer(string: "0123456789")
         try await root.set("a", value: ten)
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func valueLargerThanTheByteBoundIsRefused() async throws {
-        let store = MemoryStore(configuration: .init(maximumBytes: 16))
+        let store = try MemoryStore(configuration: .init(maximumBytes: 16))
         #expect(store.maximumValueSize == 16)
         try await store.set("k", value: ByteBuffer(string: "small"))
         let error = await #expect(throws: StoreError.self) {
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func aSmallSliceOfALargeBufferIsStoredCompactly() async throws {
-        let store = MemoryStore(configuration: .init(maximumBytes: 64 * 1024))
+        let store = try MemoryStore(configuration: .init(maximumBytes: 64 * 1024))
         var large = ByteBuffer(repeating: 0x61, count: 1024 * 1024)
         let slice = large.readSlice(length: 10)!
         try await store.set("slice", value: slice)
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func deletingAndEvictingKeepsCountsExact() async throws {
-        let store = MemoryStore(configuration: .init(maximumEntries: 100))
+        let store = try MemoryStore(configuration: .init(maximumEntries: 100))
         let child = try store.withNamespace("child")
         for index in 0..<250 {
             try await store.set("k\(index)", value: ByteBuffer(string: "v"))
@@ -99,7 +99,7 @@ import Testing
 
     @Test func serviceSweepsExpiredEntriesAndStopsOnShutdown() async throws {
         let clock = ManualClock()
-        let store = MemoryStore(clock: clock, configuration: .init(sweepInterval: .seconds(10)))
+        let store = try MemoryStore(clock: clock, configuration: .init(sweepInterval: .seconds(10)))
         let child = try store.withNamespace("sessions")
         try await child.set("a", value: ByteBuffer(string: "a"), expiresIn: .seconds(5))
         try await store.set("b", value: ByteBuffer(string: "b"))
@@ -114,6 +114,29 @@ import Testing
             #expect(try await store.get("b") == ByteBuffer(string: "b"))
             group.cancelAll()
             try await group.waitForAll()
+        }
+    }
+
+    @Test func settingsItCannotWorkWithAreTypedErrors() async {
+        let bad: [(String, MemoryStore<ContinuousClock>.Configuration)] = [
+            ("no entries", .init(maximumEntries: 0)),
+            ("negative bytes", .init(maximumBytes: -1)),
+            ("negative value size", .init(maximumValueSize: -1)),
+            ("no sweep interval", .init(sweepInterval: .zero)),
+        ]
+        for (what, configuration) in bad {
+            await expectStoreError([.invalidConfiguration], what) { try MemoryStore(configuration: configuration) }
+            await expectStoreError([.invalidConfiguration], what) {
+                try MemoryStore(
+                    clock: ManualClock(),
+                    configuration: .init(
+                        maximumEntries: configuration.maximumEntries,
+                        maximumBytes: configuration.maximumBytes,
+                        maximumValueSize: configuration.maximumValueSize,
+                        sweepInterval: configuration.sweepInterval
+                    )
+                )
+            }
         }
     }
 }

@@ -68,8 +68,8 @@ import Testing
 
     @Test func runsTheServicesOfItsStoresIncludingLaterOnes() async throws {
         let clock = ManualClock()
-        let early = MemoryStore(clock: clock, configuration: .init(sweepInterval: .seconds(10)))
-        let late = MemoryStore(clock: clock, configuration: .init(sweepInterval: .seconds(10)))
+        let early = try MemoryStore(clock: clock, configuration: .init(sweepInterval: .seconds(10)))
+        let late = try MemoryStore(clock: clock, configuration: .init(sweepInterval: .seconds(10)))
         let registry = StoreRegistry(stores: ["early": early]) { _ in late }
         try await early.set("e", value: ByteBuffer(string: "e"), expiresIn: .seconds(1))
         try await late.set("l", value: ByteBuffer(string: "l"), expiresIn: .seconds(1))

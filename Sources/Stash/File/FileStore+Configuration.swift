@@ -82,5 +82,22 @@ extension FileStore {
         var directoryMode: mode_t {
             mode_t(self.filePermissions | ((self.filePermissions & 0o444) >> 2))
         }
+
+        /// Checks the settings a store cannot work with.
+        func validate() throws(StoreError) {
+            func invalid(_ reason: String) -> StoreError {
+                StoreError(.invalidConfiguration, "invalid FileStore configuration: \(reason)")
+            }
+            let permissions = "0o" + String(self.filePermissions, radix: 8)
+            guard self.maximumValueSize >= 0 else { throw invalid("maximumValueSize must not be negative, not \(self.maximumValueSize)") }
+            guard self.sweepInterval > .zero else { throw invalid("sweepInterval must be positive, not \(self.sweepInterval)") }
+            guard self.lockTimeout >= .zero else { throw invalid("lockTimeout must not be negative, not \(self.lockTimeout)") }
+            guard self.filePermissions & ~0o777 == 0 else {
+                throw invalid("filePermissions may only hold the nine permission bits, not \(permissions)")
+            }
+            guard self.filePermissions & 0o600 == 0o600 else {
+                throw invalid("filePermissions must let the owner read and write, not \(permissions)")
+            }
+        }
     }
 }

@@ -40,7 +40,8 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
     /// - Parameters:
     ///   - directory: The root directory; it and its parents are created when missing.
     ///   - configuration: Value limit, write flushing, file permissions, lock timeout, sweep interval and thread pool.
-    /// - Throws: ``StoreError/Code/ioFailure`` when the directory cannot be created or resolved.
+    /// - Throws: ``StoreError/Code/invalidConfiguration`` for settings the store cannot work with (see
+    ///   ``Configuration``), ``StoreError/Code/ioFailure`` when the directory cannot be created or resolved.
     public init(directory: String, configuration: Configuration = .init()) throws where C == WallClock {
         try self.init(directory: directory, clock: WallClock(), configuration: configuration)
     }
@@ -51,13 +52,10 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
     ///   - clock: The clock that times expiry. Expiry times are written as wall-clock milliseconds, so every process
     ///     sharing the directory should use a clock that agrees with the others.
     ///   - configuration: Value limit, write flushing, file permissions, lock timeout, sweep interval and thread pool.
-    /// - Throws: ``StoreError/Code/ioFailure`` when the directory cannot be created or resolved.
+    /// - Throws: ``StoreError/Code/invalidConfiguration`` for settings the store cannot work with (see
+    ///   ``Configuration``), ``StoreError/Code/ioFailure`` when the directory cannot be created or resolved.
     public init(directory: String, clock: C, configuration: Configuration = .init()) throws {
-        precondition(configuration.maximumValueSize >= 0, "maximumValueSize must not be negative")
-        precondition(configuration.sweepInterval > .zero, "sweepInterval must be positive")
-        precondition(configuration.lockTimeout >= .zero, "lockTimeout must not be negative")
-        precondition(configuration.filePermissions & ~0o777 == 0, "filePermissions may only hold the nine permission bits")
-        precondition(configuration.filePermissions & 0o600 == 0o600, "filePermissions must let the owner read and write")
+        try configuration.validate()
         do {
             let mode = configuration.directoryMode
             try FileSystem.makeDirectories(directory, mode: mode, synchronize: configuration.synchronizesWrites)

@@ -8,7 +8,7 @@ public import Synchronization
 /// runs as a `Service` (one sweep loop per storage, however many of its namespaces are run).
 ///
 /// ```swift
-/// let root = MemoryStore(configuration: .init(maximumEntries: 100_000))
+/// let root = try MemoryStore(configuration: .init(maximumEntries: 100_000))
 /// let sessions = try root.withNamespace("sessions")
 /// try await sessions.set("id", value: ByteBuffer(string: "data"), expiresIn: .seconds(3600))
 /// ```
@@ -41,6 +41,17 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
             self.maximumValueSize = maximumValueSize
             self.sweepInterval = sweepInterval
         }
+
+        /// Checks the settings a store cannot work with.
+        func validate() throws(StoreError) {
+            func invalid(_ reason: String) -> StoreError {
+                StoreError(.invalidConfiguration, "invalid MemoryStore configuration: \(reason)")
+            }
+            if let entries = self.maximumEntries, entries <= 0 { throw invalid("maximumEntries must be positive, not \(entries)") }
+            if let bytes = self.maximumBytes, bytes <= 0 { throw invalid("maximumBytes must be positive, not \(bytes)") }
+            guard self.maximumValueSize >= 0 else { throw invalid("maximumValueSize must not be negative, not \(self.maximumValueSize)") }
+            guard self.sweepInterval > .zero else { throw invalid("sweepInterval must be positive, not \(self.sweepInterval)") }
+        }
     }
 
     // The two fields every operation reads come first, at offsets known without generic metadata.
@@ -51,16 +62,32 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
     /// The configuration the store was created with.
     public let configuration: Configuration
 
+    /// Creates an empty, unbounded store timed by the continuous clock.
+    public init() where C == ContinuousClock {
+        self.init(checked: ContinuousClock(), configuration: Configuration())
+    }
+
     /// Creates an empty store timed by the continuous clock.
-    public init(configuration: Configuration = .init()) where C == ContinuousClock {
-        self.init(clock: ContinuousClock(), configuration: configuration)
+    /// - Throws: ``StoreError/Code/invalidConfiguration`` when a bound or the sweep interval is not positive, or the
+    ///   largest value is negative.
+    public init(configuration: Configuration) throws(StoreError) where C == ContinuousClock {
+        try self.init(clock: ContinuousClock(), configuration: configuration)
+    }
+
+    /// Creates an empty, unbounded store timed by the given clock (a manual clock in tests).
+    public init(clock: C) {
+        self.init(checked: clock, configuration: Configuration())
     }
 
     /// Creates an empty store timed by the given clock (a manual clock in tests).
-    public init(clock: C, configuration: Configuration = .init()) {
-        precondition(configuration.maximumEntries.map { $0 > 0 } ?? true, "maximumEntries must be positive")
-        precondition(configuration.maximumBytes.map { $0 > 0 } ?? true, "maximumBytes must be positive")
-        precondition(configuration.sweepInterval > .zero, "sweepInterval must be positive")
+    /// - Throws: ``StoreError/Code/invalidConfiguration`` when a bound or the sweep interval is not positive, or the
+    ///   largest value is negative.
+    public init(clock: C, configuration: Configuration) throws(StoreError) {
+        try configuration.validate()
+        self.init(checked: clock, configuration: configuration)
+    }
+
+    private init(checked clock: C, configuration: Configuration) {
         self.storage = MemoryStorage(clock: clock, maximumEntries: configuration.maximumEntries, maximumBytes: configuration.maximumBytes)
         self.space = 0
         self.clock = clock

@@ -44,7 +44,7 @@ public final class StoreRegistry: Service, Sendable {
 
     /// The default factory: a new ``MemoryStore`` for each name, bounded to 64 MiB of keys and values with
     /// least-recently-used eviction, so that a cache keyed by what clients send can never grow without limit.
-    public static let memoryStores: Factory = { _ in MemoryStore(configuration: .init(maximumBytes: 64 * 1024 * 1024)) }
+    public static let memoryStores: Factory = { _ in try MemoryStore(configuration: .init(maximumBytes: 64 * 1024 * 1024)) }
 
     /// Returns the store registered under a name, making it with the default factory the first time.
     ///
