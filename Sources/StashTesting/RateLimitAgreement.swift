@@ -1,0 +1,178 @@
+package import NIOCore
+package import Stash
+package import Testing
+
+/// Checks a store that decides rate limits on its server (a Lua script on Redis, a PL/pgSQL function on PostgreSQL)
+/// against ``Stash/RateLimitRule/decide(state:now:)``, the one algorithm every store must agree with: each decision
+/// of a table of scenarios is compared with what `decide` makes of the state stored before it, at an instant of the
+/// server's clock during the call.
+package struct RateLimitAgreement: Sendable {
+    /// One scenario of the table every server-side store runs.
+    package enum Scenario: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        /// A fixed window admits its limit, then refuses until the window ends.
+        case fixedWindow
+        /// A token bucket admits its burst, then one request per interval.
+        case tokenBucket
+        /// A sliding window weighs the previous window's count by its overlap with the last window of time.
+        case slidingWindow
+
+        package var testDescription: String { self.rawValue }
+    }
+
+    /// A day-long window: no window ends while a scenario runs.
+    static let day: Duration = .seconds(86_400)
+
+    let store: any Store
+    let serverMicroseconds: @Sendable () async throws -> Int64
+
+    /// Creates the check.
+    /// - Parameters:
+    ///   - store: An empty namespace to run the scenarios in.
+    ///   - serverMicroseconds: The server's clock now, in microseconds since the Unix epoch, read as the server's
+    ///     decisions read it.
+    package init(store: any Store, serverMicroseconds: @escaping @Sendable () async throws -> Int64) {
+        self.store = store
+        self.serverMicroseconds = serverMicroseconds
+    }
+
+    /// Runs one scenario, recording an issue for every decision that differs from `decide`'s and for every documented
+    /// property that does not hold.
+    package func run(_ scenario: Scenario) async throws {
+        switch scenario {
+        case .fixedWindow: try await self.fixedWindow()
+        case .tokenBucket: try await self.tokenBucket()
+        case .slidingWindow: try await self.slidingWindow()
+        }
+    }
+
+    private func fixedWindow() async throws {
+        let rule = try RateLimitRule(limit: 5, per: Self.day, algorithm: .fixedWindow)
+        var decisions: [RateLimitDecision] = []
+        for _ in 0..<7 {
+            decisions.append(try await self.checkedRateLimit("client", rule: rule))
+        }
+        #expect(decisions.map(\.isAllowed) == [true, true, true, true, true, false, false])
+        #expect(decisions.map(\.remaining) == [4, 3, 2, 1, 0, 0, 0], "the remaining count counts down, then stays at 0")
+        #expect(decisions.allSatisfy { $0.limit == 5 })
+        #expect(decisions.prefix(5).allSatisfy { $0.retryAfter == nil })
+        for refused in decisions.suffix(2) {
+            #expect(refused.retryAfter == refused.resetIn, "a refused request may retry when the window ends")
+            #expect(refused.resetIn > .zero && refused.resetIn <= Self.day)
+        }
+        let state = try #require(try await self.store.get("client").map { String(buffer: $0) })
+        let fields = state.split(separator: " ")
+        #expect(fields.count == 3 && fields[0] == "F" && fields[2] == "5", "the refusals left the count at 5: \(state)")
+        let start = try #require(Int64(fields[1]))
+        #expect(start % rule.windowMilliseconds == 0, "windows start at multiples of the window since the epoch")
+    }
+
+    private func tokenBucket() async throws {
+        // 10 a day: one request every 8640 s, and a bucket of 3.
+        let rule = try RateLimitRule(limit: 10, per: Self.day, algorithm: .tokenBucket(burst: 3))
+        let interval = Self.day / 10
+        let first = ContinuousClock.now
+        var decisions: [RateLimitDecision] = []
+        for _ in 0..<5 {
+            decisions.append(try await self.checkedRateLimit("client", rule: rule))
+        }
+        let elapsed = ContinuousClock.now - first
+        #expect(decisions.map(\.isAllowed) == [true, true, true, false, false])
+        #expect(decisions.map(\.remaining) == [2, 1, 0, 0, 0])
+        #expect(decisions.allSatisfy { $0.limit == 3 }, "a token bucket reports its burst as the limit")
+        for refused in decisions.suffix(2) {
+            let retryAfter = try #require(refused.retryAfter)
+            // The bucket refills one request per interval since the first request drew on it.
+            #expect(retryAfter <= interval && retryAfter >= interval - elapsed - .seconds(1), "retry after \(retryAfter)")
+            #expect(refused.resetIn <= interval * 3 && refused.resetIn >= interval * 3 - elapsed - .seconds(1))
+        }
+    }
+
+    private func slidingWindow() async throws {
+        let rule = try RateLimitRule(limit: 10, per: Self.day, algorithm: .slidingWindow)
+        let window = rule.windowMilliseconds
+        let now = try await self.serverMicroseconds() / 1000
+        let start = now - now % window
+        // The previous window admitted 4; the one before it, 4 too, but it no longer overlaps the last day.
+        try await self.store.set("recent", value: ByteBuffer(string: "S \(start - window) 0 4"), expiresIn: .seconds(3600))
+        try await self.store.set("old", value: ByteBuffer(string: "S \(start - 2 * window) 0 4"), expiresIn: .seconds(3600))
+
+        var recent: [RateLimitDecision] = []
+        while recent.count < 12, recent.last?.isAllowed != false {
+            recent.append(try await self.checkedRateLimit("recent", rule: rule))
+        }
+        let refusal = try #require(recent.last)
+        #expect(!refusal.isAllowed, "a sliding window refuses within 11 requests against a limit of 10")
+        let admitted = recent.count - 1
+        // 4 × overlap / window of the previous window's requests still count, rounded so that no more than the
+        // limit is ever admitted over the last day.
+        let overlap = Int64(refusal.resetIn / .milliseconds(1))
+        #expect(admitted == Int((10 * window - 4 * overlap) / window), "admitted \(admitted) with an overlap of \(overlap) ms")
+        #expect(admitted >= 6 && admitted <= 10)
+        #expect(try await self.store.get("recent") == ByteBuffer(string: "S \(start) 4 \(admitted)"))
+        let retryAfter = try #require(refusal.retryAfter)
+        #expect(retryAfter > .zero && retryAfter <= refusal.resetIn, "the previous window's weight falls before this one ends")
+
+        var old: [RateLimitDecision] = []
+        for _ in 0..<11 {
+            old.append(try await self.checkedRateLimit("old", rule: rule))
+        }
+        #expect(old.map(\.isAllowed) == Array(repeating: true, count: 10) + [false], "a window two back weighs nothing")
+        #expect(old.prefix(10).map(\.remaining) == Array((0..<10).reversed()))
+    }
+
+    /// Runs one rate-limit decision on the server and checks that it is exactly what `RateLimitRule.decide` decides
+    /// from the state stored before it, at an instant of the server's clock during the call, and that it left the
+    /// state `decide` says (or, refused, the state as it was).
+    ///
+    /// The instant the server read is recovered from the answer: the reset of a window, with the window's start in
+    /// the state, or the reset of a token bucket, with the bucket's timestamp in the state.
+    package func checkedRateLimit(
+        _ key: String,
+        rule: RateLimitRule,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> RateLimitDecision {
+        let before = try await self.store.get(key)
+        let start = try await self.serverMicroseconds()
+        let decision = try await self.store.rateLimit(key, rule: rule)
+        let end = try await self.serverMicroseconds()
+        let after = try await self.store.get(key)
+
+        let instants = Self.instants(of: decision, rule: rule, states: [before, after])
+        let agrees = instants.contains { now in
+            // Windows are decided in whole milliseconds: the instant read lies in the millisecond `now` starts.
+            guard now > start - 1000, now <= end else { return false }
+            let step = rule.decide(state: before, now: .microseconds(now))
+            return step.decision == decision && (step.newState ?? before) == after
+        }
+        #expect(
+            agrees,
+            """
+            \(rule.algorithm): the server decided \(decision) leaving \(after.map { String(buffer: $0) } ?? "nothing") from \
+            \(before.map { String(buffer: $0) } ?? "no state"), which RateLimitRule.decide does not at any instant of \
+            \(instants) within \(start)...\(end)
+            """,
+            sourceLocation: sourceLocation
+        )
+        return decision
+    }
+
+    /// The instants, in microseconds since the epoch, at which a decision may have been made: for windows, each
+    /// window start a state names (or the window after it) plus the window, less the reset; for a token bucket, each
+    /// timestamp a state names less the reset.
+    private static func instants(of decision: RateLimitDecision, rule: RateLimitRule, states: [ByteBuffer?]) -> [Int64] {
+        let (seconds, attoseconds) = decision.resetIn.components
+        let reset = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        let stamps = states.compactMap { state -> Int64? in
+            guard let state else { return nil }
+            let fields = String(buffer: state).split(separator: " ")
+            return fields.count >= 2 ? Int64(fields[1]) : nil
+        }
+        switch rule.algorithm {
+        case .fixedWindow, .slidingWindow:
+            let window = rule.windowMilliseconds
+            return stamps.flatMap { start in [start, start + window].map { ($0 + window) * 1000 - reset } }
+        case .tokenBucket:
+            return stamps.map { $0 - reset }
+        }
+    }
+}
