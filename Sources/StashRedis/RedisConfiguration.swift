@@ -71,57 +71,28 @@ public struct RedisConfiguration: Sendable {
         func invalid(_ reason: String) -> StoreError {
             StoreError(.invalidConfiguration, "invalid Redis URL \(redacted.debugDescription): \(reason)")
         }
-        func decoded(_ text: Substring) throws -> String {
-            guard let decoded = StoreURL.percentDecoded(text) else { throw invalid("the credentials are badly escaped or not UTF-8") }
-            return decoded
+        let components: StoreURL.Components
+        do {
+            components = try StoreURL.components(of: url)
+        } catch {
+            throw invalid(error.reason)
         }
-        guard url.hasPrefix("redis://") else { throw invalid("it must start with redis://") }
-        var rest = Substring(url.dropFirst("redis://".count))
-        guard !rest.contains("?"), !rest.contains("#") else { throw invalid("query strings and fragments are not supported") }
-        // The credentials end at the last `@` before the path, as StoreURL.redactingPassword reads them: a `/` in a
-        // password must be escaped (%2F).
-        if let at = rest[..<(rest.firstIndex(of: "/") ?? rest.endIndex)].lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let user = try decoded(credentials[..<colon])
-                self.username = user.isEmpty ? nil : user
-                self.password = try decoded(credentials[credentials.index(after: colon)...])
-            } else {
-                // redis://secret@host: a password alone, as redis-cli reads it.
-                self.password = try decoded(credentials)
-            }
+        guard components.scheme == "redis" else { throw invalid("it must start with redis://") }
+        guard components.parameters.isEmpty else { throw invalid("query strings are not supported") }
+        guard components.servers.count == 1, let server = components.servers.first else { throw invalid("it must name one server") }
+        if let password = components.password {
+            self.username = components.user.flatMap { $0.isEmpty ? nil : $0 }
+            self.password = password
+        } else if let secret = components.user {
+            // redis://secret@host: a password alone, as redis-cli reads it.
+            self.password = secret
         }
-        var authority = rest
-        if let slash = rest.firstIndex(of: "/") {
-            authority = rest[..<slash]
-            let path = rest[rest.index(after: slash)...]
-            if !path.isEmpty {
-                guard let database = Int(path), database >= 0 else { throw invalid("the database must be a non-negative number") }
-                self.database = database
-            }
+        self.host = server.host
+        self.port = server.port ?? self.port
+        if let path = components.path, !path.isEmpty {
+            guard let database = Int(path), database >= 0 else { throw invalid("the database must be a non-negative number") }
+            self.database = database
         }
-        if authority.hasPrefix("[") {
-            // An IPv6 address: [::1]:6379
-            guard let close = authority.firstIndex(of: "]") else { throw invalid("an IPv6 address lacks its ']'") }
-            self.host = String(authority[authority.index(after: authority.startIndex)..<close])
-            authority = authority[authority.index(after: close)...]
-            if authority.hasPrefix(":") {
-                guard let port = Int(authority.dropFirst()), (1...65535).contains(port) else { throw invalid("the port must be 1 to 65535") }
-                self.port = port
-            } else if !authority.isEmpty {
-                throw invalid("unexpected text after the address")
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            self.host = String(authority[..<colon])
-            guard let port = Int(authority[authority.index(after: colon)...]), (1...65535).contains(port) else {
-                throw invalid("the port must be 1 to 65535")
-            }
-            self.port = port
-        } else {
-            self.host = String(authority)
-        }
-        guard !self.host.isEmpty else { throw invalid("the host is missing") }
     }
 
     /// Checks the settings that would otherwise fail later and less clearly.
