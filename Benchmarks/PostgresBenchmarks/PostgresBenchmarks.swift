@@ -24,7 +24,7 @@ final class RunningStore: Sendable {
         self.task.withLock { task in
             guard task == nil else { return }
             let store = self.store
-            task = Task { try await store.run() }
+            task = Task { try await store.service.run() }
         }
     }
 

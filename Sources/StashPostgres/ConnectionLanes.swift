@@ -4,7 +4,7 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// The ``ConnectionLane``s of one store: kept by ``PostgresStore/run()``, handed out to single-statement operations.
+/// The ``ConnectionLane``s of one store: kept by its ``PostgresStore/service``, handed out to single-statement operations.
 final class ConnectionLanes: Sendable {
     private let state = Mutex(State())
 
@@ -85,16 +85,11 @@ final class ConnectionLanes: Sendable {
         }
     }
 
-    /// Keeps `count` lanes until graceful shutdown or cancellation, unless another call already keeps them: each leases a
+    /// Keeps `count` lanes until graceful shutdown or cancellation (the store's service calls it, once): each leases a
     /// connection, watches the deadlines of the statements on it, and when it closes (the server went away, or a
     /// statement overran) leases another, waiting longer after each failure to get one, up to 2 s.
     func keep(_ count: Int, client: PostgresClient, timeout: Duration, logger: Logger) async {
-        let claimed = self.state.withLock { state in
-            guard !state.kept else { return false }
-            state.kept = true
-            return true
-        }
-        guard claimed else { return }
+        self.state.withLock { $0.kept = true }
         defer { self.state.withLock { $0.kept = false } }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in

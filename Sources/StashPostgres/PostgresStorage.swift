@@ -4,8 +4,8 @@ import PostgresNIO
 import Stash
 import Synchronization
 
-/// What every namespace of one ``PostgresStore`` shares: the client, the table's statements, the migration and
-/// the claims on running the client and the purge.
+/// What every namespace of one ``PostgresStore`` shares: the client, the table's statements, the migration, the
+/// shared connections, and the owner of the service that runs them.
 final class PostgresStorage: Sendable {
     let client: PostgresClient
     /// How to reach the server, when the store made the client: used to ask why an operation timed out.
@@ -17,15 +17,8 @@ final class PostgresStorage: Sendable {
     let executors = EventLoopExecutors()
     /// The connections single statements share while the store runs.
     let lanes = ConnectionLanes()
-    private let claims = Mutex(Claims())
-
-    /// What one of the store's namespaces runs for all of them: ``PostgresStore/run()`` claims each.
-    struct Claims {
-        /// The client the store made.
-        var client = false
-        /// The purge of expired rows.
-        var purge = false
-    }
+    /// The owner of the service (the pool, the shared connections, the purge) the store and its namespaces share.
+    let serviceOwner: StoreService.Owner
 
     init(
         client: PostgresClient,
@@ -37,27 +30,13 @@ final class PostgresStorage: Sendable {
         self.connection = connection
         self.configuration = configuration
         self.statements = PostgresStatements(table: configuration.tableName)
+        self.serviceOwner = StoreService.Owner("the PostgresStore of table \(configuration.tableName)")
     }
 
     var logger: Logger { self.configuration.logger }
 
-    /// Whether the store made the client, and so runs it in ``PostgresStore/run()``.
+    /// Whether the store made the client, and so runs it in its ``PostgresStore/service``.
     var ownsClient: Bool { self.connection != nil }
-
-    /// Claims a piece of work for the calling namespace's ``PostgresStore/run()``.
-    /// - Returns: `false` when another run already has it.
-    func claim(_ work: WritableKeyPath<Claims, Bool>) -> Bool {
-        self.claims.withLock { claims in
-            guard !claims[keyPath: work] else { return false }
-            claims[keyPath: work] = true
-            return true
-        }
-    }
-
-    /// Gives a claimed piece of work back, for the next run to claim.
-    func release(_ work: WritableKeyPath<Claims, Bool>) {
-        self.claims.withLock { $0[keyPath: work] = false }
-    }
 
     /// How many connections single statements share: ``PostgresStore/Configuration/sharedConnections``, and at most
     /// half of the pool the store made.

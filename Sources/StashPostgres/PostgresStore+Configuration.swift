@@ -18,14 +18,14 @@ extension PostgresStore {
         /// ``StoreError/Code/timedOut``. An operation that times out closes its connection, so no statement or
         /// transaction is left half-done on a connection another operation gets.
         public var timeout: Duration
-        /// How often the background purge deletes expired rows while the store runs as a `Service`.
+        /// How often the background purge deletes expired rows while the store's ``PostgresStore/service`` runs.
         public var purgeInterval: Duration
         /// The most expired rows one statement of a purge deletes; a purge repeats it until fewer are left, so it
         /// never holds many row locks, nor runs one long statement, at once.
         public var purgeBatchSize: Int
         /// The most keys one page of ``PostgresStore/keys(withPrefix:)`` reads.
         public var keysPageSize: Int
-        /// How many of the pool's connections the store keeps while it runs as a `Service`, for operations that are one
+        /// How many of the pool's connections the store keeps while its service runs, for operations that are one
         /// statement (all but ``PostgresStore/update(_:_:)``, ``PostgresStore/deleteAll()`` and the purge): they queue
         /// on the one with the fewest in flight rather than each leasing one from the pool, which costs more than the
         /// statement on a busy client. 4 by default; 0 leases a connection for every operation. A store that makes its

@@ -12,7 +12,7 @@ public import Stash
 /// sessions, counters and rate limits stay exact across any number of instances.
 ///
 /// The store talks to the server through a postgres-nio `PostgresClient`, a connection pool that must run as a
-/// `Service`: run the store itself (``run()`` runs the pool it made, keeps the connections single statements share,
+/// `Service`: run the store's ``service`` (it runs the pool it made, keeps the connections single statements share,
 /// and purges expired rows), or give it a client your application already runs and run the store for the rest. Until the pool runs, operations wait, then
 /// fail with ``StoreError/Code/timedOut``.
 ///
@@ -20,7 +20,7 @@ public import Stash
 /// let store = try PostgresStore(url: "postgres://app:secret@db.internal:5432/app")
 /// let sessions = try store.withNamespace("sessions")
 /// try await withThrowingDiscardingTaskGroup { group in
-///     group.addTask { try await store.run() }
+///     group.addTask { try await store.service.run() }
 ///     try await sessions.set("id", value: ByteBuffer(string: "data"), expiresIn: .seconds(3600))
 ///     group.cancelAll()
 /// }
@@ -38,7 +38,7 @@ public struct PostgresStore: Store {
     public let namespace: String
 
     /// Creates a store that connects to the server a URL names, through a connection pool of its own that
-    /// ``run()`` runs.
+    /// ``service`` runs.
     /// - Parameters:
     ///   - url: `postgres://user[:password]@host[:port][/database][?sslmode=disable|prefer|require]`; see
     ///     ``Connection/init(url:)``.
@@ -48,7 +48,7 @@ public struct PostgresStore: Store {
         try self.init(connection: Connection(url: url), configuration: configuration)
     }
 
-    /// Creates a store that connects to a server through a connection pool of its own that ``run()`` runs.
+    /// Creates a store that connects to a server through a connection pool of its own that ``service`` runs.
     /// - Parameters:
     ///   - connection: The server, the credentials, TLS and the pool's size.
     ///   - configuration: The table, the timeout, the purge and the value limit.
@@ -62,7 +62,7 @@ public struct PostgresStore: Store {
 
     /// Creates a store on a `PostgresClient` the application already has and runs itself.
     ///
-    /// ``run()`` then keeps the store's shared connections (``Configuration/sharedConnections`` of the client's) and
+    /// ``service`` then keeps the store's shared connections (``Configuration/sharedConnections`` of the client's) and
     /// purges expired rows; the application must keep running the client for as long as the store is used. When the client cannot connect, operations fail with ``StoreError/Code/timedOut`` (the store
     /// cannot ask the server why, as it can when it owns the pool).
     /// - Parameters:

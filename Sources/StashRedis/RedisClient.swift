@@ -6,10 +6,13 @@ import Stash
 final class RedisClient: Sendable {
     let configuration: RedisConfiguration
     let pool: RedisConnectionPool
+    /// The owner of the service (the pool) the store and its namespaces share.
+    let serviceOwner: StoreService.Owner
 
     init(configuration: RedisConfiguration) {
         self.configuration = configuration
         self.pool = RedisConnectionPool(configuration: configuration)
+        self.serviceOwner = StoreService.Owner("the RedisStore of \(configuration.host):\(configuration.port)")
     }
 
     /// Sends a command; an error reply throws ``Stash/StoreError/Code/serverError`` with the server's message.

@@ -16,14 +16,14 @@ public import Stash
 /// ```swift
 /// let root = try RedisStore(url: "redis://127.0.0.1:6379/0")
 /// let registry = StoreRegistry(defaultFactory: root.withNamespace)
-/// // run `root` (or the registry) as a service: it owns the connection pool
+/// // run `root.service` (or the registry): the connection pool every namespace shares
 /// ```
 public struct RedisStore: Store {
     let client: RedisClient
     /// The key prefix of this namespace, without the `|` that separates it from keys: `stash`, `stash:a:b`.
     let namespacePrefix: String
 
-    /// Creates a store; it connects lazily, on the first command (or when run as a service).
+    /// Creates a store; it connects lazily, on the first command (or when its ``service`` runs).
     /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` for settings out of range.
     public init(configuration: RedisConfiguration = .init()) throws {
         try configuration.validate()

@@ -258,7 +258,7 @@ func psql(_ sql: String) async throws -> String {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for store in stores {
-                group.addTask { try await store.run() }
+                group.addTask { try await store.service.run() }
             }
             try await withThrowingTaskGroup(of: Void.self) { writers in
                 for (index, store) in stores.enumerated() {

@@ -51,7 +51,7 @@ func withRunningStore<Result: Sendable>(
     _ body: @Sendable (PostgresStore) async throws -> Result
 ) async throws -> Result {
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await store.run() }
+        group.addTask { try await store.service.run() }
         defer { group.cancelAll() }
         return try await body(store)
     }

@@ -123,7 +123,7 @@ import Testing
         configuration.connectionName = "stash-shutdown-test"
         configuration.minimumConnections = 1
         let store = try RedisStore(configuration: configuration)
-        let group = ServiceGroup(configuration: .init(services: [store], logger: Logger(label: "test")))
+        let group = ServiceGroup(configuration: .init(services: [store.service], logger: Logger(label: "test")))
         let running = Task { try await group.run() }
         try await store.set("k", value: ByteBuffer(string: "v"))
         #expect(try await RedisTestServer.cli(["CLIENT", "LIST"], port: server.port).contains("name=stash-shutdown-test"))

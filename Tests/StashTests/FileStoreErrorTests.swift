@@ -104,7 +104,7 @@ import Testing
             #expect(Self.entryCount(in: directory) == 1)
 
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.run() }
+                group.addTask { try await store.service.run() }
                 for _ in 0..<2 {
                     // Each wait for a sleeper after an advance means a (failing) pass ran and the loop went on.
                     try await waitUntil { clock.sleeperCount == 1 }

@@ -104,11 +104,12 @@ import Testing
         try await child.set("a", value: ByteBuffer(string: "a"), expiresIn: .seconds(5))
         try await store.set("b", value: ByteBuffer(string: "b"))
 
+        #expect(child.service == store.service, "a namespace's service is its root's")
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // Running the root and a child sweeps once: the second waits for shutdown.
-            group.addTask { try await store.run() }
-            group.addTask { try await child.run() }
+            // The child's service sweeps the whole storage.
+            group.addTask { try await child.service.run() }
             try await waitUntil { clock.sleeperCount == 1 }
+            await expectStoreError([.invalidConfiguration], "a second run of the same service") { try await store.service.run() }
             clock.advance(by: .seconds(10))
             try await waitUntil { store.count == 1 }
             #expect(try await store.get("b") == ByteBuffer(string: "b"))

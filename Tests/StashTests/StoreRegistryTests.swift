@@ -87,4 +87,39 @@ import Testing
         }
         #expect(clock.sleeperCount == 0, "graceful shutdown stops every store's sweep")
     }
+
+    @Test func runsTheServiceOfNamespacesOfOneRootOnce() async throws {
+        let clock = ManualClock()
+        let root = try MemoryStore(clock: clock, configuration: .init(sweepInterval: .seconds(10)))
+        let other = try MemoryStore(clock: clock, configuration: .init(sweepInterval: .seconds(10)))
+        let registry = StoreRegistry(stores: ["other": other], defaultFactory: root.withNamespace)
+        for name in ["sessions", "response_cache", "rate_limit"] {
+            try await registry.store(named: name).set("k", value: ByteBuffer(string: name), expiresIn: .seconds(1))
+        }
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let serviceGroup = ServiceGroup(configuration: .init(services: [registry], logger: .init(label: "test")))
+            group.addTask { try await serviceGroup.run() }
+            // One sweep for the three namespaces of `root`, one for `other`. A second run of root's service, for a
+            // namespace made later or for another of the three, would throw and fail the service group.
+            try await waitUntil { clock.sleeperCount == 2 }
+            _ = try registry.store(named: "later")
+            await expectStoreError([.invalidConfiguration], "running the registry twice at once") { try await registry.run() }
+            await expectStoreError([.invalidConfiguration], "running the root's service beside the registry") {
+                try await root.service.run()
+            }
+            clock.advance(by: .seconds(10))
+            try await waitUntil { root.count == 0 }
+            await serviceGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+        #expect(clock.sleeperCount == 0)
+        // Once stopped, the service may run again.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await root.service.run() }
+            try await waitUntil { clock.sleeperCount == 1 }
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+    }
 }

@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,10 +7,8 @@ import Darwin
 #endif
 
 /// What a ``FileStore`` and all its namespaces share: the root directory, its lock stripes and their queue, and the
-/// guard that keeps one sweep loop per root directory in this process.
+/// client whose service (the sweep) they run once.
 struct FileStorage: Sendable {
-    /// The root directories whose sweep loop runs in this process, by canonical path.
-    private static let sweepingRoots = Mutex<Set<String>>([])
 
     /// The canonical absolute path of the root directory.
     let root: String
@@ -20,24 +16,17 @@ struct FileStorage: Sendable {
     let locks: FileLockStripes
     /// The tasks of this process (using this store or its namespaces) waiting for each lock stripe.
     let queue = LockStripeQueue()
+    /// The owner of the service (the sweep) the store and its namespaces share.
+    let serviceOwner: StoreService.Owner
 
     init(root: String, fileMode: mode_t, directoryMode: mode_t) {
         self.root = root
         self.locks = FileLockStripes(directory: root + "/.locks", fileMode: fileMode, directoryMode: directoryMode)
+        self.serviceOwner = StoreService.Owner("the FileStore at \(root)")
     }
 
     /// The directory of a namespace, from its path relative to the root.
     func directory(of namespacePath: String) -> String {
         namespacePath.isEmpty ? self.root : self.root + "/" + namespacePath
-    }
-
-    /// Claims the right to run the sweep loop of this root; returns `false` when another service of this process
-    /// (a namespace of the same root, or another store opened on the same directory) already runs it.
-    func claimSweep() -> Bool {
-        Self.sweepingRoots.withLock { $0.insert(self.root).inserted }
-    }
-
-    func releaseSweep() {
-        _ = Self.sweepingRoots.withLock { $0.remove(self.root) }
     }
 }

@@ -34,8 +34,8 @@ extension FileStore {
         /// the keys of its stripe and nothing else. A task whose turn comes after its timeout (behind many writes of
         /// this process to the same stripe) still tries the lock once.
         public var lockTimeout: Duration
-        /// How often the background sweep removes expired entries and stale temporary files while the store runs
-        /// as a `Service`.
+        /// How often the background sweep removes expired entries and stale temporary files while the store's
+        /// ``FileStore/service`` runs.
         public var sweepInterval: Duration
         /// The thread pool the store's blocking file I/O runs on.
         ///

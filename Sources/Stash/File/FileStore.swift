@@ -16,7 +16,7 @@ public import NIOCore
 /// A damaged, truncated or foreign file makes its key throw ``StoreError/Code/corruptEntry`` (``set(_:value:expiresIn:)``
 /// or ``delete(_:)`` repairs it) and never affects other keys. File system failures throw
 /// ``StoreError/Code/ioFailure``. Expired entries are removed when accessed, by ``deleteExpired()`` and, while the
-/// store runs as a `Service`, every ``Configuration/sweepInterval``.
+/// store's ``service`` runs, every ``Configuration/sweepInterval``.
 ///
 /// Operations run as work items on a thread pool (``Configuration/threadPool``), by default one Stash keeps for its
 /// file I/O, apart from `NIOThreadPool.singleton`. An operation waiting for a lock holds no thread, and a sweep or

@@ -6,9 +6,8 @@ public import Synchronization
 @usableFromInline
 final class MemoryStorage: Sendable {
     @usableFromInline let state: Mutex<MemoryState>
-    /// Whether a sweep loop already runs for this storage, so that running the root and a child as services
-    /// does not sweep the same entries twice.
-    private let sweeping = Mutex(false)
+    /// The owner of the service (the sweep) the store and its namespaces share.
+    let serviceOwner = StoreService.Owner("a MemoryStore")
 
     /// Creates storage timed by a clock; tick 0 of its state is the clock's reading now.
     init<C: Clock>(clock: C, maximumEntries: Int?, maximumBytes: Int?) where C.Duration == Duration {
@@ -25,19 +24,6 @@ final class MemoryStorage: Sendable {
         // tests does), plus the ticks. One addition per decision, no second clock read.
         let wallOrigin = ((origin as? WallClock.Instant) ?? WallClock().now).sinceEpoch.nanoseconds
         self.state = Mutex(MemoryState(now: now, wallOrigin: wallOrigin, maximumEntries: maximumEntries, maximumBytes: maximumBytes))
-    }
-
-    /// Claims the right to run the sweep loop; returns `false` when another service already runs it.
-    func claimSweep() -> Bool {
-        self.sweeping.withLock { running in
-            guard !running else { return false }
-            running = true
-            return true
-        }
-    }
-
-    func releaseSweep() {
-        self.sweeping.withLock { $0 = false }
     }
 }
 

@@ -5,7 +5,7 @@ public import Synchronization
 ///
 /// Namespaces made by ``withNamespace(_:)`` share the parent's storage and bounds. Expired entries are
 /// removed when read, by ``deleteExpired()``, and every ``Configuration/sweepInterval`` while the store
-/// runs as a `Service` (one sweep loop per storage, however many of its namespaces are run).
+/// runs its ``service`` (one sweep for the store and all its namespaces).
 ///
 /// ```swift
 /// let root = try MemoryStore(configuration: .init(maximumEntries: 100_000))
@@ -21,7 +21,7 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
         public var maximumBytes: Int?
         /// The largest value accepted, in bytes.
         public var maximumValueSize: Int
-        /// How often the background sweep removes expired entries while the store runs as a `Service`.
+        /// How often the background sweep removes expired entries while the store's ``MemoryStore/service`` runs.
         public var sweepInterval: Duration
 
         /// Creates a configuration.

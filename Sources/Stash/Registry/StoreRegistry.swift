@@ -14,18 +14,17 @@ import Synchronization
 /// let sessions = try registry.store(named: "sessions")   // root's child "sessions"
 /// ```
 ///
-/// The registry is a `Service`: run it (in the application's service group) and it runs the services of the
-/// stores it holds, including those it makes later, until graceful shutdown. Several names usually hold
-/// namespaces of one root store, so each is run: a store whose namespaces share long-running work (a sweep, a
-/// connection pool) must do that work once however many of them run, as ``MemoryStore`` and ``FileStore`` do.
+/// The registry is a `Service`: run it (in the application's service group) and it runs the ``StoreService`` of
+/// each ``ServicedStore`` it holds, including those it makes later, until graceful shutdown. Several names usually
+/// hold namespaces of one root store, which share one client: its service runs once.
 public final class StoreRegistry: Service, Sendable {
     /// Makes the store for a name that was never registered.
     public typealias Factory = @Sendable (_ name: String) throws -> any Store
 
     private struct State {
         var stores: [String: any Store]
-        /// Set while ``run()`` runs: where stores made after the start are sent to have their services run.
-        var started: AsyncStream<any Service>.Continuation?
+        /// Set while ``run()`` runs: where the services of stores made after the start are sent to be run.
+        var started: AsyncStream<StoreService>.Continuation?
     }
 
     private let state: Mutex<State>
@@ -56,7 +55,7 @@ public final class StoreRegistry: Service, Sendable {
             if let store = state.stores[name] { return store }
             let store = try self.defaultFactory(name)
             state.stores[name] = store
-            if let service = store as? any Service { state.started?.yield(service) }
+            if let service = (store as? any ServicedStore)?.service { state.started?.yield(service) }
             return store
         }
     }
@@ -73,7 +72,7 @@ public final class StoreRegistry: Service, Sendable {
                 throw StoreError(.alreadyExists, "a store is already registered under the name \(StoreError.describe(name))")
             }
             state.stores[name] = store
-            if let service = store as? any Service { state.started?.yield(service) }
+            if let service = (store as? any ServicedStore)?.service { state.started?.yield(service) }
         }
     }
 
@@ -82,24 +81,28 @@ public final class StoreRegistry: Service, Sendable {
         self.state.withLock { $0.stores[name] != nil }
     }
 
-    /// Runs the services of every store held, and of every store made or registered while running, until
-    /// graceful shutdown; then waits for them to finish. An error from one of them ends the others and is thrown.
+    /// Runs the service of every store held, and of every store made or registered while running, once per client
+    /// (namespaces of one root share it), until graceful shutdown; then waits for them to finish. An error from one
+    /// of them ends the others and is thrown.
+    /// - Throws: ``StoreError/Code/invalidConfiguration`` when the registry already runs, or a store's service is
+    ///   already run elsewhere; what a store's service throws.
     public func run() async throws {
-        let (added, continuation) = AsyncStream<any Service>.makeStream()
-        let initial = self.state.withLock { state in
-            precondition(state.started == nil, "a StoreRegistry must not run twice at once")
+        let (added, continuation) = AsyncStream<StoreService>.makeStream()
+        let initial = try self.state.withLock { state throws(StoreError) in
+            guard state.started == nil else { throw StoreError(.invalidConfiguration, "the StoreRegistry is already running") }
             state.started = continuation
-            return state.stores.values.compactMap { $0 as? any Service }
+            return state.stores.values.compactMap { ($0 as? any ServicedStore)?.service }
         }
         defer {
             self.state.withLock { $0.started = nil }
             continuation.finish()
         }
         try await withThrowingDiscardingTaskGroup { group in
-            for service in initial {
+            var running = Set<StoreService>()
+            for service in initial where running.insert(service).inserted {
                 group.addTask { try await service.run() }
             }
-            for await service in added.cancelOnGracefulShutdown() {
+            for await service in added.cancelOnGracefulShutdown() where running.insert(service).inserted {
                 group.addTask { try await service.run() }
             }
         }

@@ -22,8 +22,6 @@ final class RedisConnectionPool: Sendable {
     private struct State {
         var slots: [Slot]
         var isShutDown = false
-        /// Whether ``run()`` runs: the pool's service runs once however many stores share it.
-        var isRunning = false
     }
 
     let configuration: RedisConfiguration
@@ -148,17 +146,8 @@ final class RedisConnectionPool: Sendable {
     }
 
     /// Opens the minimum connections, waits for graceful shutdown, then closes every connection and refuses new
-    /// commands. Only the first of several concurrent calls does this; the others wait for shutdown.
+    /// commands. The store's ``Stash/StoreService`` runs it, once.
     func run() async throws {
-        let claimed = self.state.withLock { state -> Bool in
-            guard !state.isRunning else { return false }
-            state.isRunning = true
-            return true
-        }
-        guard claimed else {
-            try? await gracefulShutdown()
-            return
-        }
         for _ in 0..<self.configuration.minimumConnections {
             _ = try? await self.warmUp()
         }

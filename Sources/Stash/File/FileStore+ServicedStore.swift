@@ -1,25 +1,20 @@
 import Logging
-public import ServiceLifecycle
 
-extension FileStore: Service {
+extension FileStore: ServicedStore {
     /// Sweeps expired entries and stale temporary files from the whole directory tree (from the root, whichever
-    /// namespace is run) every ``Configuration/sweepInterval`` until graceful shutdown or cancellation.
+    /// namespace asks) every ``Configuration/sweepInterval`` until graceful shutdown or cancellation. Every namespace
+    /// of one store has the same service: run it once.
     ///
-    /// One sweep loop runs per root directory in a process: running several namespaces of one root, or several
-    /// stores opened on the same directory, runs one sweep, and the others wait for shutdown. Other processes
-    /// sharing the directory sweep it too, which is safe: every removal is checked again under the key's lock.
+    /// Other processes, and other stores opened on the same directory, may sweep it too, which is safe: every removal
+    /// is checked again under the key's lock.
     ///
     /// A pass that fails (a file system error) is logged to ``Configuration/logger`` at debug level and the next
     /// pass tries again: a passing failure, such as running out of descriptors, must not end the application.
     /// Call ``deleteExpired()`` to see such an error yourself.
-    public func run() async throws {
+    public var service: StoreService {
         let root = Self(storage: self.storage, namespacePath: "", clock: self.clock, configuration: self.configuration)
-        try await SweepLoop.run(
-            clock: self.clock,
-            every: self.configuration.sweepInterval,
-            claim: self.storage.claimSweep,
-            release: self.storage.releaseSweep,
-            pass: {
+        return StoreService(owner: self.storage.serviceOwner) {
+            try await SweepLoop.run(clock: root.clock, every: root.configuration.sweepInterval) {
                 do {
                     try await root.deleteExpired()
                 } catch {
@@ -29,6 +24,6 @@ extension FileStore: Service {
                     )
                 }
             }
-        )
+        }
     }
 }
