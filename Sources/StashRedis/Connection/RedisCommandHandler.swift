@@ -6,6 +6,8 @@ import Stash
 /// Writes are flushed once per event-loop tick, so commands that many tasks send at once leave in one write
 /// (automatic pipelining). Pushed messages (RESP3 `>`) are not replies and are dropped.
 ///
+/// Time is the event loop's (`EventLoop.now`), so an `EmbeddedEventLoop` drives it in tests.
+///
 /// Timeouts close the connection: one timer watches the oldest pending command, and when its deadline passes the
 /// channel is closed and every pending command fails — the late one with ``Stash/StoreError/Code/timedOut``, the
 /// others with ``Stash/StoreError/Code/unavailable``. A reply can then never be matched to the wrong command, and a
@@ -70,7 +72,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.failPending(StoreError(.unavailable, "the connection to Redis at \(self.address) closed"))
+        self.failPending(StoreError(.unavailable, "the connection to Redis at \(self.address) closed"), now: context.eventLoop.now)
         context.fireChannelInactive()
     }
 
@@ -85,7 +87,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
 
     private func checkDeadlines(context: ChannelHandlerContext) {
         guard let oldest = self.pending.first else { return }
-        if oldest.deadline <= .now() {
+        if oldest.deadline <= context.eventLoop.now {
             self.close(context: context, StoreError(.unavailable, "the connection to Redis at \(self.address) closed after a command timed out"))
         } else {
             self.scheduleTimer(context: context, at: oldest.deadline)
@@ -93,15 +95,14 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     }
 
     private func close(context: ChannelHandlerContext, _ error: StoreError) {
-        self.failPending(error)
+        self.failPending(error, now: context.eventLoop.now)
         context.close(promise: nil)
     }
 
-    private func failPending(_ error: StoreError) {
+    private func failPending(_ error: StoreError, now: NIODeadline) {
         if self.closedWith == nil { self.closedWith = error }
         self.timer?.cancel()
         self.timer = nil
-        let now = NIODeadline.now()
         while let request = self.pending.popFirst() {
             if request.deadline <= now {
                 request.reply.fail(StoreError(.timedOut, "Redis at \(self.address) did not answer in time"))

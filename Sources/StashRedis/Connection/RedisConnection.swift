@@ -32,7 +32,7 @@ final class RedisConnection: Sendable {
                 self.close()
             }
         }
-        let request = RedisRequest(command: command, reply: reply, deadline: .now() + self.commandTimeout)
+        let request = RedisRequest(command: command, reply: reply, deadline: self.channel.eventLoop.now + self.commandTimeout)
         // A channel that closed since it was chosen has no handler left to fail the command: the failed write does.
         let written = self.channel.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { error in

@@ -12,31 +12,29 @@ import Synchronization
 /// time up to ``RedisConfiguration/maximumReconnectDelay``; while every slot waits, commands fail at once with the
 /// last connection error (``Stash/StoreError/Code/unavailable``, or ``Stash/StoreError/Code/authenticationFailed``
 /// for refused credentials) rather than hang.
+///
+/// Every decision is ``RedisPoolStateMachine``'s, taken under the pool's lock; connecting, resuming the tasks that
+/// wait and closing happen after the lock is released.
 final class RedisConnectionPool: Sendable {
-    private enum Slot {
-        case idle(failures: Int, retryAt: NIODeadline?, lastError: StoreError?)
-        case connecting(EventLoopFuture<RedisConnection>)
-        case ready(RedisConnection)
-    }
-
-    private struct State {
-        var slots: [Slot]
-        var isShutDown = false
-    }
+    /// A task waiting for a connection to open.
+    typealias Waiter = CheckedContinuation<RedisConnection, any Error>
 
     let configuration: RedisConfiguration
     private let group: any EventLoopGroup
-    private let state: Mutex<State>
+    private let state: Mutex<RedisPoolStateMachine<RedisConnection, Waiter>>
 
     init(configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.group = group
         self.state = Mutex(
-            State(slots: Array(repeating: .idle(failures: 0, retryAt: nil, lastError: nil), count: configuration.maximumConnections))
+            RedisPoolStateMachine(
+                maximumConnections: configuration.maximumConnections,
+                firstDelay: .nanoseconds(configuration.reconnectDelay.nanosecondsClamped),
+                maximumDelay: .nanoseconds(configuration.maximumReconnectDelay.nanosecondsClamped),
+                address: "\(configuration.host):\(configuration.port)"
+            )
         )
     }
-
-    private var address: String { "\(self.configuration.host):\(self.configuration.port)" }
 
     /// Sends a command on the least busy connection, opening one when needed.
     func send(_ arguments: [RESPArgument]) async throws -> RESPValue {
@@ -44,134 +42,76 @@ final class RedisConnectionPool: Sendable {
     }
 
     /// A connection to send on: the least busy open one; while it is busy and a slot is free, another opens for the
-    /// commands that follow.
+    /// commands that follow. Waits only while a connection opens (bounded by the connect timeout).
     func connection() async throws -> RedisConnection {
-        enum Choice {
-            case use(RedisConnection)
-            case wait(EventLoopFuture<RedisConnection>)
-            case fail(StoreError)
+        // The common case, an open connection, costs no continuation.
+        let now = NIODeadline.now()
+        switch self.state.withLock({ $0.lease(nil, now: now) }) {
+        case .use(let connection, let open):
+            if let open { _ = self.connect(slot: open) }
+            return connection
+        case .fail(let error):
+            throw error
+        case .wait:
+            break
         }
-        let choice = self.state.withLock { state -> Choice in
-            guard !state.isShutDown else {
-                return .fail(StoreError(.unavailable, "the Redis connection pool for \(self.address) has shut down"))
-            }
-            var best: RedisConnection?
-            var connecting: EventLoopFuture<RedisConnection>?
-            var openable: Int?
-            var lastError: StoreError?
+        return try await withCheckedThrowingContinuation { (waiter: Waiter) in
             let now = NIODeadline.now()
-            for index in state.slots.indices {
-                switch state.slots[index] {
-                case .ready(let connection):
-                    if connection.isActive {
-                        if best == nil || connection.pendingCount < best!.pendingCount { best = connection }
-                    } else {
-                        state.slots[index] = .idle(failures: 0, retryAt: nil, lastError: nil)
-                        if openable == nil { openable = index }
-                    }
-                case .connecting(let future):
-                    if connecting == nil { connecting = future }
-                case .idle(_, let retryAt, let error):
-                    if retryAt.map({ $0 <= now }) ?? true {
-                        if openable == nil { openable = index }
-                    } else if lastError == nil {
-                        lastError = error
-                    }
-                }
+            switch self.state.withLock({ $0.lease(waiter, now: now) }) {
+            case .use(let connection, let open):
+                if let open { _ = self.connect(slot: open) }
+                waiter.resume(returning: connection)
+            case .wait(let open):
+                if let open { _ = self.connect(slot: open) }
+            case .fail(let error):
+                waiter.resume(throwing: error)
             }
-            if let best {
-                // Busy: open another connection for later commands, but do not wait for it.
-                if best.pendingCount > 0, connecting == nil, let openable {
-                    _ = self.open(slot: openable, in: &state)
-                }
-                return .use(best)
-            }
-            if let connecting { return .wait(connecting) }
-            if let openable { return .wait(self.open(slot: openable, in: &state)) }
-            return .fail(lastError ?? StoreError(.unavailable, "Redis at \(self.address) is unreachable; reconnecting"))
-        }
-        switch choice {
-        case .use(let connection): return connection
-        case .wait(let future): return try await future.get()
-        case .fail(let error): throw error
         }
     }
 
-    /// Starts connecting a slot; the slot becomes ready, or idle with a back-off, when the attempt ends.
-    private func open(slot index: Int, in state: inout State) -> EventLoopFuture<RedisConnection> {
-        let failures: Int
-        if case .idle(let count, _, _) = state.slots[index] { failures = count } else { failures = 0 }
-        let future = RedisConnection.connect(configuration: self.configuration, group: self.group)
-        state.slots[index] = .connecting(future)
-        future.whenComplete { result in
-            switch result {
-            case .success(let connection):
-                let keep = self.state.withLock { state -> Bool in
-                    guard !state.isShutDown else { return false }
-                    state.slots[index] = .ready(connection)
-                    return true
-                }
-                guard keep else {
-                    connection.close()
-                    return
-                }
+    /// Connects a slot the state machine chose, and reports how the attempt ended.
+    /// - Returns: A future that completes once the outcome has been handled.
+    private func connect(slot index: Int) -> EventLoopFuture<Void> {
+        RedisConnection.connect(configuration: self.configuration, group: self.group).map { connection in
+            switch self.state.withLock({ $0.connected(slot: index, connection) }) {
+            case .resume(let waiters, let connection):
                 connection.channel.closeFuture.whenComplete { _ in
-                    self.state.withLock { state in
-                        if case .ready(let current) = state.slots[index], current === connection {
-                            state.slots[index] = .idle(failures: 0, retryAt: nil, lastError: nil)
-                        }
-                    }
+                    self.state.withLock { $0.closed(slot: index, connection) }
                 }
-            case .failure(let error):
-                let storeError = error as? StoreError ?? StoreError(.unavailable, "cannot connect to Redis at \(self.address)", underlying: error)
-                self.state.withLock { state in
-                    state.slots[index] = .idle(
-                        failures: failures + 1,
-                        retryAt: .now() + self.backoff(afterFailures: failures + 1),
-                        lastError: storeError
-                    )
-                }
+                for waiter in waiters { waiter.resume(returning: connection) }
+            case .closeAndFail(let connection, let waiters, let error):
+                connection.close()
+                for waiter in waiters { waiter.resume(throwing: error) }
             }
+        }.recover { error in
+            let storeError =
+                error as? StoreError ?? StoreError(.unavailable, "cannot connect to Redis at \(self.address)", underlying: error)
+            let now = NIODeadline.now()
+            let waiters = self.state.withLock { $0.connectFailed(slot: index, storeError, now: now) }
+            for waiter in waiters { waiter.resume(throwing: storeError) }
         }
-        return future
     }
 
-    /// The wait after a number of consecutive failures: the first delay, doubled each time, capped.
-    private func backoff(afterFailures failures: Int) -> TimeAmount {
-        let first = self.configuration.reconnectDelay.nanosecondsClamped
-        let maximum = self.configuration.maximumReconnectDelay.nanosecondsClamped
-        let exponent = min(failures - 1, 30)
-        let (delay, overflow) = first.multipliedReportingOverflow(by: 1 << exponent)
-        return .nanoseconds(overflow ? maximum : min(delay, maximum))
-    }
+    private var address: String { "\(self.configuration.host):\(self.configuration.port)" }
 
     /// Opens the minimum connections, waits for graceful shutdown, then closes every connection and refuses new
     /// commands. The store's ``Stash/StoreService`` runs it, once.
     func run() async throws {
         for _ in 0..<self.configuration.minimumConnections {
-            _ = try? await self.warmUp()
+            guard let slot = self.state.withLock({ $0.warmUp() }) else { break }
+            try? await self.connect(slot: slot).get()
         }
         try? await gracefulShutdown()
         await self.shutDown()
     }
 
-    /// Opens one more connection if a slot is free.
-    private func warmUp() async throws {
-        let future = self.state.withLock { state -> EventLoopFuture<RedisConnection>? in
-            guard let index = state.slots.firstIndex(where: { if case .idle = $0 { true } else { false } }) else { return nil }
-            return self.open(slot: index, in: &state)
-        }
-        _ = try await future?.get()
-    }
-
     /// Refuses new commands (they fail with ``Stash/StoreError/Code/unavailable``), closes every connection once
     /// the commands already sent on it are answered (or time out), and returns when all are closed.
     func shutDown() async {
-        let connections = self.state.withLock { state -> [RedisConnection] in
-            state.isShutDown = true
-            return state.slots.compactMap { if case .ready(let connection) = $0 { connection } else { nil } }
-        }
+        let connections = self.state.withLock { $0.shutDown() }
         for connection in connections { connection.closeWhenIdle() }
         for connection in connections { try? await connection.channel.closeFuture.get() }
     }
 }
+
+extension RedisConnection: RedisPooledConnection {}
