@@ -126,4 +126,29 @@ import Testing
         #expect(Self.failure(pending)?.code == .protocolError)
         #expect(!broken.isActive)
     }
+
+    @Test func aConnectionClosedWhenIdleWaitsForTheCommandsInFlight() throws {
+        let channel = try Self.channel()
+        let connection = RedisConnection(channel: channel, commandTimeout: .seconds(5))
+        let first = connection.send(["GET", "a"])
+        let second = connection.send(["GET", "b"])
+        channel.embeddedEventLoop.run()
+        #expect(connection.pendingCount == 2)
+        connection.closeWhenIdle()
+        #expect(channel.isActive, "two commands are still in flight")
+        try channel.writeInbound(ByteBuffer(string: ":1\r\n"))
+        #expect(Self.result(first) != nil && channel.isActive && connection.pendingCount == 1)
+        try channel.writeInbound(ByteBuffer(string: ":2\r\n"))
+        guard case .success(.integer(2)) = Self.result(second) else {
+            Issue.record("the last reply arrives before the close")
+            return
+        }
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive, "closed once the last reply came")
+
+        let idle = try Self.channel()
+        RedisConnection(channel: idle, commandTimeout: .seconds(5)).closeWhenIdle()
+        channel.embeddedEventLoop.run()
+        #expect(!idle.isActive, "a connection with nothing in flight closes at once")
+    }
 }

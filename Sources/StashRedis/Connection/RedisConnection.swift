@@ -13,7 +13,8 @@ final class RedisConnection: Sendable {
     /// Set by ``closeWhenIdle()``: the connection closes when its last command is answered.
     private let draining = Atomic<Bool>(false)
 
-    private init(channel: any Channel, commandTimeout: TimeAmount) {
+    /// Wraps a channel whose pipeline has the decoder and the ``RedisCommandHandler``, after its handshake.
+    init(channel: any Channel, commandTimeout: TimeAmount) {
         self.channel = channel
         self.commandTimeout = commandTimeout
     }
