@@ -31,7 +31,7 @@ extension PostgresStorage {
             guard !connection.isClosed else { throw ConnectionClosed() }
             do {
                 if prepared {
-                    return try await StoreStatement.execute(query, on: connection, logger: logger)
+                    return try await StoreStatements.execute(query, on: connection, logger: logger)
                 }
                 var rows: [PostgresRow] = []
                 for try await row in try await connection.query(query, logger: logger) {
