@@ -1,12 +1,12 @@
 import NIOCore
 import Stash
 
-/// Matches replies to commands on one connection: a FIFO of promises, because Redis answers in order.
+/// Matches replies to commands on one connection, as ``RedisCommandStateMachine`` decides: it performs the machine's
+/// actions (writes, flushes, the timer, completing and failing the replies' promises) on the channel's event loop.
 ///
 /// Writes are flushed once per event-loop tick, so commands that many tasks send at once leave in one write
-/// (automatic pipelining). Pushed messages (RESP3 `>`) are not replies and are dropped.
-///
-/// Time is the event loop's (`EventLoop.now`), so an `EmbeddedEventLoop` drives it in tests.
+/// (automatic pipelining). Pushed messages (RESP3 `>`) are not replies and are dropped. Time is the event loop's
+/// (`EventLoop.now`), so an `EmbeddedEventLoop` drives it in tests.
 ///
 /// Timeouts close the connection: one timer watches the oldest pending command, and when its deadline passes the
 /// channel is closed and every pending command fails — the late one with ``Stash/StoreError/Code/timedOut``, the
@@ -17,98 +17,88 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
-    private var pending = CircularBuffer<RedisRequest>(initialCapacity: 16)
-    private var flushScheduled = false
+    private var state: RedisCommandStateMachine<EventLoopPromise<RESPValue>>
     private var timer: Scheduled<Void>?
-    /// Set once the connection is closing: later commands fail at once with it.
-    private var closedWith: StoreError?
-    private let address: String
 
     init(address: String) {
-        self.address = address
+        self.state = RedisCommandStateMachine(address: address)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = self.unwrapOutboundIn(data)
-        if let closedWith = self.closedWith {
-            request.reply.fail(closedWith)
-            promise?.fail(closedWith)
-            return
-        }
-        self.pending.append(request)
-        context.write(self.wrapOutboundOut(request.command), promise: promise)
-        if !self.flushScheduled {
-            self.flushScheduled = true
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            context.eventLoop.execute {
-                let (handler, context) = bound.value
-                handler.flushScheduled = false
-                context.flush()
+        switch self.state.write(request.reply, deadline: request.deadline) {
+        case .fail(let error):
+            request.reply.fail(error)
+            promise?.fail(error)
+        case .write(let scheduleFlush, let armTimer):
+            context.write(self.wrapOutboundOut(request.command), promise: promise)
+            if scheduleFlush {
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                context.eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.state.flushed()
+                    context.flush()
+                }
             }
-        }
-        if self.timer == nil {
-            self.scheduleTimer(context: context, at: request.deadline)
+            if let armTimer { self.arm(context: context, at: armTimer) }
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let value = self.unwrapInboundIn(data)
-        if case .push = value { return }
-        guard let request = self.pending.popFirst() else {
-            self.close(context: context, StoreError(.protocolError, "Redis at \(self.address) sent a reply nobody asked for"))
-            return
+        switch self.state.read(value, now: context.eventLoop.now) {
+        case .succeed(let reply):
+            reply.succeed(value)
+        case .ignore:
+            break
+        case .close(let failed):
+            self.close(context: context, failing: failed)
         }
-        request.reply.succeed(value)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let storeError: StoreError
         if let protocolError = error as? RESPProtocolError {
-            storeError = StoreError(.protocolError, "Redis at \(self.address) broke the protocol: \(protocolError.message)", underlying: error)
+            storeError = StoreError(
+                .protocolError,
+                "Redis at \(self.state.address) broke the protocol: \(protocolError.message)",
+                underlying: error
+            )
         } else {
-            storeError = StoreError(.unavailable, "the connection to Redis at \(self.address) failed", underlying: error)
+            storeError = StoreError(.unavailable, "the connection to Redis at \(self.state.address) failed", underlying: error)
         }
-        self.close(context: context, storeError)
+        self.close(context: context, failing: self.state.errorCaught(storeError, now: context.eventLoop.now))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.failPending(StoreError(.unavailable, "the connection to Redis at \(self.address) closed"), now: context.eventLoop.now)
+        self.fail(self.state.closed(now: context.eventLoop.now))
         context.fireChannelInactive()
     }
 
-    private func scheduleTimer(context: ChannelHandlerContext, at deadline: NIODeadline) {
+    private func arm(context: ChannelHandlerContext, at deadline: NIODeadline) {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         self.timer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = bound.value
             handler.timer = nil
-            handler.checkDeadlines(context: context)
+            switch handler.state.timerFired(now: context.eventLoop.now) {
+            case .none:
+                break
+            case .rearm(let deadline):
+                handler.arm(context: context, at: deadline)
+            case .close(let failed):
+                handler.close(context: context, failing: failed)
+            }
         }
     }
 
-    private func checkDeadlines(context: ChannelHandlerContext) {
-        guard let oldest = self.pending.first else { return }
-        if oldest.deadline <= context.eventLoop.now {
-            self.close(context: context, StoreError(.unavailable, "the connection to Redis at \(self.address) closed after a command timed out"))
-        } else {
-            self.scheduleTimer(context: context, at: oldest.deadline)
-        }
-    }
-
-    private func close(context: ChannelHandlerContext, _ error: StoreError) {
-        self.failPending(error, now: context.eventLoop.now)
+    private func close(context: ChannelHandlerContext, failing failed: [(EventLoopPromise<RESPValue>, StoreError)]) {
+        self.fail(failed)
         context.close(promise: nil)
     }
 
-    private func failPending(_ error: StoreError, now: NIODeadline) {
-        if self.closedWith == nil { self.closedWith = error }
+    private func fail(_ failed: [(EventLoopPromise<RESPValue>, StoreError)]) {
         self.timer?.cancel()
         self.timer = nil
-        while let request = self.pending.popFirst() {
-            if request.deadline <= now {
-                request.reply.fail(StoreError(.timedOut, "Redis at \(self.address) did not answer in time"))
-            } else {
-                request.reply.fail(error)
-            }
-        }
+        for (reply, error) in failed { reply.fail(error) }
     }
 }
