@@ -24,7 +24,7 @@ extension RateLimitRule {
     ///     for a store on a server). Any other origin makes stored state meaningless to the next process that reads
     ///     it: after a restart, or a snapshot loaded elsewhere.
     public func decide(state: ByteBuffer?, now: Duration) -> Step {
-        let fields = state.map { Self.fields(of: $0) } ?? []
+        let fields = state.flatMap(RateLimitState.init)
         let (seconds, attoseconds) = now.components
         let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
         switch self.algorithm {
@@ -37,11 +37,11 @@ extension RateLimitRule {
         }
     }
 
-    private func fixedWindow(_ fields: [Substring], now: Int64) -> Step {
+    private func fixedWindow(_ fields: RateLimitState?, now: Int64) -> Step {
         let window = self.windowMilliseconds
         let start = now - Self.modulo(now, window)
         var count: Int64 = 0
-        if fields.count == 3, fields[0] == "F", Int64(fields[1]) == start, let stored = Int64(fields[2]) { count = stored }
+        if let fields, fields.tag == UInt8(ascii: "F"), fields.count == 2, fields.numbers.0 == start { count = fields.numbers.1 }
         let resetIn = start + window - now
         let limit = Int64(self.limit)
         guard count < limit else {
@@ -56,19 +56,18 @@ extension RateLimitRule {
                 resetIn: .milliseconds(resetIn),
                 retryAfter: nil
             ),
-            newState: ByteBuffer(string: "F \(start) \(count)"),
+            newState: RateLimitState.encode(UInt8(ascii: "F"), (start, count, 0), count: 2),
             expiresIn: .milliseconds(resetIn)
         )
     }
 
-    private func slidingWindow(_ fields: [Substring], now: Int64) -> Step {
+    private func slidingWindow(_ fields: RateLimitState?, now: Int64) -> Step {
         let window = self.windowMilliseconds
         let start = now - Self.modulo(now, window)
         var previous: Int64 = 0
         var current: Int64 = 0
-        if fields.count == 4, fields[0] == "S", let stored = Int64(fields[1]), let storedPrevious = Int64(fields[2]),
-            let storedCurrent = Int64(fields[3])
-        {
+        if let fields, fields.tag == UInt8(ascii: "S"), fields.count == 3 {
+            let (stored, storedPrevious, storedCurrent) = fields.numbers
             if stored == start {
                 (previous, current) = (storedPrevious, storedCurrent)
             } else if stored == start - window {
@@ -103,18 +102,18 @@ extension RateLimitRule {
                 resetIn: resetIn,
                 retryAfter: nil
             ),
-            newState: ByteBuffer(string: "S \(start) \(previous) \(current)"),
+            newState: RateLimitState.encode(UInt8(ascii: "S"), (start, previous, current), count: 3),
             // The count is still needed as the previous window's throughout the next one.
             expiresIn: .milliseconds(overlap + window)
         )
     }
 
-    private func tokenBucket(_ fields: [Substring], burst: Int64, now: Int64) -> Step {
+    private func tokenBucket(_ fields: RateLimitState?, burst: Int64, now: Int64) -> Step {
         // In microseconds. The emission interval is rounded up: the rate is never above `limit` per `window`.
         let interval = (self.windowMilliseconds * 1000 + Int64(self.limit) - 1) / Int64(self.limit)
         let capacity = burst * interval
         var tat = now
-        if fields.count == 2, fields[0] == "G", let stored = Int64(fields[1]), stored > now { tat = stored }
+        if let fields, fields.tag == UInt8(ascii: "G"), fields.count == 1, fields.numbers.0 > now { tat = fields.numbers.0 }
         let next = tat + interval
         let allowedAt = next - capacity
         guard allowedAt <= now else {
@@ -132,7 +131,7 @@ extension RateLimitRule {
                 resetIn: .microseconds(next - now),
                 retryAfter: nil
             ),
-            newState: ByteBuffer(string: "G \(next)"),
+            newState: RateLimitState.encode(UInt8(ascii: "G"), (next, 0, 0), count: 1),
             expiresIn: .milliseconds(max(1, (next - now + 999) / 1000))
         )
     }
@@ -149,14 +148,6 @@ extension RateLimitRule {
             newState: nil,
             expiresIn: .zero
         )
-    }
-
-    /// The stored state's space-separated fields (none when it is not short ASCII text).
-    private static func fields(of state: ByteBuffer) -> [Substring] {
-        guard state.readableBytes <= 64, let text = state.getString(at: state.readerIndex, length: state.readableBytes) else {
-            return []
-        }
-        return text.split(separator: " ", omittingEmptySubsequences: false)
     }
 
     /// `value` modulo `divisor`, never negative.

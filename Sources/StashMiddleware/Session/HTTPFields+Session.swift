@@ -1,20 +1,32 @@
 import HTTPTypes
 
 extension HTTPFields {
+    private static let privateCacheControl = HTTPField(name: .cacheControl, value: "private")
+    private static let varyCookie = HTTPField(name: .vary, value: "Cookie")
+
     /// Marks a response as depending on the request's session, for every cache it passes: `Cache-Control: private`,
     /// so that no shared cache stores it (the user's own browser may), and `Vary: Cookie`, so that a cache that does
     /// store it keys it by the cookie. What the handler said is kept: a response that is wholly `private` or
     /// `no-store` already gets no `private`, and one that varies on `*` or on `Cookie` gets no `Vary`. Each field
     /// stays one line, for the downstream caches that read only the first.
     mutating func markDependingOnSession() {
-        let directives = CacheControl(self)
-        if !directives.isWhollyPrivate && !directives.noStore {
-            self[values: .cacheControl] = [Self.appending("private", to: self[values: .cacheControl])]
+        // Most responses have neither field: the two prebuilt fields are appended as they are.
+        if !self.contains(.cacheControl) {
+            self.append(Self.privateCacheControl)
+        } else {
+            let directives = CacheControl(self)
+            if !directives.isWhollyPrivate && !directives.noStore {
+                self[values: .cacheControl] = [Self.appending("private", to: self[values: .cacheControl])]
+            }
         }
-        let vary = self[values: .vary]
-        let members = vary.flatMap { $0.split(separator: ",") }.map { $0.trimmingWhitespace() }
-        if !members.contains(where: { $0 == "*" || $0.lowercased() == "cookie" }) {
-            self[values: .vary] = [Self.appending("Cookie", to: vary)]
+        if !self.contains(.vary) {
+            self.append(Self.varyCookie)
+        } else {
+            let vary = self[values: .vary]
+            let members = vary.flatMap { $0.split(separator: ",") }.map { $0.trimmingWhitespace() }
+            if !members.contains(where: { $0 == "*" || $0.lowercased() == "cookie" }) {
+                self[values: .vary] = [Self.appending("Cookie", to: vary)]
+            }
         }
     }
 
