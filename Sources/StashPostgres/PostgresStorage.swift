@@ -97,11 +97,12 @@ final class PostgresStorage: Sendable {
 
     /// Runs an operation on a leased connection, cancelling it at the deadline.
     ///
-    /// The operation runs as a child task, which a timer on an event loop cancels when the timeout passes (a NIO
-    /// timer, removed as soon as the operation ends, where a sleeping task's timer would stay queued for the whole
-    /// timeout). Cancelling gives up waiting for a connection, or closes the connection the operation holds: a
-    /// statement or a transaction that was interrupted must never leave its connection to the next operation, and
-    /// postgres-nio does not stop a running statement when its task is cancelled.
+    /// The operation runs as a child task; the parent waits for its end or for a timer on an event loop (a NIO timer,
+    /// removed as soon as the operation ends, where a sleeping task's timer would stay queued for the whole timeout),
+    /// and cancels the group when the timer comes first. Cancelling gives up waiting for a connection, or closes the
+    /// connection the operation holds: a statement or a transaction that was interrupted must never leave its
+    /// connection to the next operation, and postgres-nio does not stop a running statement when its task is
+    /// cancelled.
     func withDeadline<Result: Sendable>(
         _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
@@ -113,8 +114,8 @@ final class PostgresStorage: Sendable {
         defer { timer.cancel() }
         return try await withThrowingTaskGroup(of: Result.self) { group in
             group.addTask {
-                guard deadline.start() else { throw DeadlineExceeded() }
                 defer { deadline.finish() }
+                guard !deadline.hasExpired else { throw DeadlineExceeded() }
                 while true {
                     do {
                         return try await client.withConnection { connection in
@@ -132,6 +133,9 @@ final class PostgresStorage: Sendable {
                         try await Task.sleep(for: .milliseconds(1))
                     }
                 }
+            }
+            if await !deadline.wait() {
+                group.cancelAll()
             }
             do {
                 guard let result = try await group.next() else { throw DeadlineExceeded() }
