@@ -17,7 +17,12 @@ final class RunningStore: Sendable {
     init(url: String, maximumConnections: Int) throws {
         var connection = try PostgresStore.Connection(url: url)
         connection.maximumConnections = maximumConnections
-        self.store = try PostgresStore(connection: connection, configuration: .init(tableName: "stash_bench"))
+        var configuration = PostgresStore.Configuration(tableName: "stash_bench")
+        // STASH_BENCH_SHARED_CONNECTIONS=0 measures postgres-nio's pool alone, without the store's shared connections.
+        if let shared = ProcessInfo.processInfo.environment["STASH_BENCH_SHARED_CONNECTIONS"].flatMap({ Int($0) }) {
+            configuration.sharedConnections = shared
+        }
+        self.store = try PostgresStore(connection: connection, configuration: configuration)
     }
 
     func start() {
