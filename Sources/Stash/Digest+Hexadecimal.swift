@@ -1,5 +1,4 @@
 package import Crypto
-import Foundation
 
 extension Digest {
     /// The digest in lowercase hexadecimal, two digits per byte.
@@ -23,7 +22,10 @@ extension HashFunction {
     /// The lowercase hexadecimal digest of some bytes: SHA-256 names file entries and stands in for over-long keys;
     /// SHA-1 names Redis scripts as `EVALSHA` expects.
     package static func hexDigest(_ bytes: some Sequence<UInt8>) -> String {
-        let digest = bytes.withContiguousStorageIfAvailable { Self.hash(data: UnsafeRawBufferPointer($0)) } ?? Self.hash(data: Array(bytes))
-        return digest.hexadecimal
+        var hasher = Self()
+        if bytes.withContiguousStorageIfAvailable({ hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }) == nil {
+            Array(bytes).withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        }
+        return hasher.finalize().hexadecimal
     }
 }

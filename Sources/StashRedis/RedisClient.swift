@@ -12,7 +12,7 @@ final class RedisClient: Sendable {
     init(configuration: RedisConfiguration) {
         self.configuration = configuration
         self.pool = RedisConnectionPool(configuration: configuration)
-        self.serviceOwner = StoreService.Owner("the RedisStore of \(configuration.host):\(configuration.port)")
+        self.serviceOwner = StoreService.Owner("the RedisStore of \(configuration.address)")
     }
 
     /// Sends a command; an error reply throws ``Stash/StoreError/Code/serverError`` with the server's message.

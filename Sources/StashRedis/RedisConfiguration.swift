@@ -114,3 +114,8 @@ public struct RedisConfiguration: Sendable {
         }
     }
 }
+
+extension RedisConfiguration {
+    /// `host:port`, as messages name the server.
+    var address: String { "\(self.host):\(self.port)" }
+}

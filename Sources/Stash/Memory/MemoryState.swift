@@ -37,8 +37,7 @@ struct MemoryState: ~Copyable {
 
     /// Reads the clock, in ticks.
     let now: @Sendable () -> Ticks
-    /// The wall-clock time of tick 0, in nanoseconds since the Unix epoch: rate-limit state is kept in wall-clock
-    /// time, so that it means the same after a snapshot is loaded into a store with another origin.
+    /// The wall-clock time of tick 0, in nanoseconds since the Unix epoch (see ``wallNow``).
     let wallOrigin: Int64
     let maximumEntries: Int?
     let maximumBytes: Int?
@@ -58,6 +57,13 @@ struct MemoryState: ~Copyable {
         self.maximumEntries = maximumEntries
         self.maximumBytes = maximumBytes
         self.bounded = maximumEntries != nil || maximumBytes != nil
+    }
+
+    /// Now on the wall clock, in nanoseconds since the Unix epoch: tick 0's wall-clock time plus the ticks. What
+    /// other processes must understand is timed on it — rate-limit state, a snapshot's expiry times — so that it
+    /// means the same after a restart, with one clock read.
+    var wallNow: Int64 {
+        self.wallOrigin &+ self.now()
     }
 
     // MARK: Namespaces

@@ -17,9 +17,9 @@ extension MemoryStore {
         self.storage.state.withLock { $0.restore(entries, into: self.space, replacing: replacing) }
     }
 
-    /// Now, as a wall-clock time: the store's own clock when it reads wall-clock time (a manual clock in tests), the
-    /// system's otherwise. Snapshots hold expiry as absolute wall-clock times so that they survive a restart.
+    /// Now, as a wall-clock time, on the timeline the store keeps rate-limit state on (``MemoryState/wallNow``).
+    /// Snapshots hold expiry as absolute wall-clock times so that they survive a restart.
     var wallClockNow: WallClock.Instant {
-        (self.clock.now as? WallClock.Instant) ?? WallClock().now
+        WallClock.Instant(sinceEpoch: .nanoseconds(self.storage.state.withLock { $0.wallNow }))
     }
 }

@@ -64,7 +64,7 @@ final class RedisConnection: Sendable {
         configuration: RedisConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) -> EventLoopFuture<RedisConnection> {
-        let address = "\(configuration.host):\(configuration.port)"
+        let address = configuration.address
         let timeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
         return ClientBootstrap(group: group)
             .connectTimeout(timeout)

@@ -31,7 +31,7 @@ final class RedisConnectionPool: Sendable {
                 maximumConnections: configuration.maximumConnections,
                 firstDelay: .nanoseconds(configuration.reconnectDelay.nanosecondsClamped),
                 maximumDelay: .nanoseconds(configuration.maximumReconnectDelay.nanosecondsClamped),
-                address: "\(configuration.host):\(configuration.port)"
+                address: configuration.address
             )
         )
     }
@@ -92,7 +92,7 @@ final class RedisConnectionPool: Sendable {
         }
     }
 
-    private var address: String { "\(self.configuration.host):\(self.configuration.port)" }
+    private var address: String { self.configuration.address }
 
     /// Opens the minimum connections, waits for graceful shutdown, then closes every connection and refuses new
     /// commands. The store's ``Stash/StoreService`` runs it, once.

@@ -7,7 +7,7 @@ struct RedisHandshake {
     let configuration: RedisConfiguration
     let connection: RedisConnection
 
-    private var address: String { "\(self.configuration.host):\(self.configuration.port)" }
+    private var address: String { self.configuration.address }
 
     func run() -> EventLoopFuture<Void> {
         var hello: [RESPArgument] = ["HELLO", "3"]
