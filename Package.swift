@@ -243,6 +243,8 @@ let package = Package(
                 "Stash",
                 "StashPostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/PostgresBenchmarks",

@@ -115,4 +115,6 @@ let benchmarks: @Sendable () -> Void = {
             teardown: teardown
         )
     }
+
+    postgresNIOFloorBenchmarks(url: url)
 }

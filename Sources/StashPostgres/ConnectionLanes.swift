@@ -11,15 +11,10 @@ import Synchronization
 /// (p50) and 30 mallocs through the lanes, 65 µs and 96 mallocs with `sharedConnections` 0 (every statement leasing
 /// from the pool, `STASH_BENCH_SHARED_CONNECTIONS=0`); at 1 task, 156 µs against 224 µs.
 final class ConnectionLanes: Sendable {
-    private let state = Mutex(State())
+    private let state = Mutex(ConnectionLanesStateMachine<ConnectionLane>())
 
-    private struct State {
-        /// Whether ``keep(_:client:timeout:logger:)`` runs.
-        var kept = false
-        var lanes: [ConnectionLane] = []
-        /// Where the search for the least busy lane starts, in turn, so that equally busy lanes share the work.
-        var next = 0
-    }
+    /// See ``ConnectionLanesStateMachine/bypassThreshold``.
+    static var bypassThreshold: Duration { ConnectionLanesStateMachine<ConnectionLane>.bypassThreshold }
 
     /// What ``lane(before:)`` found.
     enum Choice {
@@ -30,63 +25,26 @@ final class ConnectionLanes: Sendable {
         case ownConnection
     }
 
-    /// How long every open lane may be stalled before operations lease connections of their own. Shorter stalls of
-    /// every lane at once are more likely a busy machine than statements waiting on locks, and new connections would
-    /// only add to its load.
-    static let bypassThreshold = Duration.milliseconds(500)
-
-    /// The open lane with the fewest operations in flight, not counting stalled ones (see ``ConnectionLane``); when
-    /// every one is stalled, the one that moved last, unless that was over ``bypassThreshold`` ago.
+    /// The open lane with the fewest operations in flight, not counting stalled ones (see
+    /// ``ConnectionLanesStateMachine/choose(load:)``).
     ///
     /// While the store keeps lanes but none is open (they are connecting, or reconnecting after the server went
     /// away), waits for one until `deadline`, rather than competing with them for the pool's connections.
     /// - Throws: ``PostgresStorage/DeadlineExceeded`` when no lane opened in time; `CancellationError`.
     func lane(before deadline: ContinuousClock.Instant) async throws -> Choice {
         while true {
-            switch self.leastBusy() {
-            case .some(let choice):
-                return choice
-            case nil:
-                // Kept, but no lane is open yet: the keepers are leasing connections. Checked again shortly; this only
-                // happens while the store starts or reconnects.
+            let now = ContinuousClock.now
+            switch self.state.withLock({ $0.choose { $0.load(now: now) } }) {
+            case .lane(let lane):
+                return .lane(lane)
+            case .ownConnection:
+                return .ownConnection
+            case .waitForLane:
+                // The keepers are leasing connections. Checked again shortly; this only happens while the store
+                // starts or reconnects.
                 guard ContinuousClock.now < deadline else { throw PostgresStorage.DeadlineExceeded() }
                 try await Task.sleep(for: .milliseconds(5))
             }
-        }
-    }
-
-    /// The choice, or `nil` when the lanes are kept and none is open.
-    private func leastBusy() -> Choice? {
-        let now = ContinuousClock.now
-        return self.state.withLock { state -> Choice? in
-            guard state.kept else { return .ownConnection }
-            let count = state.lanes.count
-            var moving: (lane: ConnectionLane, inFlight: Int)?
-            var stalled: (lane: ConnectionLane, stalledFor: Duration)?
-            for offset in 0..<count {
-                let lane = state.lanes[(state.next &+ offset) % count]
-                guard case .open(let inFlight, let stalledFor) = lane.load(now: now) else { continue }
-                if stalledFor > .zero {
-                    if stalled == nil || stalledFor < stalled!.stalledFor { stalled = (lane, stalledFor) }
-                } else if moving == nil || inFlight < moving!.inFlight {
-                    moving = (lane, inFlight)
-                    if inFlight == 0 { break }
-                }
-            }
-            state.next &+= 1
-            if let moving { return .lane(moving.lane) }
-            if let stalled { return stalled.stalledFor > Self.bypassThreshold ? .ownConnection : .lane(stalled.lane) }
-            return nil
-        }
-    }
-
-    private func add(_ lane: ConnectionLane) {
-        self.state.withLock { $0.lanes.append(lane) }
-    }
-
-    private func remove(_ lane: ConnectionLane) {
-        self.state.withLock { state in
-            state.lanes.removeAll { $0 === lane }
         }
     }
 
@@ -94,8 +52,8 @@ final class ConnectionLanes: Sendable {
     /// connection, watches the deadlines of the statements on it, and when it closes (the server went away, or a
     /// statement overran) leases another, waiting longer after each failure to get one, up to 2 s.
     func keep(_ count: Int, client: PostgresClient, timeout: Duration, logger: Logger) async {
-        self.state.withLock { $0.kept = true }
-        defer { self.state.withLock { $0.kept = false } }
+        self.state.withLock { $0.startKeeping() }
+        defer { self.state.withLock { $0.stopKeeping() } }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for _ in 0..<count {
@@ -114,9 +72,9 @@ final class ConnectionLanes: Sendable {
             do {
                 try await client.withConnection { connection in
                     let lane = ConnectionLane(connection: connection)
-                    self.add(lane)
+                    self.state.withLock { $0.add(lane) }
                     await Self.watch(lane, every: interval)
-                    self.remove(lane)
+                    self.state.withLock { $0.remove(lane) }
                     lane.retire()
                     // The statements already queued finish (or overrun and close the connection) before the
                     // connection goes back to the pool.
