@@ -9,7 +9,7 @@
 # filter included) of one key, at -c 1 and -c 32, in each of its query modes: `simple` (one Query message),
 # `extended` (an unnamed statement parsed on every execution) and `prepared` (parsed once per connection: what
 # PostgresStore sends, by default). Then package-benchmark runs PostgresStore get (hit) and set with 1 and 32
-# concurrent tasks (a pool of 32 connections, 4 of them shared by the store's statements) against the same server.
+# concurrent tasks (a pool of 32 connections, 8 of them shared by the store's statements) against the same server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

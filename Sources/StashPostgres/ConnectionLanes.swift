@@ -7,9 +7,11 @@ import Synchronization
 /// The ``ConnectionLane``s of one store: kept by its ``PostgresStore/service``, handed out to single-statement operations.
 ///
 /// Kept on top of postgres-nio's pool because leasing a connection from it for each statement costs more than the
-/// statement: `scripts/bench-postgres.sh` at 1d4c11b on the development machine, a get (hit) at 32 tasks took 47 µs
-/// (p50) and 30 mallocs through the lanes, 65 µs and 96 mallocs with `sharedConnections` 0 (every statement leasing
-/// from the pool, `STASH_BENCH_SHARED_CONNECTIONS=0`); at 1 task, 156 µs against 224 µs.
+/// statement. `scripts/bench-postgres.sh` at 6e2aa20 on the development machine, in one run, a get (hit) at 32 tasks:
+/// 43 µs (p50) and 30 mallocs through 8 lanes; postgres-nio alone 50 µs and 59 mallocs leasing from its pool for each
+/// statement, 34 µs and 28 mallocs with a connection held per task (the floor, which a store serving any number of
+/// tasks cannot hold). With `sharedConnections` 0 (`STASH_BENCH_SHARED_CONNECTIONS=0`, every operation leasing) the
+/// store measured 65 µs and 96 mallocs at 1d4c11b. The decisions are ``ConnectionLanesStateMachine``'s.
 final class ConnectionLanes: Sendable {
     private let state = Mutex(ConnectionLanesStateMachine<ConnectionLane>())
 

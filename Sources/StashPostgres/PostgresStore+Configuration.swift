@@ -28,7 +28,7 @@ extension PostgresStore {
         /// How many of the pool's connections the store keeps while its service runs, for operations that are one
         /// statement (all but ``PostgresStore/update(_:_:)``, ``PostgresStore/deleteAll()`` and the purge): they queue
         /// on the one with the fewest in flight rather than each leasing one from the pool, which costs more than the
-        /// statement on a busy client. 4 by default; 0 leases a connection for every operation. A store that makes its
+        /// statement on a busy client. 8 by default; 0 leases a connection for every operation. A store that makes its
         /// own pool keeps at most half of ``Connection/maximumConnections``, so that updates get connections too; give
         /// a store on your own client one with room for them.
         public var sharedConnections: Int
@@ -59,7 +59,7 @@ extension PostgresStore {
             purgeInterval: Duration = .seconds(60),
             purgeBatchSize: Int = 1000,
             keysPageSize: Int = 256,
-            sharedConnections: Int = 4,
+            sharedConnections: Int = 8,
             preparesStatements: Bool = true,
             logger: Logger = Logger(label: "Stash.PostgresStore", factory: { _ in SwiftLogNoOpLogHandler() })
         ) {
