@@ -82,6 +82,37 @@ public protocol Store: Sendable {
         _ transform: @escaping @Sendable (ByteBuffer?) throws -> StoreUpdate
     ) async throws -> ByteBuffer?
 
+    /// Reads a record: a value made of named fields, which ``mergeRecord(_:_:)`` changes in one atomic step.
+    ///
+    /// A record key is read and written only by the record operations; `delete`, `exists`, the expiry query,
+    /// `deleteAll`, key listing and `deleteExpired` treat it as any key. The built-in stores keep a record natively
+    /// (a hash on Redis), so `get` on a record key of another store is not the same bytes.
+    /// - Parameters:
+    ///   - key: The record's key.
+    ///   - duration: When given and the record has an expiry, the expiry is reset to this from now, in the same atomic
+    ///     step (as ``get(_:renewingFor:)`` does); a record without an expiry keeps having none.
+    /// - Returns: The record's fields, or `nil` when it is missing or expired.
+    /// - Throws: ``StoreError/Code/conversionFailed`` when the key holds a value that is not a record.
+    func record(_ key: String, renewingFor duration: Duration?) async throws -> [String: ByteBuffer]?
+
+    /// Creates a record only when the key is missing or expired.
+    /// - Returns: `true` when the record was stored, `false` when a live value already existed.
+    /// - Throws: ``StoreError/Code/invalidRecord`` for no field or a bad field name; ``StoreError/Code/valueTooLarge``
+    ///   when the record exceeds the store's value size.
+    func insertRecord(_ key: String, fields: [String: ByteBuffer], expiresIn: Duration?) async throws -> Bool
+
+    /// Sets and removes fields of an existing record, and keeps or resets its expiry, in one atomic step that never
+    /// retries: concurrent merges of different fields, from many tasks and processes, all land.
+    ///
+    /// A missing or expired record is not made: nothing is written. Removing the last field deletes the record.
+    /// - Throws: ``StoreError/Code/invalidRecord`` for a bad field name or a field both set and removed;
+    ///   ``StoreError/Code/conversionFailed`` when the key holds a value that is not a record.
+    func mergeRecord(_ key: String, _ changes: RecordChanges) async throws -> RecordMergeResult
+
+    /// Reads and deletes a record in one atomic step: of concurrent takes, one gets the fields, the others `nil`.
+    /// - Returns: The record's fields, or `nil` when it was missing or expired.
+    func takeRecord(_ key: String) async throws -> [String: ByteBuffer]?
+
     /// Decides whether one request is admitted by a rate limit, and counts it if so, in one atomic step: requests
     /// from every task and every process sharing the store, at the same moment, admit exactly the limit.
     ///

@@ -19,6 +19,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             case authenticationFailed
             case protocolError
             case invalidConfiguration
+            case invalidRecord
         }
 
         private let base: Base
@@ -52,6 +53,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let protocolError = Self(.protocolError)
         /// A store's configuration (a URL, a setting) is malformed or out of range.
         public static let invalidConfiguration = Self(.invalidConfiguration)
+        /// A record operation was given no field to store, a field name that is empty or longer than
+        /// ``StoreLimits/maximumKeyLength`` UTF-8 bytes, or a field both to set and to remove.
+        public static let invalidRecord = Self(.invalidRecord)
         /// A ``Persister`` snapshot cannot be read: empty, truncated, damaged or not a snapshot at all.
         public static let corruptSnapshot = Self(.corruptSnapshot)
         /// A ``Persister`` snapshot was written in a format version this build does not know.

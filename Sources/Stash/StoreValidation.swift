@@ -124,3 +124,38 @@ extension Duration {
         return seconds * 1000 + wholeMilliseconds + (remainder > 0 ? 1 : 0)
     }
 }
+
+extension StoreValidation {
+    /// Checks the fields of a record to create: at least one, each name 1 to ``StoreLimits/maximumKeyLength`` UTF-8
+    /// bytes.
+    /// - Throws: ``StoreError/Code/invalidRecord``.
+    public static func validateRecord(_ fields: [String: ByteBuffer]) throws(StoreError) {
+        guard !fields.isEmpty else { throw StoreError(.invalidRecord, "a record needs at least one field") }
+        for name in fields.keys { try Self.validateFieldName(name) }
+    }
+
+    /// Checks changes to merge into a record: every field name, and no field both set and removed.
+    /// - Throws: ``StoreError/Code/invalidRecord``, or ``StoreError/Code/invalidExpiry`` for a bad new expiry.
+    /// - Returns: The new time to live in milliseconds when the changes reset the expiry to one; `nil` otherwise.
+    public static func validateChanges(_ changes: RecordChanges) throws(StoreError) -> Int64? {
+        for name in changes.set.keys { try Self.validateFieldName(name) }
+        for name in changes.remove {
+            try Self.validateFieldName(name)
+            guard changes.set[name] == nil else {
+                throw StoreError(.invalidRecord, "the field \(name.debugDescription) is both set and removed")
+            }
+        }
+        guard case .reset(let duration) = changes.expiry else { return nil }
+        return try Self.validateExpiry(duration)
+    }
+
+    static func validateFieldName(_ name: String) throws(StoreError) {
+        let length = name.utf8.count
+        guard length > 0, length <= StoreLimits.maximumKeyLength else {
+            throw StoreError(
+                .invalidRecord,
+                "a record field name must be 1 to \(StoreLimits.maximumKeyLength) UTF-8 bytes, not \(length)"
+            )
+        }
+    }
+}

@@ -65,6 +65,15 @@ public struct StoreConformance<S: Store>: Sendable {
         case rateLimit
         /// 200 concurrent rate-limit steps against a limit of 10, per algorithm: exactly 10 admitted.
         case concurrentRateLimits
+        /// Records: insert, read, merge (set, remove, the last field removed), take; plain values told apart.
+        case records
+        /// A record's expiry: set on insert, kept or reset by a merge, renewed by a read; an expired record is not
+        /// merged into.
+        case recordExpiry
+        /// 200 concurrent merges of different fields into one record lose none; of 20 concurrent takes, one wins.
+        case concurrentRecordMerges
+        /// Every bad input of the record operations throws its typed error and changes nothing.
+        case recordBadInput
 
         public var description: String { self.rawValue }
     }
@@ -111,6 +120,10 @@ public struct StoreConformance<S: Store>: Sendable {
         case .badInput: try await self.checkBadInput(store)
         case .rateLimit: try await self.checkRateLimit(store)
         case .concurrentRateLimits: try await self.checkConcurrentRateLimits(store)
+        case .records: try await self.checkRecords(store)
+        case .recordExpiry: try await self.checkRecordExpiry(store)
+        case .concurrentRecordMerges: try await self.checkConcurrentRecordMerges(store)
+        case .recordBadInput: try await self.checkRecordBadInput(store)
         }
     }
 
