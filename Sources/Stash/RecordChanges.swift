@@ -16,12 +16,21 @@ public struct RecordChanges: Sendable, Equatable {
     /// The fields to remove; a field that is missing is no error.
     public var remove: Set<String>
     public var expiry: Expiry
+    /// Fields that describe the record rather than hold its content (a timestamp, say): a merge that leaves only
+    /// these deletes the record, as removing the last field does.
+    public var metadataFields: Set<String>
 
     /// Creates changes. A field named in both `set` and `remove` is an invalid argument of the merge.
-    public init(set: [String: ByteBuffer] = [:], remove: Set<String> = [], expiry: Expiry = .keep) {
+    public init(set: [String: ByteBuffer] = [:], remove: Set<String> = [], expiry: Expiry = .keep, metadataFields: Set<String> = []) {
         self.set = set
         self.remove = remove
         self.expiry = expiry
+        self.metadataFields = metadataFields
+    }
+
+    /// Whether a record with these fields holds content: a field other than the ``metadataFields``.
+    public func holdsContent(_ fields: [String: ByteBuffer]) -> Bool {
+        fields.keys.contains { !self.metadataFields.contains($0) }
     }
 
     /// Applies the changes to a record's fields: removes, then sets.
@@ -41,6 +50,7 @@ public enum RecordMergeResult: Sendable, Equatable {
     case missing
     /// The changes were applied; the record holds at least one field.
     case merged
-    /// The changes removed the record's last field, so the record was deleted.
+    /// The changes removed the record's last field (or its last field but ``RecordChanges/metadataFields``), so the
+    /// record was deleted.
     case deleted
 }

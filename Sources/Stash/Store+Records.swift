@@ -58,7 +58,7 @@ public enum RecordMerging {
         guard let current else { return (.unchanged, .missing) }
         var fields = try StoreRecordEncoding.decode(current)
         changes.apply(to: &fields)
-        guard !fields.isEmpty else { return (.delete, .deleted) }
+        guard changes.holdsContent(fields) else { return (.delete, .deleted) }
         let encoded = StoreRecordEncoding.encode(fields)
         switch changes.expiry {
         case .keep: return (.setKeepingExpiry(encoded), .merged)

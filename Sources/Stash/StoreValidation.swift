@@ -139,6 +139,7 @@ extension StoreValidation {
     /// - Returns: The new time to live in milliseconds when the changes reset the expiry to one; `nil` otherwise.
     public static func validateChanges(_ changes: RecordChanges) throws(StoreError) -> Int64? {
         for name in changes.set.keys { try Self.validateFieldName(name) }
+        for name in changes.metadataFields { try Self.validateFieldName(name) }
         for name in changes.remove {
             try Self.validateFieldName(name)
             guard changes.set[name] == nil else {

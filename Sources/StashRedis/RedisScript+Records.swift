@@ -37,18 +37,32 @@ extension RedisScript {
     )
 
     /// Merge into an existing record: ARGV[1] the expiry ('keep', 'persist', or a time to live in milliseconds),
-    /// ARGV[2] the number of field/value arguments that follow, then those pairs, then the fields to remove.
-    /// Removes, then sets; the first write fails on a key of another type before anything is written.
-    /// Returns 0 when the record was missing (nothing written), 1 when merged, 2 when its last field was removed
-    /// (Redis deletes an empty hash).
+    /// ARGV[2] the number of field/value arguments, ARGV[3] the number of metadata fields, then the field/value
+    /// pairs, the metadata fields, and the fields to remove. Removes, then sets; the first write fails on a key of
+    /// another type before anything is written. Returns 0 when the record was missing (nothing written), 1 when
+    /// merged, 2 when it was deleted: its last field removed (Redis deletes an empty hash), or every field left is
+    /// metadata.
     static let mergeRecord = RedisScript(
         chunked + """
 
             if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
             local pairs = tonumber(ARGV[2])
-            if #ARGV > 2 + pairs then chunked('HDEL', KEYS[1], 3 + pairs, #ARGV, 1000) end
-            if pairs > 0 then chunked('HSET', KEYS[1], 3, 2 + pairs, 1000) end
-            if redis.call('EXISTS', KEYS[1]) == 0 then return 2 end
+            local metadata = tonumber(ARGV[3])
+            local removals = 4 + pairs + metadata
+            if #ARGV >= removals then chunked('HDEL', KEYS[1], removals, #ARGV, 1000) end
+            if pairs > 0 then chunked('HSET', KEYS[1], 4, 3 + pairs, 1000) end
+            local length = redis.call('HLEN', KEYS[1])
+            if length == 0 then return 2 end
+            if metadata > 0 and length <= metadata then
+              local left = 0
+              for i = 4 + pairs, 3 + pairs + metadata do
+                left = left + redis.call('HEXISTS', KEYS[1], ARGV[i])
+              end
+              if left == length then
+                redis.call('DEL', KEYS[1])
+                return 2
+              end
+            end
             if ARGV[1] == 'persist' then
               redis.call('PERSIST', KEYS[1])
             elseif ARGV[1] ~= 'keep' then

@@ -47,11 +47,14 @@ extension RedisStore {
         case .reset(nil): expiry = "persist"
         case .reset(.some): expiry = .integer(milliseconds ?? 0)
         }
-        var arguments: [RESPArgument] = [expiry, .integer(Int64(2 * changes.set.count))]
-        arguments.reserveCapacity(2 + 2 * changes.set.count + changes.remove.count)
+        var arguments: [RESPArgument] = [expiry, .integer(Int64(2 * changes.set.count)), .integer(Int64(changes.metadataFields.count))]
+        arguments.reserveCapacity(3 + 2 * changes.set.count + changes.metadataFields.count + changes.remove.count)
         for (name, value) in changes.set {
             arguments.append(.string(name))
             arguments.append(.bytes(value))
+        }
+        for name in changes.metadataFields {
+            arguments.append(.string(name))
         }
         for name in changes.remove {
             arguments.append(.string(name))

@@ -36,6 +36,15 @@ extension StoreConformance {
         #expect(try await store.exists("doc") == false, "a record without fields does not exist")
         #expect(try await store.expiry(of: "doc") == .missing)
 
+        // Metadata fields do not keep a record alive.
+        #expect(try await store.insertRecord("meta", fields: ["@at": a, "x": a, "y": a], expiresIn: nil))
+        let touch = RecordChanges(set: ["@at": b], remove: ["x"], metadataFields: ["@at"])
+        #expect(try await store.mergeRecord("meta", touch) == .merged, "a record with content left is merged into")
+        #expect(try await store.record("meta", renewingFor: nil) == ["@at": b, "y": a])
+        let last = RecordChanges(set: ["@at": a], remove: ["y"], metadataFields: ["@at", "@other"])
+        #expect(try await store.mergeRecord("meta", last) == .deleted, "a record left with only metadata is deleted")
+        #expect(try await store.exists("meta") == false)
+
         #expect(try await store.insertRecord("taken", fields: ["a": a], expiresIn: .seconds(600)))
         #expect(try await store.takeRecord("taken") == ["a": a], "take returns the fields")
         #expect(try await store.exists("taken") == false, "take deletes the record")
@@ -141,6 +150,9 @@ extension StoreConformance {
         }
         await self.expectError(.invalidRecord, "merge removing a field name too long") {
             try await store.mergeRecord("kept", RecordChanges(remove: [long]))
+        }
+        await self.expectError(.invalidRecord, "merge with an empty metadata field name") {
+            try await store.mergeRecord("kept", RecordChanges(set: ["b": a], metadataFields: [""]))
         }
         await self.expectError(.invalidRecord, "merge both setting and removing a field") {
             try await store.mergeRecord("kept", RecordChanges(set: ["a": a], remove: ["a"]))

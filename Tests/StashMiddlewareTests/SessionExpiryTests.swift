@@ -16,8 +16,7 @@ import Testing
 
     /// Gives a stored session a shorter time to live, so that a renewal shows in the store's expiry.
     static func shorten(_ id: String, in store: any Store, to duration: Duration) async throws {
-        let record = try #require(try await store.get(id))
-        try await store.set(id, value: record, expiresIn: duration)
+        #expect(try await store.mergeRecord(id, RecordChanges(expiry: .reset(duration))) == .merged)
     }
 
     @Test func slidingExpiryRenewsOncePerIntervalAndResendsTheCookie() async throws {

@@ -228,12 +228,13 @@ import Testing
         }
     }
 
-    @Test func fiftyConcurrentRequestsOfOneSessionLoseNoChange() async throws {
+    @Test func sixtyFourConcurrentRequestsOfOneSessionLoseNoChange() async throws {
         for (name, store) in try await Self.stores() {
             let middleware = SessionMiddleware(store: store)
             let id = try Requests.issuedID(try await Requests.send(middleware) { try $0.setValue(0, forKey: "start") })
+            let before = store.counts.snapshot
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<50 {
+                for index in 0..<64 {
                     group.addTask {
                         let response = try await Requests.send(middleware, id: id) { session throws in
                             try session.setValue(index, forKey: "key\(index)")
@@ -243,9 +244,11 @@ import Testing
                 }
                 try await group.waitForAll()
             }
+            let after = store.counts.snapshot
+            #expect(after.reads - before.reads == 64 && after.writes - before.writes == 64, "\(name): one load and one save each: \(after)")
             _ = try await Requests.send(middleware, id: id) { session throws in
                 #expect(try session.value(forKey: "start", as: Int.self) == 0, "\(name)")
-                let missing = try (0..<50).filter { (index: Int) throws in try session.value(forKey: "key\(index)", as: Int.self) != index }
+                let missing = try (0..<64).filter { (index: Int) throws in try session.value(forKey: "key\(index)", as: Int.self) != index }
                 #expect(missing.isEmpty, "\(name): lost keys \(missing)")
             }
         }

@@ -87,6 +87,27 @@ struct CountingStore: Store {
         return try await self.base.update(key, transform)
     }
 
+    func record(_ key: String, renewingFor duration: Duration?) async throws -> [String: ByteBuffer]? {
+        if duration == nil { self.counts.read() } else { self.counts.write(key) }
+        if self.counts.isFailing.load(ordering: .relaxed) { throw StoreError(.unavailable, "the test made the store fail") }
+        return try await self.base.record(key, renewingFor: duration)
+    }
+
+    func insertRecord(_ key: String, fields: [String: ByteBuffer], expiresIn: Duration?) async throws -> Bool {
+        self.counts.write(key)
+        return try await self.base.insertRecord(key, fields: fields, expiresIn: expiresIn)
+    }
+
+    func mergeRecord(_ key: String, _ changes: RecordChanges) async throws -> RecordMergeResult {
+        self.counts.write(key)
+        return try await self.base.mergeRecord(key, changes)
+    }
+
+    func takeRecord(_ key: String) async throws -> [String: ByteBuffer]? {
+        self.counts.write(key)
+        return try await self.base.takeRecord(key)
+    }
+
     func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
         self.counts.write(key)
         return try await self.base.rateLimit(key, rule: rule)

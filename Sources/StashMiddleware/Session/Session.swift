@@ -82,11 +82,15 @@ public final class Session: Sendable {
     }
 
     /// Stores a value for a key, encoded as JSON; the session is saved when the response goes out.
-    /// - Throws: ``StashMiddlewareError/Code/invalidSessionKey`` for an empty key or one longer than ``maximumKeyLength`` bytes,
+    /// - Throws: ``StashMiddlewareError/Code/invalidSessionKey`` for an empty key, one longer than ``maximumKeyLength``
+    ///   bytes or one starting with a NUL character (reserved for the session's own metadata),
     ///   ``StashMiddlewareError/Code/encodingFailed`` when the value does not encode.
     public func setValue<Value: Encodable>(_ value: Value, forKey key: String) throws(StashMiddlewareError) {
         guard !key.isEmpty, key.utf8.count <= Self.maximumKeyLength else {
             throw StashMiddlewareError(.invalidSessionKey, "a session key must be 1 to \(Self.maximumKeyLength) UTF-8 bytes, not \(key.utf8.count)")
+        }
+        guard key.utf8.first != 0 else {
+            throw StashMiddlewareError(.invalidSessionKey, "a session key must not start with a NUL character: Stash keeps its metadata there")
         }
         let buffer: ByteBuffer
         do {

@@ -39,25 +39,60 @@ extension SessionMiddleware {
             return cookie.setting(id)
         }
         if id != loadedID {
-            return try await self.move(from: loadedID, to: id, changes: state.changes)
+            return try await self.move(from: loadedID, to: id, isLegacy: state.isLegacy, changes: state.changes)
         }
-        return try await self.merge(into: id, loaded: state.loaded, changes: state.changes)
+        return try await self.merge(into: id, loaded: state.loaded, isLegacy: state.isLegacy, changes: state.changes)
     }
 
     /// Stores a new session under a fresh id.
     private func create(_ id: String, values: [String: ByteBuffer]) async throws {
         let record = SessionRecord(values: values, renewedAt: self.now().millisecondsSinceEpoch)
-        // `create` refuses to overwrite: with 256 random bits an existing id means a broken generator, and failing is
-        // better than handing one user another's session.
-        try await self.store.create(id, value: record.encoded(), expiresIn: self.configuration.expiry.lifetime)
+        try await self.insert(id, record)
     }
 
-    /// Merges a request's changes into its stored session, and renews a sliding expiry when due.
-    private func merge(into id: String, loaded: SessionRecord?, changes: [String: ByteBuffer?]) async throws -> String? {
+    /// Inserts a session's record. The insert refuses to overwrite: with 256 random bits an existing id means a broken
+    /// generator, and failing is better than handing one user another's session.
+    private func insert(_ id: String, _ record: SessionRecord) async throws {
+        guard try await self.store.insertRecord(id, fields: record.fields, expiresIn: self.configuration.expiry.lifetime) else {
+            throw StoreError.alreadyExists(key: id)
+        }
+    }
+
+    /// Merges a request's changes into its stored session, and renews a sliding expiry when due: one atomic step of
+    /// the store (``Stash/Store/mergeRecord(_:_:)``), which never retries, however many requests of the session run.
+    private func merge(into id: String, loaded: SessionRecord?, isLegacy: Bool, changes: [String: ByteBuffer?]) async throws -> String? {
         let expiry = self.configuration.expiry
         let now = self.now().millisecondsSinceEpoch
         let renewalDue = loaded.map { Self.isRenewalDue($0, expiry: expiry, now: now) } ?? false
         guard !changes.isEmpty || renewalDue else { return nil }
+        if isLegacy {
+            return try await self.mergeLegacy(into: id, changes: changes, expiry: expiry, now: now)
+        }
+        let renews = expiry.renewalInterval != nil
+        var record = RecordChanges(metadataFields: [SessionRecord.renewedAtField])
+        for (key, change) in changes {
+            if let value = change {
+                record.set[key] = value
+            } else {
+                record.remove.insert(key)
+            }
+        }
+        if renews {
+            record.set[SessionRecord.renewedAtField] = SessionRecord.renewal(now)
+            record.expiry = .reset(expiry.lifetime)
+        }
+        let outcome: MergeOutcome
+        switch try await self.store.mergeRecord(id, record) {
+        case .missing: outcome = .gone
+        case .deleted: outcome = .emptied
+        case .merged: outcome = renews ? .renewed(changed: !changes.isEmpty) : .saved
+        }
+        return self.finish(id, outcome)
+    }
+
+    /// Merges into a session stored by Stash 0.x before records, through ``Stash/Store/update(_:_:)``, keeping its
+    /// encoding: such sessions end (or move into a record when their id is regenerated) within one lifetime.
+    private func mergeLegacy(into id: String, changes: [String: ByteBuffer?], expiry: SessionExpiry, now: Int64) async throws -> String? {
         let outcome = Mutex<MergeOutcome>(.unchanged)
         _ = try await self.store.update(id) { current in
             // `update` may run this more than once; the last run is the one that was written.
@@ -65,7 +100,12 @@ extension SessionMiddleware {
             outcome.withLock { $0 = result }
             return update
         }
-        switch outcome.withLock({ $0 }) {
+        return self.finish(id, outcome.withLock { $0 })
+    }
+
+    /// Counts and logs what a merge came to, and returns the `Set-Cookie` value it needs, if any.
+    private func finish(_ id: String, _ outcome: MergeOutcome) -> String? {
+        switch outcome {
         case .gone:
             self.metrics.discarded.increment()
             self.configuration.logger.debug("session was deleted while the request ran; its changes are dropped")
@@ -91,15 +131,19 @@ extension SessionMiddleware {
     /// Moves a session to a new id: the old record is taken and deleted in one atomic step, then stored, with the
     /// request's changes, under the new id. A session deleted meanwhile is not brought back: the new one holds only
     /// this request's values.
-    private func move(from old: String, to new: String, changes: [String: ByteBuffer?]) async throws -> String? {
-        let taken = Mutex<ByteBuffer?>(nil)
-        _ = try await self.store.update(old) { current in
-            taken.withLock { $0 = current }
-            return current == nil ? .unchanged : .delete
-        }
+    private func move(from old: String, to new: String, isLegacy: Bool, changes: [String: ByteBuffer?]) async throws -> String? {
         var record = SessionRecord(values: [:], renewedAt: self.now().millisecondsSinceEpoch)
-        if let buffer = taken.withLock({ $0 }) {
-            record.values = try SessionRecord(decoding: buffer).values
+        if isLegacy {
+            let taken = Mutex<ByteBuffer?>(nil)
+            _ = try await self.store.update(old) { current in
+                taken.withLock { $0 = current }
+                return current == nil ? .unchanged : .delete
+            }
+            if let buffer = taken.withLock({ $0 }) {
+                record.values = try SessionRecord(decoding: buffer).values
+            }
+        } else if let fields = try await self.store.takeRecord(old) {
+            record.values = try SessionRecord(fields: fields).values
         }
         record.apply(changes)
         guard !record.values.isEmpty else {
@@ -107,13 +151,13 @@ extension SessionMiddleware {
             self.configuration.logger.debug("regenerated session holds no value; deleted")
             return self.configuration.cookie.clearing()
         }
-        try await self.store.create(new, value: record.encoded(), expiresIn: self.configuration.expiry.lifetime)
+        try await self.insert(new, record)
         self.metrics.regenerated.increment()
         self.configuration.logger.debug("session id regenerated")
         return self.configuration.cookie.setting(new)
     }
 
-    /// What to write when merging changes into the stored session `current`: the transform of ``Stash/Store/update(_:_:)``.
+    /// What to write when merging changes into the legacy session `current`: the transform of ``Stash/Store/update(_:_:)``.
     static func merging(
         _ changes: [String: ByteBuffer?],
         into current: ByteBuffer?,

@@ -90,28 +90,45 @@ public struct SessionMiddleware: HTTPMiddleware {
             return Session(state: SessionState(id: nil, record: nil))
         }
         let id = String(candidate)
-        let stored: ByteBuffer?
+        let record: SessionRecord?
+        var isLegacy = false
         do {
-            stored = try await self.store.get(id)
+            if let fields = try await self.store.record(id, renewingFor: nil) {
+                record = try SessionRecord(fields: fields)
+            } else {
+                record = nil
+            }
+        } catch let error as StoreError where error.code == .conversionFailed {
+            // Stored by Stash 0.x before records, as one value.
+            let stored = try await self.store.get(id)
+            do {
+                record = try stored.map { stored throws(StashMiddlewareError) in try SessionRecord(decoding: stored) }
+                isLegacy = true
+            } catch {
+                return self.unreadable(error)
+            }
+        } catch let error as StashMiddlewareError {
+            return self.unreadable(error)
+        } catch let error as StoreError where error.code == .corruptEntry {
+            return self.unreadable(error)
         } catch {
             self.configuration.logger.debug("session store failed on load", metadata: ["error": "\(error)"])
             throw error
         }
-        guard let stored else {
+        guard let record else {
             self.metrics.rejected.increment()
             self.configuration.logger.debug("session cookie names no stored session (expired or forged); a new session gets a fresh id")
             return Session(state: SessionState(id: nil, record: nil))
         }
-        do {
-            let record = try SessionRecord(decoding: stored)
-            self.metrics.loaded.increment()
-            return Session(state: SessionState(id: id, record: record))
-        } catch {
-            // A record this build cannot read (damaged, or a newer format after a rollback) is treated like an unknown
-            // id: the user starts a new session rather than every request failing until the record expires.
-            self.metrics.rejected.increment()
-            self.configuration.logger.debug("stored session is unreadable; a new session gets a fresh id", metadata: ["error": "\(error)"])
-            return Session(state: SessionState(id: nil, record: nil))
-        }
+        self.metrics.loaded.increment()
+        return Session(state: SessionState(id: id, record: record, isLegacy: isLegacy))
+    }
+
+    /// A session the store holds but this build cannot read (damaged, or a newer format after a rollback) is treated
+    /// like an unknown id: the user starts a new session rather than every request failing until the record expires.
+    private func unreadable(_ error: any Error) -> Session {
+        self.metrics.rejected.increment()
+        self.configuration.logger.debug("stored session is unreadable; a new session gets a fresh id", metadata: ["error": "\(error)"])
+        return Session(state: SessionState(id: nil, record: nil))
     }
 }

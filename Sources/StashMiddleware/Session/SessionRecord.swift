@@ -1,9 +1,14 @@
 import NIOCore
 
-/// A session as the store keeps it: its values (each a JSON document) and when its expiry was last renewed, in a
-/// compact, versioned binary encoding.
+/// A session as the store keeps it: its values (each a JSON document) and when its expiry was last renewed.
 ///
-/// Version 1: the version byte, the renewal time (milliseconds since the Unix epoch, `Int64`), the number of values
+/// Stored as a record of the store (see ``Stash/Store/mergeRecord(_:_:)``): a field per value, named by its key, and
+/// the metadata field ``renewedAtField`` with the renewal time (`Int64`, big-endian), so that a request's changes are
+/// merged by the store in one atomic step.
+///
+/// Sessions written by Stash 0.x before records were one value in a compact, versioned binary encoding, which
+/// ``init(decoding:)`` still reads: such a session is saved in that form until it ends or its id is regenerated
+/// (when it moves into a record). Version 1: the version byte, the renewal time (milliseconds since the Unix epoch, `Int64`), the number of values
 /// (`UInt32`), then each value as its key's length (`UInt32`), the key in UTF-8, the value's length (`UInt32`) and
 /// the value, keys in ascending order so equal sessions encode equally. Everything is big-endian.
 struct SessionRecord: Equatable, Sendable {
@@ -60,6 +65,35 @@ struct SessionRecord: Equatable, Sendable {
             buffer.writeInteger(UInt32(value.readableBytes))
             buffer.writeImmutableBuffer(value)
         }
+        return buffer
+    }
+
+    /// The record field holding the renewal time. Session keys cannot start with a NUL character, so no value can
+    /// take its name.
+    static let renewedAtField = "\u{0}renewedAt"
+
+    /// Reads a session from the fields of its record.
+    /// - Throws: ``StashMiddlewareError/Code/corruptSession`` when the renewal time is missing or malformed.
+    init(fields: [String: ByteBuffer]) throws(StashMiddlewareError) {
+        var values = fields
+        guard var renewal = values.removeValue(forKey: Self.renewedAtField),
+            let renewedAt = renewal.readInteger(as: Int64.self), renewal.readableBytes == 0
+        else { throw Self.corrupt("its renewal time is missing or malformed") }
+        self.values = values
+        self.renewedAt = renewedAt
+    }
+
+    /// The fields of the session's record: its values and its renewal time.
+    var fields: [String: ByteBuffer] {
+        var fields = self.values
+        fields[Self.renewedAtField] = Self.renewal(self.renewedAt)
+        return fields
+    }
+
+    /// The value of ``renewedAtField`` for a renewal time.
+    static func renewal(_ renewedAt: Int64) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 8)
+        buffer.writeInteger(renewedAt)
         return buffer
     }
 

@@ -7,6 +7,9 @@ struct SessionState: Sendable {
     let loadedID: String?
     /// The record loaded under ``loadedID``.
     var loaded: SessionRecord?
+    /// Whether the loaded session is stored in the encoding of Stash 0.x before records (one value, not a record): it
+    /// is saved in that form.
+    let isLegacy: Bool
     /// The session's id now: ``loadedID``, a fresh id once a new session is written to, or a regenerated one.
     var id: String?
     /// This request's changes by key: a value sets the key, `nil` removes it.
@@ -17,10 +20,11 @@ struct SessionState: Sendable {
     /// no cache may replay it to another client.
     var isAccessed = false
 
-    init(id: String?, record: SessionRecord?) {
+    init(id: String?, record: SessionRecord?, isLegacy: Bool = false) {
         self.loadedID = id
         self.loaded = record
         self.id = id
+        self.isLegacy = isLegacy
     }
 
     /// The value a key has for this request: its change, or what was loaded.
