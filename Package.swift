@@ -163,7 +163,9 @@ let package = Package(
             dependencies: [
                 "Stash",
                 "StashRedis",
+                "StashMiddleware",
                 "StashTesting",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -230,7 +232,9 @@ let package = Package(
             dependencies: [
                 "Stash",
                 "StashPostgres",
+                "StashMiddleware",
                 "StashTesting",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

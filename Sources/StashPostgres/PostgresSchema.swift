@@ -39,21 +39,27 @@ import Stash
 /// its expiry, only for an admitted request; a key without a row is inserted, and decided again under the lock of
 /// the row a concurrent call inserted first. ``migrationSQL(table:)`` holds the whole function.
 ///
+/// The record operations (``PostgresStore/mergeRecord(_:_:)`` and the others) run in one call each of a second
+/// function, `"stash_record"(text, bytea, text, bigint, text, text[], text[], text, bigint)`, which locks the
+/// record's row and reads or changes its fields server-side. A record is kept in `value` as the byte `0xA5` followed
+/// by a JSON object of its fields' names and values in hexadecimal.
+///
 /// By default the store runs this migration itself before its first statement (``PostgresStore/Configuration/createsTable``),
 /// in a transaction holding a transaction-level advisory lock (`pg_advisory_xact_lock`) derived from the table's
 /// name, so that instances starting together neither fail nor wait on each other for long; when the table, its
-/// index and the function already exist it only checks that they do (`to_regclass`, `to_regprocedure`), so the role
-/// needs no `CREATE` privilege then. A table made by an earlier version of the store, without the function, gets the
+/// index and the functions already exist it only checks that they do (`to_regclass`, `to_regprocedure`), so the role
+/// needs no `CREATE` privilege then. A table made by an earlier version of the store, without a function, gets the
 /// function on the next start. Teams that run their own migrations run ``migrationSQL(table:)`` and set
 /// ``PostgresStore/Configuration/createsTable`` to `false`.
 public enum PostgresSchema {
     /// The SQL that creates the store's table and its index when they are missing, and creates or replaces its
-    /// rate-limit function: three statements, each ending with `;`, safe to run again.
+    /// rate-limit and record functions: four statements, each ending with `;`, safe to run again.
     /// - Parameter table: The table's name, as in ``PostgresStore/Configuration/tableName``.
     /// - Throws: ``StoreError/Code/invalidConfiguration`` for an invalid table name.
     public static func migrationSQL(table: String = "stash") throws -> String {
         try PostgresStore.Configuration.validateTableName(table)
         let statements = PostgresStatements(table: table)
         return statements.createTable + ";\n" + statements.createIndex + ";\n" + statements.createRateLimitFunction + ";\n"
+            + statements.createRecordFunction + ";\n"
     }
 }

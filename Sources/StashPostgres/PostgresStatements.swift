@@ -41,6 +41,13 @@ struct PostgresStatements: Sendable {
     /// The call of the rate-limit function: `$3` the algorithm, `$4` the limit, `$5` the window in milliseconds, `$6`
     /// the burst.
     let rateLimit: String
+    /// The quoted name of the record function, `<table>_record`.
+    let recordFunction: String
+    let createRecordFunction: String
+    /// The record function's signature, for `to_regprocedure`.
+    let recordSignature: String
+    /// The call of the record function (see ``recordFunctionCall(_:)``).
+    let record: String
 
     /// A row is live when it has no expiry or its expiry is still ahead on the server's clock.
     static let live = "(expires_at IS NULL OR expires_at > clock_timestamp())"
@@ -149,6 +156,10 @@ struct PostgresStatements: Sendable {
         self.keysAfter = Self.keysPage(table: table, first: false, bounded: false)
         self.keysAfterWithPrefix = Self.keysPage(table: table, first: false, bounded: true)
         self.rateLimit = Self.rateLimitFunctionCall(self.rateLimitFunction)
+        self.recordFunction = "\"\(name)_record\""
+        self.createRecordFunction = Self.recordFunctionDefinition(table: table, function: self.recordFunction)
+        self.recordSignature = Self.recordFunctionSignature(self.recordFunction)
+        self.record = Self.recordFunctionCall(self.recordFunction)
     }
 
     private static func purge(table: String, where namespaceCondition: String, limit: String) -> String {

@@ -1,19 +1,24 @@
 import PostgresNIO
 
 extension PostgresStorage {
-    /// Creates the table, its index and the rate-limit function when any is missing (see ``PostgresSchema``).
+    /// Creates the table, its index, the rate-limit function and the record function when any is missing (see
+    /// ``PostgresSchema``).
     ///
-    /// When all three exist it only looks, so a role without the `CREATE` privilege can use a table made by someone
+    /// When all four exist it only looks, so a role without the `CREATE` privilege can use a table made by someone
     /// else. Otherwise it runs the whole migration in a transaction holding an advisory lock derived from the table's
     /// name, so two instances starting at once take turns instead of failing on each other's half-made table or
-    /// function; a table made before the store had its rate-limit function gets the function then.
+    /// function; a table made before the store had its rate-limit or record function gets the function then.
     func migrate(on connection: PostgresConnection) async throws {
-        var names = PostgresBindings(capacity: 3)
+        var names = PostgresBindings(capacity: 4)
         names.append(self.statements.table)
         names.append(self.statements.expiryIndex)
         names.append(self.statements.rateLimitSignature)
+        names.append(self.statements.recordSignature)
         let lookup = PostgresQuery(
-            unsafeSQL: "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regprocedure($3) IS NOT NULL",
+            unsafeSQL: """
+                SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regprocedure($3) IS NOT NULL \
+                AND to_regprocedure($4) IS NOT NULL
+                """,
             binds: names
         )
         if try await self.first(Bool.self, of: lookup, on: connection) == true {
@@ -26,6 +31,7 @@ extension PostgresStorage {
             try await self.execute(PostgresQuery(unsafeSQL: self.statements.createTable), on: connection)
             try await self.execute(PostgresQuery(unsafeSQL: self.statements.createIndex), on: connection)
             try await self.execute(PostgresQuery(unsafeSQL: self.statements.createRateLimitFunction), on: connection)
+            try await self.execute(PostgresQuery(unsafeSQL: self.statements.createRecordFunction), on: connection)
         }
     }
 

@@ -122,6 +122,10 @@ import Testing
             """
         #expect(sql.hasPrefix(table), "the table, its index, then the rate-limit function the documentation shows")
         #expect(sql.hasSuffix("\n$function$;\n"))
-        #expect(sql.split(separator: "$function$", omittingEmptySubsequences: false).count == 3, "one function, its body dollar-quoted")
+        #expect(sql.split(separator: "$function$", omittingEmptySubsequences: false).count == 5, "two functions, their bodies dollar-quoted")
+        #expect(
+            sql.contains("CREATE OR REPLACE FUNCTION \"stash_record\"(\n    entry_namespace text, entry_key bytea, operation text, renew_ms bigint,"),
+            "then the record function the documentation names"
+        )
     }
 }

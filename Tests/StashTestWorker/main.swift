@@ -1,6 +1,9 @@
 // stash-test-worker: a second process for FileStore's cross-process tests.
 //
 //   stash-test-worker increment DIR KEY COUNT   increments KEY by one COUNT times, then prints "done"
+//   stash-test-worker merge-record DIR KEY NAME COUNT
+//                                                merges fields NAME0…NAME<COUNT-1> (each its index) into the
+//                                                record KEY, one merge each, then prints "done"
 //   stash-test-worker write-loop DIR             prints "ready", then rewrites keys k0…k49 forever (flushing
 //                                                each write), alternating between a short and a long value
 //   stash-test-worker persist-writer FILE COUNT  a MemoryStore auto-saved to FILE every 20 ms: prints "ready",
@@ -92,7 +95,7 @@ do {
     // nothing is lost, not how long a waiter starves on a loaded machine.
     let configuration = FileStore<WallClock>.Configuration(
         synchronizesWrites: arguments[1] == "write-loop",
-        lockTimeout: arguments[1] == "increment" ? .seconds(120) : .seconds(5)
+        lockTimeout: ["increment", "merge-record"].contains(arguments[1]) ? .seconds(120) : .seconds(5)
     )
     let store = try FileStore(directory: arguments[2], configuration: configuration)
     switch arguments[1] {
@@ -101,6 +104,14 @@ do {
         say("ready")
         for _ in 0..<count {
             try await store.increment(arguments[3])
+        }
+        say("done")
+    case "merge-record":
+        guard arguments.count == 6, let count = Int(arguments[5]) else { fail("usage: merge-record DIR KEY NAME COUNT") }
+        say("ready")
+        for index in 0..<count {
+            let changes = RecordChanges(set: ["\(arguments[4])\(index)": ByteBuffer(string: "\(index)")])
+            guard try await store.mergeRecord(arguments[3], changes) == .merged else { fail("the record \(arguments[3]) is missing") }
         }
         say("done")
     case "write-loop":

@@ -49,6 +49,40 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
         }
     }
 
+    @Test func recordMergesFromTwoProcessesAndThisOneLoseNothing() async throws {
+        try await withFileStoreDirectory { directory in
+            let store = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(120)))
+            #expect(try await store.insertRecord("record", fields: ["seed": ByteBuffer(string: "s")], expiresIn: nil))
+            let workers = try ["a", "b"].map { name in try WorkerProcess(["merge-record", directory, "record", name, "300"]) }
+            defer { for worker in workers { worker.forceStop() } }
+            for worker in workers {
+                #expect(try await worker.waitForLine("ready"), "worker said: \(worker.text)")
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<4 {
+                    group.addTask {
+                        for index in 0..<75 {
+                            let changes = RecordChanges(set: ["c\(task * 75 + index)": ByteBuffer(string: "\(task * 75 + index)")])
+                            let result = try await store.mergeRecord("record", changes)
+                            #expect(result == .merged)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for worker in workers {
+                #expect(try await worker.waitForExit(), "worker hung; it said: \(worker.text)")
+                #expect(worker.terminationStatus == 0, "worker said: \(worker.text)")
+            }
+            let fields = try #require(try await store.record("record", renewingFor: nil))
+            #expect(fields.count == 901, "300 merges from each process and from this one, and the seed: \(fields.count) fields")
+            for name in ["a", "b", "c"] {
+                let missing = (0..<300).filter { fields["\(name)\($0)"] != ByteBuffer(string: "\($0)") }
+                #expect(missing.isEmpty, "\(name): lost \(missing)")
+            }
+        }
+    }
+
     @Test func killedWriterLeavesOnlyWholeValuesAndItsTemporaryFilesAreSwept() async throws {
         try await withFileStoreDirectory { directory in
             // A kill lands while a temporary file exists only now and then: try a few times to see one swept.
