@@ -28,7 +28,7 @@ public enum StoreRecordEncoding {
         return buffer
     }
 
-    /// Whether a stored value is a record of this encoding, judged by its first two bytes.
+    /// Whether a stored value is a record of this encoding, judged by its first byte.
     public static func isRecord(_ stored: ByteBuffer) -> Bool {
         stored.getInteger(at: stored.readerIndex, as: UInt8.self) == Self.marker
     }
