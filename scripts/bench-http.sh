@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
-# The demo server under wrk: requests per second and p99 latency of each path, and each path's throughput as a
-# ratio of the first's (by default /hello, the bare 1 KiB baseline, then /cached, the same through the response
-# cache). A release build of stash-demo runs on a free loopback port and is stopped on exit.
+# The demo server under wrk, on every route and store: requests per second, p99 latency, each route's throughput as
+# a ratio of /hello's in the same run and, on Redis, the commands Redis ran per request (INFO commandstats, the
+# commands of scripts included). A release build of stash-demo runs on a free loopback port per store and is stopped
+# on exit; `redis` starts a throw-away redis-server (scripts/redis.sh).
 #
-#   scripts/bench-http.sh                          # /hello and /cached on the memory store
-#   scripts/bench-http.sh --store redis://127.0.0.1:6379/0 /hello /cached
-#   scripts/bench-http.sh /hello /limited
+#   scripts/bench-http.sh                                  # every route on memory, then on a throw-away Redis
+#   scripts/bench-http.sh --stores memory --runs 3 --duration 6
+#   scripts/bench-http.sh --stores redis://127.0.0.1:6379/0 --routes "hello session-shared"
 #
-# A path the demo answers with 404 is an error (a build without that route), not a figure.
+# Routes (wrk -t2 -c64 each):
+#   hello           GET /hello, the bare 1 KiB route: the baseline of the ratios
+#   cached          GET /cached, a response-cache hit
+#   limited         GET /limited, an admitted rate-limit decision (the demo runs with --rate-limit 1000000/second)
+#   session-shared  GET /session (read + write of a visit counter), all 64 connections sending one session cookie,
+#                   as a browser firing parallel requests does: the hot-session case
+#   session-many    GET /session over 64 sessions, each request taking the next cookie (a wrk Lua script)
+#   session-new     GET /session without a cookie: a new session on every request
+# With --runs N, each route runs N times in turn and the run with the median requests/s is shown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/common.sh
+source scripts/redis.sh
 
-store=memory
-paths=()
+stores=(memory redis)
+routes=(hello cached limited session-shared session-many session-new)
+runs=1
+duration=10
+usage="usage: scripts/bench-http.sh [--stores \"memory redis URL…\"] [--routes \"hello cached …\"] [--runs N] [--duration S]"
 while [ $# -gt 0 ]; do
     case "$1" in
-        --store) store=$2; shift 2 ;;
-        --store=*) store=${1#--store=}; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
-        -*) echo "error: unknown option $1 (usage: scripts/bench-http.sh [--store STORE] [PATH...])" >&2; exit 1 ;;
-        *) paths+=("$1"); shift ;;
+        --stores) read -r -a stores <<<"$2"; shift 2 ;;
+        --routes) read -r -a routes <<<"$2"; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --duration) duration=$2; shift 2 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        *) echo "error: unknown argument $1 ($usage)" >&2; exit 1 ;;
     esac
 done
-[ ${#paths[@]} -gt 0 ] || paths=(/hello /cached)
+[ "${routes[0]}" = hello ] || routes=(hello "${routes[@]}")
 
 ensure_package wrk wrk
 ensure_package curl curl
@@ -33,53 +47,120 @@ echo "==> swift build -c release --product stash-demo"
 swift build -c release --product stash-demo
 demo=$(swift build -c release --show-bin-path)/stash-demo
 
-# A generous limit, so that benchmarking /limited measures the limiter's admitted path.
-"$demo" --host 127.0.0.1 --port 0 --store "$store" --rate-limit 1000000/second >"$scratch/demo.log" 2>&1 &
-pids+=("$!")
-port=
-for _ in $(seq 1 600); do
-    port=$(sed -n 's|^stash-demo listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$scratch/demo.log" | head -n 1)
-    [ -n "$port" ] && break
-    if ! kill -0 "${pids[-1]}" 2>/dev/null; then break; fi
-    sleep 0.1
-done
-if [ -z "$port" ]; then
-    echo "error: stash-demo did not start:" >&2
-    cat "$scratch/demo.log" >&2
-    exit 1
-fi
-echo "==> stash-demo on 127.0.0.1:$port, store $store"
+# Each request takes the next of the cookies given after `--`; each wrk thread starts at its own place.
+cat >"$scratch/many.lua" <<'LUA'
+local counter = 0
+function setup(thread)
+    counter = counter + 1
+    thread:set("offset", counter * 32)
+end
+function init(args)
+    cookies = args
+    next_cookie = offset or 0
+end
+function request()
+    next_cookie = next_cookie % #cookies + 1
+    return wrk.format(nil, nil, { ["Cookie"] = cookies[next_cookie] })
+end
+LUA
 
-for path in "${paths[@]}"; do
-    status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")
-    if [ "$status" = 404 ]; then
-        echo "error: $path answers 404: this stash-demo has no such route" >&2
-        exit 1
-    elif [ "$status" != 200 ]; then
-        echo "error: $path answers $status, not 200" >&2
-        exit 1
-    fi
-done
+# Prints the `session=…` pair a fresh /session sets.
+new_session() {
+    curl -s -D - -o /dev/null "http://127.0.0.1:$port/session" | sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p' | head -n 1
+}
 
-results=()
-for path in "${paths[@]}"; do
-    echo "==> wrk -t2 -c64 -d10s --latency http://127.0.0.1:$port$path"
-    wrk -t2 -c64 -d10s --latency "http://127.0.0.1:$port$path" | tee "$scratch/wrk.txt"
+# The calls of every command since the last CONFIG RESETSTAT, but INFO's and CONFIG's own and connections' set-up.
+redis_calls() {
+    redis-cli -u "$redis_url" --raw info commandstats |
+        awk -F'[:,=]' '/^cmdstat_/ && $1 !~ /^cmdstat_(info|config|hello|auth|select|client|ping)/ {sum += $3} END {print sum + 0}'
+}
+
+# Runs wrk on one route once; prints "requests/s p99 requests".
+measure() {
+    local route=$1 arguments=()
+    case "$route" in
+        hello) arguments=("http://127.0.0.1:$port/hello") ;;
+        cached) arguments=("http://127.0.0.1:$port/cached") ;;
+        limited) arguments=("http://127.0.0.1:$port/limited") ;;
+        session-shared) arguments=(-H "Cookie: $shared_cookie" "http://127.0.0.1:$port/session") ;;
+        session-many) arguments=(-s "$scratch/many.lua" "http://127.0.0.1:$port/session" -- "${many_cookies[@]}") ;;
+        session-new) arguments=("http://127.0.0.1:$port/session") ;;
+        *) echo "error: unknown route $route" >&2; exit 1 ;;
+    esac
+    wrk -t2 -c64 -d"${duration}s" --latency "${arguments[@]}" >"$scratch/wrk.txt"
     if grep -q 'Non-2xx or 3xx responses' "$scratch/wrk.txt"; then
-        echo "error: $path gave error responses under load; its figures would not be comparable" >&2
+        echo "error: $route gave error responses under load; its figures would not be comparable:" >&2
+        cat "$scratch/wrk.txt" >&2
         exit 1
     fi
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$scratch/wrk.txt")
-    p99=$(awk '$1 == "99%" {print $2}' "$scratch/wrk.txt")
-    results+=("$path $rps $p99")
+    echo "$(awk '/^Requests\/sec:/ {print $2}' "$scratch/wrk.txt") $(awk '$1 == "99%" {print $2}' "$scratch/wrk.txt") $(awk '/requests in/ {print $1}' "$scratch/wrk.txt")"
+}
+
+summary=()
+for store in "${stores[@]}"; do
+    redis_url=
+    case "$store" in
+        redis) start_redis; store_argument=$STASH_REDIS_URL; redis_url=$STASH_REDIS_URL ;;
+        redis://*) store_argument=$store; redis_url=$store ;;
+        *) store_argument=$store ;;
+    esac
+    "$demo" --host 127.0.0.1 --port 0 --store "$store_argument" --rate-limit 1000000/second >"$scratch/demo.log" 2>&1 &
+    demo_pid=$!
+    pids+=("$demo_pid")
+    port=
+    for _ in $(seq 1 600); do
+        port=$(sed -n 's|^stash-demo listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$scratch/demo.log" | head -n 1)
+        [ -n "$port" ] && break
+        if ! kill -0 "$demo_pid" 2>/dev/null; then break; fi
+        sleep 0.1
+    done
+    if [ -z "$port" ]; then
+        echo "error: stash-demo did not start:" >&2
+        cat "$scratch/demo.log" >&2
+        exit 1
+    fi
+    echo "==> stash-demo on 127.0.0.1:$port, store $store_argument"
+    for path in /hello /cached /limited /session; do
+        status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")
+        if [ "$status" != 200 ]; then
+            echo "error: $path answers $status, not 200: this stash-demo lacks the route, or the store fails" >&2
+            exit 1
+        fi
+    done
+    shared_cookie=$(new_session)
+    many_cookies=()
+    for _ in $(seq 1 64); do many_cookies+=("$(new_session)"); done
+    [ -n "$shared_cookie" ] || { echo "error: /session set no cookie" >&2; exit 1; }
+
+    declare -A samples=()
+    for run in $(seq 1 "$runs"); do
+        for route in "${routes[@]}"; do
+            [ -z "$redis_url" ] || redis-cli -u "$redis_url" config resetstat >/dev/null
+            result=$(measure "$route")
+            commands=-
+            if [ -n "$redis_url" ]; then
+                read -r _ _ requests <<<"$result"
+                commands=$(awk -v c="$(redis_calls)" -v r="$requests" 'BEGIN { printf "%.2f", c / r }')
+            fi
+            samples[$route]+="$result $commands"$'\n'
+            echo "    run $run $route: $result requests/s, p99, requests; Redis commands per request $commands"
+        done
+    done
+    # The median run of each route, by requests/s.
+    hello_rps=
+    for route in "${routes[@]}"; do
+        median=$(printf '%s' "${samples[$route]}" | sort -n -k1,1 | awk -v n="$runs" 'NR == int((n + 1) / 2)')
+        read -r rps p99 _ commands <<<"$median"
+        [ -n "$hello_rps" ] || hello_rps=$rps
+        ratio=$(awk -v a="$rps" -v b="$hello_rps" 'BEGIN { printf "%.2f", a / b }')
+        summary+=("$(printf '%-10s %-16s %12s %10s %9s %10s' "${store%%://*}" "$route" "$rps" "$p99" "$ratio" "$commands")")
+    done
+    unset samples
+    kill "$demo_pid" 2>/dev/null || true
+    wait "$demo_pid" 2>/dev/null || true
 done
 
 echo
-echo "==> summary (store $store)"
-baseline=$(echo "${results[0]}" | awk '{print $2}')
-printf '%-12s %14s %10s %12s\n' path requests/s p99 "vs ${paths[0]}"
-for result in "${results[@]}"; do
-    read -r path rps p99 <<<"$result"
-    ratio=$(awk -v a="$rps" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }')
-    printf '%-12s %14s %10s %12s\n' "$path" "$rps" "$p99" "$ratio"
-done
+echo "==> summary: wrk -t2 -c64 -d${duration}s, median of $runs run(s) per route; ratio to /hello of the same store"
+printf '%-10s %-16s %12s %10s %9s %10s\n' store route requests/s p99 "vs hello" "commands"
+for line in "${summary[@]}"; do echo "$line"; done
