@@ -13,11 +13,24 @@ public enum StoreRecordEncoding {
 
     /// The stored form of a record's fields.
     public static func encode(_ fields: [String: ByteBuffer]) -> ByteBuffer {
-        var size = 6
-        for (name, value) in fields { size += 8 + name.utf8.count + value.readableBytes }
-        var buffer = ByteBufferAllocator().buffer(capacity: size)
+        var buffer = ByteBufferAllocator().buffer(capacity: 6 + Self.size(of: fields))
         buffer.writeInteger(Self.marker)
         buffer.writeInteger(Self.version)
+        Self.write(fields, to: &buffer)
+        return buffer
+    }
+
+    /// The bytes ``write(_:to:)`` writes for some fields.
+    package static func size(of fields: [String: ByteBuffer]) -> Int {
+        var size = 4
+        for (name, value) in fields { size += 8 + name.utf8.count + value.readableBytes }
+        return size
+    }
+
+    /// Writes the number of fields (`UInt32`), then each as its name's length (`UInt32`), the name in UTF-8, the
+    /// value's length (`UInt32`) and the value, names in ascending order: the body of a record, and of a session of
+    /// Stash 0.x.
+    package static func write(_ fields: [String: ByteBuffer], to buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt32(fields.count))
         for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
             buffer.writeInteger(UInt32(name.utf8.count))
@@ -25,7 +38,45 @@ public enum StoreRecordEncoding {
             buffer.writeInteger(UInt32(value.readableBytes))
             buffer.writeImmutableBuffer(value)
         }
-        return buffer
+    }
+
+    /// What ``read(from:)`` found wrong.
+    package enum ReadFailure: Error {
+        case truncatedHeader
+        case implausibleCount(UInt32)
+        case truncatedField
+        case duplicateField
+        case trailingBytes
+
+        /// Why the bytes are not a whole record, in words.
+        package var reason: String {
+            switch self {
+            case .truncatedHeader: "its header is truncated"
+            case .implausibleCount(let count): "it claims \(count) fields"
+            case .truncatedField: "a field is truncated"
+            case .duplicateField: "a field appears twice"
+            case .trailingBytes: "bytes follow its last field"
+            }
+        }
+    }
+
+    /// Reads what ``write(_:to:)`` wrote, to the end of the buffer.
+    package static func read(from buffer: inout ByteBuffer) throws(ReadFailure) -> [String: ByteBuffer] {
+        guard let count = buffer.readInteger(as: UInt32.self) else { throw .truncatedHeader }
+        // Each field takes at least 8 bytes, so a count larger than that allows is damage, not a reason to reserve.
+        guard Int(count) <= buffer.readableBytes / 8 else { throw .implausibleCount(count) }
+        var fields: [String: ByteBuffer] = [:]
+        fields.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let nameLength = buffer.readInteger(as: UInt32.self),
+                let name = buffer.readString(length: Int(nameLength)),
+                let valueLength = buffer.readInteger(as: UInt32.self),
+                let value = buffer.readSlice(length: Int(valueLength))
+            else { throw .truncatedField }
+            guard fields.updateValue(value, forKey: name) == nil else { throw .duplicateField }
+        }
+        guard buffer.readableBytes == 0 else { throw .trailingBytes }
+        return fields
     }
 
     /// Whether a stored value is a record of this encoding, judged by its first byte.
@@ -44,21 +95,11 @@ public enum StoreRecordEncoding {
         guard let version = buffer.readInteger(as: UInt8.self), version == Self.version else {
             throw StoreError(.corruptEntry, "the record's format version is unknown")
         }
-        guard let count = buffer.readInteger(as: UInt32.self) else { throw Self.corrupt("its header is truncated") }
-        // Each field takes at least 8 bytes, so a count larger than that allows is damage, not a reason to reserve.
-        guard Int(count) <= buffer.readableBytes / 8 else { throw Self.corrupt("it claims \(count) fields") }
-        var fields: [String: ByteBuffer] = [:]
-        fields.reserveCapacity(Int(count))
-        for _ in 0..<count {
-            guard let nameLength = buffer.readInteger(as: UInt32.self),
-                let name = buffer.readString(length: Int(nameLength)),
-                let valueLength = buffer.readInteger(as: UInt32.self),
-                let value = buffer.readSlice(length: Int(valueLength))
-            else { throw Self.corrupt("a field is truncated") }
-            guard fields.updateValue(value, forKey: name) == nil else { throw Self.corrupt("a field appears twice") }
+        do {
+            return try Self.read(from: &buffer)
+        } catch {
+            throw Self.corrupt(error.reason)
         }
-        guard buffer.readableBytes == 0 else { throw Self.corrupt("bytes follow its last field") }
-        return fields
     }
 
     private static func corrupt(_ reason: String) -> StoreError {

@@ -1,4 +1,5 @@
 import NIOCore
+import Stash
 
 /// A session as the store keeps it: its values (each a JSON document) and when its expiry was last renewed.
 ///
@@ -31,40 +32,21 @@ struct SessionRecord: Equatable, Sendable {
         var buffer = stored
         guard let version = buffer.readInteger(as: UInt8.self) else { throw Self.corrupt("it is empty") }
         guard version == Self.version else { throw Self.corrupt("its format version \(version) is unknown") }
-        guard let renewedAt = buffer.readInteger(as: Int64.self), let count = buffer.readInteger(as: UInt32.self) else {
-            throw Self.corrupt("its header is truncated")
+        guard let renewedAt = buffer.readInteger(as: Int64.self) else { throw Self.corrupt("its header is truncated") }
+        do {
+            self.values = try StoreRecordEncoding.read(from: &buffer)
+        } catch {
+            throw Self.corrupt(error.reason)
         }
-        // Each value takes at least 8 bytes, so a count larger than that allows is damage, not a reason to reserve.
-        guard Int(count) <= buffer.readableBytes / 8 else { throw Self.corrupt("it claims \(count) values") }
-        var values: [String: ByteBuffer] = [:]
-        values.reserveCapacity(Int(count))
-        for _ in 0..<count {
-            guard let keyLength = buffer.readInteger(as: UInt32.self),
-                let key = buffer.readString(length: Int(keyLength)),
-                let valueLength = buffer.readInteger(as: UInt32.self),
-                let value = buffer.readSlice(length: Int(valueLength))
-            else { throw Self.corrupt("a value is truncated") }
-            guard values.updateValue(value, forKey: key) == nil else { throw Self.corrupt("a key appears twice") }
-        }
-        guard buffer.readableBytes == 0 else { throw Self.corrupt("bytes follow its last value") }
-        self.values = values
         self.renewedAt = renewedAt
     }
 
     /// The record's stored form.
     func encoded() -> ByteBuffer {
-        var size = 13
-        for (key, value) in self.values { size += 8 + key.utf8.count + value.readableBytes }
-        var buffer = ByteBufferAllocator().buffer(capacity: size)
+        var buffer = ByteBufferAllocator().buffer(capacity: 9 + StoreRecordEncoding.size(of: self.values))
         buffer.writeInteger(Self.version)
         buffer.writeInteger(self.renewedAt)
-        buffer.writeInteger(UInt32(self.values.count))
-        for (key, value) in self.values.sorted(by: { $0.key < $1.key }) {
-            buffer.writeInteger(UInt32(key.utf8.count))
-            buffer.writeString(key)
-            buffer.writeInteger(UInt32(value.readableBytes))
-            buffer.writeImmutableBuffer(value)
-        }
+        StoreRecordEncoding.write(self.values, to: &buffer)
         return buffer
     }
 
