@@ -17,18 +17,27 @@ extension SessionCookie {
     /// browsers send the cookie with the longest path first — and the others are ignored, so one request never
     /// costs more than one store read. A value that is not shaped like an id is never looked up.
     func find(in fields: HTTPFields) -> Found {
+        // Read as UTF-8 bytes: the delimiters are ASCII, and a request pays for this on every call.
         var found = Found()
-        for field in fields[values: .cookie] {
-            for pair in field.split(separator: ";", omittingEmptySubsequences: true) {
-                guard let equals = pair.firstIndex(of: "=") else { continue }
-                guard Self.trimmed(pair[..<equals]) == self.name else { continue }
+        let name = self.name.utf8
+        for field in fields where field.name == .cookie {
+            let bytes = field.value.utf8
+            var start = bytes.startIndex
+            while start < bytes.endIndex {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex
+                let pair = bytes[start..<end]
+                start = end == bytes.endIndex ? end : bytes.index(after: end)
+                guard let equals = pair.firstIndex(of: UInt8(ascii: "=")),
+                    Self.trimmed(pair[..<equals]).elementsEqual(name)
+                else { continue }
                 found.isPresent = true
-                var value = Self.trimmed(pair[pair.index(after: equals)...])
-                if value.utf8.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                var value = Self.trimmed(pair[bytes.index(after: equals)...])
+                if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
                     value = value.dropFirst().dropLast()
                 }
-                if SessionID.isWellFormed(value) {
-                    found.id = value
+                let candidate = Substring(value)
+                if SessionID.isWellFormed(candidate) {
+                    found.id = candidate
                     return found
                 }
             }
@@ -36,11 +45,11 @@ extension SessionCookie {
         return found
     }
 
-    private static func trimmed(_ text: Substring) -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = text.firstIndex(where: { !isSpace($0) }), let last = text.lastIndex(where: { !isSpace($0) }) else {
-            return text[text.endIndex...]
-        }
-        return text[first...last]
+    /// The bytes without the spaces and tabs around them.
+    private static func trimmed(_ bytes: Substring.UTF8View) -> Substring.UTF8View {
+        var bytes = bytes
+        while let first = bytes.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { bytes.removeFirst() }
+        while let last = bytes.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { bytes.removeLast() }
+        return bytes
     }
 }
