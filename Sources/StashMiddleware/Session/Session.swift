@@ -28,10 +28,6 @@ public final class Session: Sendable {
     /// The longest session key, in UTF-8 bytes.
     public static let maximumKeyLength = 1024
 
-    // Shared: both are Sendable, and making one per value costs allocations on every request.
-    private static let decoder = JSONDecoder()
-    private static let encoder = JSONEncoder()
-
     let state: Mutex<SessionState>
 
     init(state: SessionState) {
@@ -71,7 +67,7 @@ public final class Session: Sendable {
     public func value<Value: Decodable>(forKey key: String, as type: Value.Type = Value.self) throws(StashMiddlewareError) -> Value? {
         guard let buffer = self.access({ $0.value(forKey: key) }) else { return nil }
         do {
-            return try Self.decoder.decode(type, from: buffer)
+            return try SessionValueCoding.decode(type, from: buffer)
         } catch {
             throw StashMiddlewareError(
                 .decodingFailed,
@@ -94,7 +90,7 @@ public final class Session: Sendable {
         }
         let buffer: ByteBuffer
         do {
-            buffer = try Self.encoder.encodeAsByteBuffer(value, allocator: ByteBufferAllocator())
+            buffer = try SessionValueCoding.encode(value)
         } catch {
             throw StashMiddlewareError(
                 .encodingFailed,
