@@ -12,7 +12,7 @@ import Testing
         try JSONEncoder().encodeAsByteBuffer(value, allocator: ByteBufferAllocator())
     }
 
-    @Test(arguments: [0, 1, -1, 7, 42, -1234567, Int.max, Int.min, 1_000_000_000_000])
+    @Test(arguments: [0, 1, -1, 7, 42, -1_234_567, Int.max, Int.min, 1_000_000_000_000])
     func integersEncodeAsFoundationDoesAndRoundTrip(_ value: Int) throws {
         let encoded = try SessionValueCoding.encode(value)
         #expect(encoded == (try Self.foundation(value)))
