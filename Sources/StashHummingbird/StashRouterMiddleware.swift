@@ -92,7 +92,7 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// Runs the middleware, which calls `next` (the rest of the router) when the request goes on to the handler.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var stashRequest = StashRequest(head: request.head, peerAddress: self.peerAddress(context))
+        var stashRequest = StashRequest(head: request.head, peerAddress: self.middleware.readsPeerAddress ? self.peerAddress(context) : nil)
         if self.contextCarriesSession {
             stashRequest.session = (context as? any StashSessionRequestContext)?.session
         }

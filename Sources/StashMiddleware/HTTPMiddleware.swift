@@ -14,11 +14,18 @@ public protocol HTTPMiddleware: Sendable {
     /// cacheable body); `nil`, the default, when the response's head is all it reads. A framework adapter collects
     /// a body up to this size for it, and streams anything else to the client unchanged.
     var collectedBodyLimit: Int? { get }
+
+    /// Whether this middleware reads ``StashRequest/peerAddress``; `true` by default. A framework adapter formats
+    /// the client's address only for a middleware that reads it (the rate limiter), not on every request.
+    var readsPeerAddress: Bool { get }
 }
 
 extension HTTPMiddleware {
     /// `nil`: the middleware reads only the response's head.
     public var collectedBodyLimit: Int? { nil }
+
+    /// `true`: the middleware may read the client's address.
+    public var readsPeerAddress: Bool { true }
 
     /// The handler this middleware makes of `handler`: requests pass through the middleware first.
     public func wrapping(_ handler: @escaping StashHandler) -> StashHandler {

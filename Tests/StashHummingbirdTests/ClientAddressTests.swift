@@ -4,6 +4,8 @@ import HummingbirdTesting
 import NIOCore
 import StashHummingbird
 import StashMiddleware
+import Stash
+import Synchronization
 import Testing
 
 @Suite struct ClientAddressTests {
@@ -46,6 +48,30 @@ import Testing
             #expect(response.status == .ok)
         }
         #expect(recorder.all.first?.request.peerAddress == "peer:port")
+    }
+
+    @Test func theAddressIsNotFormattedForAMiddlewareThatNeverReadsIt() async throws {
+        final class IgnoresAddress: HTTPMiddleware {
+            let seen = Mutex<[String?]>([])
+            var readsPeerAddress: Bool { false }
+            func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
+                self.seen.withLock { $0.append(request.peerAddress) }
+                return try await next(request)
+            }
+        }
+        let calls = Mutex(0)
+        let ignoring = IgnoresAddress()
+        let middleware = StashRouterMiddleware<TestContext>(ignoring) { context in
+            calls.withLock { $0 += 1 }
+            return context.remoteAddress?.ipAddress
+        }
+        try await Self.application(middleware).test(.live) { client in
+            let response = try await client.execute(uri: "/", method: .get)
+            #expect(response.status == .ok)
+        }
+        #expect(calls.withLock { $0 } == 0, "the address function never ran")
+        #expect(ignoring.seen.withLock { $0 } == [nil])
+        #expect(SessionMiddleware(store: MemoryStore()).readsPeerAddress == false, "sessions never read it")
     }
 
     @Test func middlewareChangesToTheRequestHeadReachTheHandler() async throws {

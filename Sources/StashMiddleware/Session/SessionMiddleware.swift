@@ -64,6 +64,9 @@ public struct SessionMiddleware: HTTPMiddleware {
         self.now = { clock.now }
     }
 
+    /// `false`: sessions never read the client's address, so adapters need not format it for them.
+    public var readsPeerAddress: Bool { false }
+
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let found = self.configuration.cookie.find(in: request.head.headerFields)
         let session = try await self.load(found)
