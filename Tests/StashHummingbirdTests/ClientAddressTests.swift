@@ -2,9 +2,9 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Stash
 import StashHummingbird
 import StashMiddleware
-import Stash
 import Synchronization
 import Testing
 
