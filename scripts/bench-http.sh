@@ -16,7 +16,8 @@
 #                   as a browser firing parallel requests does: the hot-session case
 #   session-many    GET /session over 64 sessions, each request taking the next cookie (a wrk Lua script)
 #   session-new     GET /session without a cookie: a new session on every request
-# With --runs N, each route runs N times in turn and the run with the median requests/s is shown.
+# With --runs N, the routes run N times in turn; each route shows its median requests/s and the median of its
+# ratios to the /hello of the same run (the host's speed drifts between runs, so ratios are taken within one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -132,27 +133,29 @@ for store in "${stores[@]}"; do
     for _ in $(seq 1 64); do many_cookies+=("$(new_session)"); done
     [ -n "$shared_cookie" ] || { echo "error: /session set no cookie" >&2; exit 1; }
 
+    # Per run and route: "requests/s p99 requests commands ratio", the ratio to /hello of the same run.
     declare -A samples=()
     for run in $(seq 1 "$runs"); do
+        hello_rps=
         for route in "${routes[@]}"; do
             [ -z "$redis_url" ] || redis-cli -u "$redis_url" config resetstat >/dev/null
             result=$(measure "$route")
+            read -r rps _ requests <<<"$result"
+            [ -n "$hello_rps" ] || hello_rps=$rps
             commands=-
             if [ -n "$redis_url" ]; then
-                read -r _ _ requests <<<"$result"
                 commands=$(awk -v c="$(redis_calls)" -v r="$requests" 'BEGIN { printf "%.2f", c / r }')
             fi
-            samples[$route]+="$result $commands"$'\n'
-            echo "    run $run $route: $result requests/s, p99, requests; Redis commands per request $commands"
+            ratio=$(awk -v a="$rps" -v b="$hello_rps" 'BEGIN { printf "%.2f", a / b }')
+            samples[$route]+="$result $commands $ratio"$'\n'
+            echo "    run $run $route: $rps requests/s, p99 $(echo "$result" | awk '{print $2}'), $ratio of this run's /hello; Redis commands per request $commands"
         done
     done
-    # The median run of each route, by requests/s.
-    hello_rps=
+    # Each route's median requests/s (with that run's p99), and its median ratio to /hello of the same run.
     for route in "${routes[@]}"; do
         median=$(printf '%s' "${samples[$route]}" | sort -n -k1,1 | awk -v n="$runs" 'NR == int((n + 1) / 2)')
-        read -r rps p99 _ commands <<<"$median"
-        [ -n "$hello_rps" ] || hello_rps=$rps
-        ratio=$(awk -v a="$rps" -v b="$hello_rps" 'BEGIN { printf "%.2f", a / b }')
+        read -r rps p99 _ commands _ <<<"$median"
+        ratio=$(printf '%s' "${samples[$route]}" | sort -n -k5,5 | awk -v n="$runs" 'NR == int((n + 1) / 2) {print $5}')
         summary+=("$(printf '%-10s %-16s %12s %10s %9s %10s' "${store%%://*}" "$route" "$rps" "$p99" "$ratio" "$commands")")
     done
     unset samples
@@ -161,6 +164,7 @@ for store in "${stores[@]}"; do
 done
 
 echo
-echo "==> summary: wrk -t2 -c64 -d${duration}s, median of $runs run(s) per route; ratio to /hello of the same store"
+echo "==> summary: wrk -t2 -c64 -d${duration}s; median requests/s of $runs run(s) per route (with that run's p99), and"
+echo "    the median of each run's ratio to the /hello measured just before it"
 printf '%-10s %-16s %12s %10s %9s %10s\n' store route requests/s p99 "vs hello" "commands"
 for line in "${summary[@]}"; do echo "$line"; done
