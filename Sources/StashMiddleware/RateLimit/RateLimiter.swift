@@ -113,12 +113,31 @@ public struct RateLimiter: HTTPMiddleware {
     }
 
     private func addHeaders(_ decisions: [(RateLimitPolicy, RateLimitDecision)], to fields: inout HTTPFields) {
-        fields[.rateLimitPolicy] = decisions.map { policy, decision in
-            "\"\(policy.name)\";q=\(decision.limit);w=\(policy.rule.window.roundedUpToSeconds)"
-        }.joined(separator: ", ")
-        fields[.rateLimit] = decisions.map { policy, decision in
-            "\"\(policy.name)\";r=\(decision.remaining);t=\(decision.resetIn.roundedUpToSeconds)"
-        }.joined(separator: ", ")
+        // Appended piece by piece into one reserved string each: this runs on every limited request.
+        var policies = ""
+        var limits = ""
+        policies.reserveCapacity(decisions.count * 40)
+        limits.reserveCapacity(decisions.count * 40)
+        for (index, (policy, decision)) in decisions.enumerated() {
+            if index > 0 {
+                policies += ", "
+                limits += ", "
+            }
+            policies += "\""
+            policies += policy.name
+            policies += "\";q="
+            policies += String(decision.limit)
+            policies += ";w="
+            policies += String(policy.rule.window.roundedUpToSeconds)
+            limits += "\""
+            limits += policy.name
+            limits += "\";r="
+            limits += String(decision.remaining)
+            limits += ";t="
+            limits += String(decision.resetIn.roundedUpToSeconds)
+        }
+        fields[.rateLimitPolicy] = policies
+        fields[.rateLimit] = limits
         if self.configuration.legacyHeaders, let (_, tightest) = decisions.min(by: { $0.1.remaining < $1.1.remaining }) {
             fields[.xRateLimitLimit] = String(tightest.limit)
             fields[.xRateLimitRemaining] = String(tightest.remaining)
