@@ -56,10 +56,9 @@ public enum RecordMerging {
     /// What to write for a merge into the stored value `current`, and what the merge comes to.
     public static func merge(_ changes: RecordChanges, into current: ByteBuffer?) throws(StoreError) -> (StoreUpdate, RecordMergeResult) {
         guard let current else { return (.unchanged, .missing) }
-        var fields = try StoreRecordEncoding.decode(current)
-        changes.apply(to: &fields)
-        guard changes.holdsContent(fields) else { return (.delete, .deleted) }
-        let encoded = StoreRecordEncoding.encode(fields)
+        let merged = try StoreRecordEncoding.merge(changes, into: current)
+        guard merged.holdsContent else { return (.delete, .deleted) }
+        let encoded = merged.encoded
         switch changes.expiry {
         case .keep: return (.setKeepingExpiry(encoded), .merged)
         case .reset(let duration): return (.set(encoded, expiresIn: duration), .merged)

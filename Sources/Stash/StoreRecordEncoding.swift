@@ -102,7 +102,7 @@ public enum StoreRecordEncoding {
         }
     }
 
-    private static func corrupt(_ reason: String) -> StoreError {
+    static func corrupt(_ reason: String) -> StoreError {
         StoreError(.corruptEntry, "the stored record is corrupt: \(reason)")
     }
 }
