@@ -1,8 +1,8 @@
 import Benchmark
-import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import StashPostgres
 import Synchronization
 
 // postgres-nio on its own, running the store's get as a static prepared statement: the floor any store on
@@ -40,16 +40,14 @@ final class RunningClient: Sendable {
     private let task = Mutex<Task<Void, Never>?>(nil)
 
     init(url: String, maximumConnections: Int) throws {
-        // The same reading of the URL the store makes: host, port, user, database (trust authentication here).
-        guard let components = URLComponents(string: url), let host = components.host else {
-            throw PostgresBenchmarkError.badURL(url)
-        }
+        // The URL read as the store reads it.
+        let connection = try PostgresStore.Connection(url: url)
         var configuration = PostgresClient.Configuration(
-            host: host,
-            port: components.port ?? 5432,
-            username: components.user ?? "postgres",
-            password: components.password,
-            database: String(components.path.dropFirst()),
+            host: connection.host,
+            port: connection.port,
+            username: connection.username,
+            password: connection.password,
+            database: connection.database,
             tls: .disable
         )
         configuration.options.maximumConnections = maximumConnections
@@ -71,10 +69,6 @@ final class RunningClient: Sendable {
             task = nil
         }
     }
-}
-
-enum PostgresBenchmarkError: Error {
-    case badURL(String)
 }
 
 func postgresNIOFloorBenchmarks(url: String) {

@@ -3,11 +3,19 @@ package import Crypto
 extension Digest {
     /// The digest in lowercase hexadecimal, two digits per byte.
     package var hexadecimal: String {
-        String(unsafeUninitializedCapacity: Self.byteCount * 2) { output in
+        Hexadecimal.lowercase(self, count: Self.byteCount)
+    }
+}
+
+/// Bytes in lowercase hexadecimal, two digits per byte: digests, and PostgreSQL records' names and values.
+package enum Hexadecimal {
+    /// The `count` bytes of `bytes` in lowercase hexadecimal.
+    package static func lowercase(_ bytes: some Sequence<UInt8>, count: Int) -> String {
+        String(unsafeUninitializedCapacity: count * 2) { output in
             let digits: StaticString = "0123456789abcdef"
             return digits.withUTF8Buffer { digits in
                 var index = 0
-                for byte in self {
+                for byte in bytes {
                     output[index] = digits[Int(byte >> 4)]
                     output[index + 1] = digits[Int(byte & 0x0f)]
                     index += 2
@@ -15,6 +23,11 @@ extension Digest {
                 return index
             }
         }
+    }
+
+    /// A collection of bytes in lowercase hexadecimal.
+    package static func lowercase(_ bytes: some Collection<UInt8>) -> String {
+        Self.lowercase(bytes, count: bytes.count)
     }
 }
 

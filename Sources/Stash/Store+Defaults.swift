@@ -28,6 +28,12 @@ extension Store {
         try await self.increment(key, by: amount, initialValue: 0, expiresIn: expiresIn)
     }
 
+    /// Reads a record's fields without touching its expiry: ``record(_:renewingFor:)`` with no renewal.
+    /// - Returns: The record's fields, or `nil` when it is missing or expired.
+    public func record(_ key: String) async throws -> [String: ByteBuffer]? {
+        try await self.record(key, renewingFor: nil)
+    }
+
     /// Lists every live key of this namespace (not of its children), lazily.
     public func keys() -> StoreKeys {
         self.keys(withPrefix: "")

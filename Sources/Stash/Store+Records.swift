@@ -52,9 +52,9 @@ extension Store {
 
 /// A merge of ``RecordChanges`` into a record kept as one value, shared by the default implementation and the
 /// in-process stores' own.
-public enum RecordMerging {
+enum RecordMerging {
     /// What to write for a merge into the stored value `current`, and what the merge comes to.
-    public static func merge(_ changes: RecordChanges, into current: ByteBuffer?) throws(StoreError) -> (StoreUpdate, RecordMergeResult) {
+    static func merge(_ changes: RecordChanges, into current: ByteBuffer?) throws(StoreError) -> (StoreUpdate, RecordMergeResult) {
         guard let current else { return (.unchanged, .missing) }
         let merged = try StoreRecordEncoding.merge(changes, into: current)
         guard merged.holdsContent else { return (.delete, .deleted) }

@@ -41,13 +41,16 @@ extension StoreRecordEncoding {
         var written: UInt32 = 0
         var holdsContent = false
 
+        func wrote(_ name: String) {
+            written += 1
+            if !holdsContent, !changes.metadataFields.contains(name) { holdsContent = true }
+        }
         func emit(_ name: String, _ value: ByteBuffer) {
             output.writeInteger(UInt32(name.utf8.count))
             output.writeString(name)
             output.writeInteger(UInt32(value.readableBytes))
             output.writeImmutableBuffer(value)
-            written += 1
-            if !holdsContent, !changes.metadataFields.contains(name) { holdsContent = true }
+            wrote(name)
         }
         /// Writes the changes whose names come before `limit` (all of them when `nil`) that set a value.
         func emitChanges(before limit: String?, from next: inout Int) {
@@ -80,8 +83,7 @@ extension StoreRecordEncoding {
                 // Untouched: its bytes as they are.
                 let field = stored.getSlice(at: start, length: input.readerIndex - start)!
                 output.writeImmutableBuffer(field)
-                written += 1
-                if !holdsContent, !changes.metadataFields.contains(name) { holdsContent = true }
+                wrote(name)
             }
         }
         guard input.readableBytes == 0 else { throw Self.corrupt("bytes follow its last field") }

@@ -150,6 +150,17 @@ extension StoreValidation {
         return try Self.validateExpiry(duration)
     }
 
+    /// Checks the fields one write gives a record, names and values together, against a store's value size (for
+    /// stores that keep fields apart, where the whole record is not at hand).
+    /// - Throws: ``StoreError/Code/valueTooLarge``.
+    public static func validateFieldsSize(_ fields: [String: ByteBuffer], maximumSize: Int) throws(StoreError) {
+        var size = 0
+        for (name, value) in fields { size += name.utf8.count + value.readableBytes }
+        guard size <= maximumSize else {
+            throw StoreError(.valueTooLarge, "record fields of \(size) bytes exceed the store's limit of \(maximumSize) bytes")
+        }
+    }
+
     static func validateFieldName(_ name: String) throws(StoreError) {
         let length = name.utf8.count
         guard length > 0, length <= StoreLimits.maximumKeyLength else {

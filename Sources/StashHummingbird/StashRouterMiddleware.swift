@@ -51,7 +51,8 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     /// - Parameters:
     ///   - middleware: The middleware to run.
     ///   - peerAddress: The client's address for a context, as an IPv4 or IPv6 address without port; by default
-    ///     the `remoteAddress` of a context that is a `RemoteAddressRequestContext`, else `nil`.
+    ///     the `remoteAddress` of a context that is a `RemoteAddressRequestContext`, else `nil`. Called only for a
+    ///     middleware whose ``StashMiddleware/HTTPMiddleware/readsPeerAddress`` is `true`.
     public init(_ middleware: any HTTPMiddleware, peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress) {
         self.init(middleware, collectingLimit: middleware.collectedBodyLimit, peerAddress: peerAddress, handlerContext: { $1 })
     }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import PostgresNIO
+import Stash
 
 // How the store's statements reach a leased connection, and what it does with their rows.
 extension PostgresStorage {
@@ -51,6 +52,20 @@ extension PostgresStorage {
     static func invalidatesPreparedStatements(_ error: PSQLError) -> Bool {
         guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
         return state.hasPrefix("42") || state.hasPrefix("0A") || state.hasPrefix("26")
+    }
+
+    /// Runs one statement that calls one of the table's functions (see ``single(_:)``); when PostgreSQL has no such
+    /// function (a table migrated by hand with an earlier ``PostgresSchema/migrationSQL(table:)``), the error says so.
+    func calling(_ function: String, _ query: PostgresQuery) async throws -> [PostgresRow] {
+        do {
+            return try await self.single(query)
+        } catch let error as StoreError where Self.sqlState(of: error) == "42883" {
+            throw StoreError(
+                .serverError,
+                "PostgreSQL has no function \(function): run the migration of PostgresSchema.migrationSQL(table:) again",
+                underlying: error.underlying
+            )
+        }
     }
 
     /// Runs a statement and returns the first column of its first row, or `nil` when it returns no row.

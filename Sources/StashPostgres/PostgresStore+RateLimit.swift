@@ -16,17 +16,7 @@ extension PostgresStore {
         binds.append(arguments.windowMilliseconds)
         binds.append(arguments.burst)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.rateLimit, binds: binds)
-        let function = self.storage.statements.rateLimitFunction
-        let rows: [PostgresRow]
-        do {
-            rows = try await self.storage.single(query)
-        } catch let error as StoreError where PostgresStorage.sqlState(of: error) == "42883" {
-            throw StoreError(
-                .serverError,
-                "PostgreSQL has no function \(function): run the migration of PostgresSchema.migrationSQL(table:) again",
-                underlying: error.underlying
-            )
-        }
+        let rows = try await self.storage.calling(self.storage.statements.rateLimitFunction, query)
         let row: (Bool, Int64, Int64, Int64, Int64)?
         do {
             row = try rows.first?.decode((Bool, Int64, Int64, Int64, Int64).self)

@@ -26,17 +26,13 @@ extension PostgresStore {
         case .reset(nil): expiry = "persist"
         case .reset(.some): expiry = "reset"
         }
-        var size = 0
-        for (name, value) in changes.set { size += name.utf8.count + value.readableBytes }
-        guard size <= self.maximumValueSize else {
-            throw StoreError(.valueTooLarge, "record fields of \(size) bytes exceed the store's limit of \(self.maximumValueSize) bytes")
-        }
+        try StoreValidation.validateFieldsSize(changes.set, maximumSize: self.maximumValueSize)
         let rows = try await self.recordCall(
             key,
             operation: "merge",
             sets: Self.json(changes.set),
-            removes: changes.remove.map { Self.hex(ByteBuffer(string: $0)) },
-            metadata: changes.metadataFields.map { Self.hex(ByteBuffer(string: $0)) },
+            removes: changes.remove.map { Hexadecimal.lowercase($0.utf8) },
+            metadata: changes.metadataFields.map { Hexadecimal.lowercase($0.utf8) },
             expiry: expiry,
             expiryMilliseconds: milliseconds
         )
@@ -74,15 +70,7 @@ extension PostgresStore {
         binds.append(expiry)
         binds.append(expiryMilliseconds)
         let query = PostgresQuery(unsafeSQL: self.storage.statements.record, binds: binds)
-        do {
-            return try await self.storage.single(query)
-        } catch let error as StoreError where PostgresStorage.sqlState(of: error) == "42883" {
-            throw StoreError(
-                .serverError,
-                "PostgreSQL has no function \(self.storage.statements.recordFunction): run the migration of PostgresSchema.migrationSQL(table:) again",
-                underlying: error.underlying
-            )
-        }
+        return try await self.storage.calling(self.storage.statements.recordFunction, query)
     }
 
     /// The fields of a read or a take: a row per field, none for a missing record, status 3 for a value that is not
@@ -136,22 +124,8 @@ extension PostgresStore {
         for (name, value) in fields {
             if !first { json += "," }
             first = false
-            json += "\"" + Self.hex(ByteBuffer(string: name)) + "\":\"" + Self.hex(value) + "\""
+            json += "\"" + Hexadecimal.lowercase(name.utf8) + "\":\"" + Hexadecimal.lowercase(value.readableBytesView) + "\""
         }
         return json + "}"
-    }
-
-    /// Lowercase hexadecimal, two digits per byte.
-    static func hex(_ bytes: ByteBuffer) -> String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: bytes.readableBytes * 2) { output in
-            var index = 0
-            for byte in bytes.readableBytesView {
-                output[index] = digits[Int(byte >> 4)]
-                output[index + 1] = digits[Int(byte & 0x0F)]
-                index += 2
-            }
-            return index
-        }
     }
 }

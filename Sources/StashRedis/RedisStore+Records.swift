@@ -25,7 +25,7 @@ extension RedisStore {
         try StoreValidation.validateKey(key)
         try StoreValidation.validateRecord(fields)
         let milliseconds = try StoreValidation.validateExpiry(expiresIn)
-        try self.validateSize(of: fields)
+        try StoreValidation.validateFieldsSize(fields, maximumSize: self.maximumValueSize)
         var arguments: [RESPArgument] = [milliseconds.map { .integer($0) } ?? .string("")]
         arguments.reserveCapacity(1 + 2 * fields.count)
         for (name, value) in fields {
@@ -40,7 +40,7 @@ extension RedisStore {
     public func mergeRecord(_ key: String, _ changes: RecordChanges) async throws -> RecordMergeResult {
         try StoreValidation.validateKey(key)
         let milliseconds = try StoreValidation.validateChanges(changes)
-        try self.validateSize(of: changes.set)
+        try StoreValidation.validateFieldsSize(changes.set, maximumSize: self.maximumValueSize)
         let expiry: RESPArgument
         switch changes.expiry {
         case .keep: expiry = "keep"
@@ -73,15 +73,6 @@ extension RedisStore {
         try StoreValidation.validateKey(key)
         let reply = try await self.client.evaluate(.takeRecord, keys: [self.redisKey(key)], arguments: [])
         return try Self.fields(of: reply, "taking a record")
-    }
-
-    /// The values a write gives a record, together, against the store's value size.
-    private func validateSize(of fields: [String: ByteBuffer]) throws(StoreError) {
-        var size = 0
-        for (name, value) in fields { size += name.utf8.count + value.readableBytes }
-        guard size <= self.maximumValueSize else {
-            throw StoreError(.valueTooLarge, "record fields of \(size) bytes exceed the store's limit of \(self.maximumValueSize) bytes")
-        }
     }
 
     /// The fields of an `HGETALL` reply (an array of names and values in RESP2, a map in RESP3); `nil` when empty.

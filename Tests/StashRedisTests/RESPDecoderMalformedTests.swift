@@ -1,4 +1,5 @@
 import NIOCore
+import StashTesting
 import Testing
 
 @testable import StashRedis
@@ -201,22 +202,5 @@ import Testing
         }
         // The loop above met each outcome (whole values only from RESP fragments: noise almost never is one).
         #expect(outcomes.incomplete > 0 && outcomes.errors > 0 && (outcomes.values > 1000 || noise != .fragments), "\(outcomes)")
-    }
-}
-
-/// A small seeded generator, so that a failing random case can be reproduced.
-private struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        self.state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,26 +1,15 @@
 import NIOCore
+import StashTesting
 import Testing
 
 @testable import Stash
 
 /// The stored form of records, and the merge that changes it without decoding it into a dictionary.
 @Suite struct StoreRecordEncodingTests {
-    /// A small deterministic generator, so that a failure repeats.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            self.state &+= 0x9E37_79B9_7F4A_7C15
-            var z = self.state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let names = ["a", "b", "ab", "B", "é", "e\u{301}x", "\u{0}meta", "long-name-longer-than-fifteen-bytes", "z", "🗝", "10", "9"]
 
     @Test func theMergeGivesWhatApplyingTheChangesToTheDecodedFieldsGives() throws {
-        var random = SplitMix(state: 42)
+        var random = SplitMix64(seed: 42)
         for round in 0..<2_000 {
             var fields: [String: ByteBuffer] = [:]
             for name in Self.names where Bool.random(using: &random) {

@@ -69,7 +69,7 @@ extension SessionMiddleware {
             return try await self.mergeLegacy(into: id, changes: changes, expiry: expiry, now: now)
         }
         let renews = expiry.renewalInterval != nil
-        var record = RecordChanges(metadataFields: [SessionRecord.renewedAtField])
+        var record = RecordChanges(metadataFields: SessionRecord.metadataFields)
         for (key, change) in changes {
             if let value = change {
                 record.set[key] = value

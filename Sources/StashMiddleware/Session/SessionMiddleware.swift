@@ -96,7 +96,7 @@ public struct SessionMiddleware: HTTPMiddleware {
         let record: SessionRecord?
         var isLegacy = false
         do {
-            if let fields = try await self.store.record(id, renewingFor: nil) {
+            if let fields = try await self.store.record(id) {
                 record = try SessionRecord(fields: fields)
             } else {
                 record = nil

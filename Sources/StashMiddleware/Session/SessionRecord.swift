@@ -53,6 +53,8 @@ struct SessionRecord: Equatable, Sendable {
     /// The record field holding the renewal time. Session keys cannot start with a NUL character, so no value can
     /// take its name.
     static let renewedAtField = "\u{0}renewedAt"
+    /// The record's metadata fields, for ``Stash/RecordChanges/metadataFields``: made once, not on every save.
+    static let metadataFields: Set<String> = [renewedAtField]
 
     /// Reads a session from the fields of its record.
     /// - Throws: ``StashMiddlewareError/Code/corruptSession`` when the renewal time is missing or malformed.
