@@ -3,10 +3,9 @@ import NIOCore
 
 /// A stored response: what the handler answered, when it was stored and for how long it is fresh.
 struct CachedResponse: Sendable {
-    /// The status, reason phrase included.
-    var status: HTTPResponse.Status
-    /// The header fields as the handler sent them, less the hop-by-hop ones and `Age`.
-    var headerFields: HTTPFields
+    /// The status, reason phrase included, and the header fields as the handler sent them, less the hop-by-hop
+    /// ones and `Age`: kept as one response head, so that a hit copies it instead of building one.
+    var head: HTTPResponse
     /// The whole body.
     var body: ByteBuffer
     /// When it was stored, in milliseconds since the Unix epoch on the cache's clock.
@@ -21,22 +20,36 @@ struct CachedResponse: Sendable {
 
     /// The entry for a response the handler gave, stored at `storedAt`.
     init(response: StashResponse, storedAt: Int64, lifetime: Int64?) {
-        var fields = response.head.headerFields
+        var head = response.head
+        let fields = head.headerFields
         if Self.unstoredFields.contains(where: fields.contains) {
             let named = fields[values: .connection].flatMap { $0.split(separator: ",") }.compactMap {
                 HTTPField.Name(String($0.trimmingWhitespace()))
             }
-            fields = HTTPFields(fields.filter { !Self.unstoredFields.contains($0.name) && !named.contains($0.name) })
+            head.headerFields = HTTPFields(fields.filter { !Self.unstoredFields.contains($0.name) && !named.contains($0.name) })
         }
-        self.init(status: response.head.status, headerFields: fields, body: response.body, storedAt: storedAt, lifetime: lifetime)
+        self.init(head: head, body: response.body, storedAt: storedAt, lifetime: lifetime)
     }
 
     init(status: HTTPResponse.Status, headerFields: HTTPFields, body: ByteBuffer, storedAt: Int64, lifetime: Int64?) {
-        self.status = status
-        self.headerFields = headerFields
+        self.init(head: HTTPResponse(status: status, headerFields: headerFields), body: body, storedAt: storedAt, lifetime: lifetime)
+    }
+
+    init(head: HTTPResponse, body: ByteBuffer, storedAt: Int64, lifetime: Int64?) {
+        self.head = head
         self.body = body
         self.storedAt = storedAt
         self.lifetime = lifetime
+    }
+
+    /// The status, reason phrase included.
+    var status: HTTPResponse.Status {
+        self.head.status
+    }
+
+    /// The stored header fields.
+    var headerFields: HTTPFields {
+        self.head.headerFields
     }
 
     /// How old the entry is at `now`, in milliseconds (never negative, whatever the clocks did).

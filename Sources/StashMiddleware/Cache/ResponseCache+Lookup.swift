@@ -51,18 +51,20 @@ extension ResponseCache {
     /// The fields a 304 repeats from the response it stands for (RFC 9110 §15.4.5), besides the cache's own.
     static let notModifiedFields: [HTTPField.Name] = [.cacheControl, .contentLocation, .date, .eTag, .expires, .vary, .age, .cacheStatus]
 
-    /// Replays a stored response to a request: with `Age` and `Cache-Status`, without a body for `HEAD`, and as a
-    /// 304 when the request's `If-None-Match` names the stored `ETag`.
-    func serve(_ entry: CachedResponse, to request: StashRequest, isHead: Bool, now: Int64, status: CacheStatus) -> StashResponse {
-        var fields = entry.headerFields
-        fields.append(HTTPField(name: .age, value: String(entry.age(at: now) / 1000)))
-        fields.append(HTTPField(name: .cacheStatus, value: status.serialized(name: self.statusName)))
+    /// Replays a stored response to a request: with `Age` and `Cache-Status` (`status`, serialized), without a body
+    /// for `HEAD`, and as a 304 when the request's `If-None-Match` names the stored `ETag`.
+    func serve(_ entry: CachedResponse, to request: StashRequest, isHead: Bool, now: Int64, status: String) -> StashResponse {
+        var head = entry.head
+        // One copy of the shared stored fields, with room for the two a hit adds.
+        head.headerFields.reserveCapacity(head.headerFields.count + 2)
+        head.headerFields.append(HTTPField(name: .age, value: String(entry.age(at: now) / 1000)))
+        head.headerFields.append(HTTPField(name: .cacheStatus, value: status))
         if entry.status.kind == .successful, request.head.headerFields.contains(.ifNoneMatch), let tag = entry.headerFields[.eTag],
             EntityTagMatch.clientHasCurrentCopy(request.head.headerFields, storedETag: tag)
         {
-            let kept = HTTPFields(fields.filter { Self.notModifiedFields.contains($0.name) })
+            let kept = HTTPFields(head.headerFields.filter { Self.notModifiedFields.contains($0.name) })
             return StashResponse(head: HTTPResponse(status: .notModified, headerFields: kept))
         }
-        return StashResponse(head: HTTPResponse(status: entry.status, headerFields: fields), body: isHead ? ByteBuffer() : entry.body)
+        return StashResponse(head: head, body: isHead ? ByteBuffer() : entry.body)
     }
 }

@@ -43,7 +43,7 @@ extension ResponseCache {
             if let shared, shared.isSelected(by: request, base: context.base) {
                 self.metrics.collapsed.increment()
                 let status = CacheStatus(forward: reason, collapsed: true)
-                return self.serve(shared.entry, to: request, isHead: false, now: self.now(), status: status)
+                return self.serve(shared.entry, to: request, isHead: false, now: self.now(), status: status.serialized(name: self.statusName))
             }
             return try await self.forward(request, next: next, context: context, status: CacheStatus(forward: reason, collapsed: false))
         }
@@ -62,7 +62,7 @@ extension ResponseCache {
         guard !context.isHead, self.coalescer.beginRevalidation(key) else {
             self.metrics.stale.increment()
             let status = CacheStatus(hit: true, ttl: entry.freshness(at: now).map(CacheStatus.seconds))
-            return self.serve(entry, to: request, isHead: context.isHead, now: now, status: status)
+            return self.serve(entry, to: request, isHead: context.isHead, now: now, status: status.serialized(name: self.statusName))
         }
         do {
             let (response, shared) = try await self.fetch(request, next: next, context: context, status: CacheStatus(forward: .stale))

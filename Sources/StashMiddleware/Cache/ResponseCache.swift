@@ -56,6 +56,10 @@ public struct ResponseCache: HTTPMiddleware {
     let statusName: String
     /// The stale grace period in milliseconds, `nil` when none.
     let staleGrace: Int64?
+    /// Whether `GET` is a cached method (so `HEAD` is answered too), decided once.
+    let cachesGet: Bool
+    /// The `Cache-Status` of a hit on a response fresh for ever, made once.
+    let foreverHitStatus: String
 
     /// Creates a cache whose store is the registry's store named ``Configuration/storeName``.
     /// - Throws: What the registry throws making the store.
@@ -77,6 +81,8 @@ public struct ResponseCache: HTTPMiddleware {
         self.now = { clock.now.millisecondsSinceEpoch }
         self.statusName = CacheStatus.serializedName(configuration.cacheName)
         self.staleGrace = configuration.staleWhileRevalidate.flatMap { ResponseCache.Lifetime.duration($0).milliseconds ?? nil }
+        self.cachesGet = configuration.methods.contains(.get)
+        self.foreverHitStatus = CacheStatus(hit: true).serialized(name: self.statusName)
     }
 
     /// The largest response body the cache stores, in bytes (``Configuration/maximumBodySize``): what a framework
@@ -96,8 +102,9 @@ public struct ResponseCache: HTTPMiddleware {
     }
 
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
-        let isHead = request.head.method == .head && self.configuration.methods.contains(.get)
-        guard isHead || self.configuration.methods.contains(request.head.method) else {
+        let method = request.head.method
+        let isHead = method == .head && self.cachesGet
+        guard method == .get ? self.cachesGet : isHead || self.configuration.methods.contains(method) else {
             return try await self.bypass(request, next: next, forward: .method)
         }
         let lifetime = self.configuration.lifetime(for: request)
@@ -131,8 +138,8 @@ public struct ResponseCache: HTTPMiddleware {
             let freshness = entry.freshness(at: now)
             if freshness.map({ $0 > 0 }) ?? true {
                 self.metrics.hit.increment()
-                let status = CacheStatus(hit: true, ttl: freshness.map(CacheStatus.seconds))
-                return self.serve(entry, to: request, isHead: isHead, now: now, status: status)
+                let status = freshness.map { CacheStatus(hit: true, ttl: CacheStatus.seconds($0)).serialized(name: self.statusName) }
+                return self.serve(entry, to: request, isHead: isHead, now: now, status: status ?? self.foreverHitStatus)
             }
             if let grace = self.staleGrace, -(freshness ?? 0) <= grace {
                 return try await self.revalidate(entry, key: key, request: request, next: next, context: context, now: now)
