@@ -25,12 +25,34 @@ extension StoreRecordEncoding {
         guard let count = input.readInteger(as: UInt32.self) else { throw Self.corrupt("its header is truncated") }
         guard Int(count) <= input.readableBytes / 8 else { throw Self.corrupt("it claims \(count) fields") }
 
-        var changed: [String] = []
-        changed.reserveCapacity(changes.set.count + changes.remove.count)
-        changed.append(contentsOf: changes.set.keys)
-        changed.append(contentsOf: changes.remove)
-        changed.sort()
+        // The changed names in order, on the stack for the few a merge usually has.
+        let changedCount = changes.set.count + changes.remove.count
+        return try withUnsafeTemporaryAllocation(of: String.self, capacity: changedCount) { names throws(StoreError) in
+            var filled = 0
+            for name in changes.set.keys {
+                names.initializeElement(at: filled, to: name)
+                filled += 1
+            }
+            for name in changes.remove {
+                names.initializeElement(at: filled, to: name)
+                filled += 1
+            }
+            defer { names.deinitialize() }
+            var sorted = names
+            sorted.sort()
+            return try Self.merge(changes, sortedNames: UnsafeBufferPointer(names), into: stored, input: input, count: count)
+        }
+    }
 
+    /// The merge-join itself, over the changed names in ascending order and the stored fields after the header.
+    private static func merge(
+        _ changes: RecordChanges,
+        sortedNames changed: UnsafeBufferPointer<String>,
+        into stored: ByteBuffer,
+        input: ByteBuffer,
+        count: UInt32
+    ) throws(StoreError) -> Merged {
+        var input = input
         var size = stored.readableBytes
         for (name, value) in changes.set { size += 8 + name.utf8.count + value.readableBytes }
         var output = ByteBufferAllocator().buffer(capacity: size)

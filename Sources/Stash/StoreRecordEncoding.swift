@@ -65,8 +65,7 @@ public enum StoreRecordEncoding {
         guard let count = buffer.readInteger(as: UInt32.self) else { throw .truncatedHeader }
         // Each field takes at least 8 bytes, so a count larger than that allows is damage, not a reason to reserve.
         guard Int(count) <= buffer.readableBytes / 8 else { throw .implausibleCount(count) }
-        var fields: [String: ByteBuffer] = [:]
-        fields.reserveCapacity(Int(count))
+        var fields = [String: ByteBuffer](minimumCapacity: Int(count))
         for _ in 0..<count {
             guard let nameLength = buffer.readInteger(as: UInt32.self),
                 let name = buffer.readString(length: Int(nameLength)),

@@ -13,7 +13,7 @@ import Testing
     ])
     func whatIsWrittenIsReadBackAndIsTheDecimalText(_ tag: UInt8, _ numbers: [Int64]) throws {
         let padded = numbers + Array(repeating: 0, count: 3 - numbers.count)
-        let encoded = RateLimitState.encode(tag, (padded[0], padded[1], padded[2]), count: numbers.count)
+        let encoded = RateLimitState(tag: tag, numbers: (padded[0], padded[1], padded[2]), count: numbers.count).encoded()
         let text = String(decoding: [tag], as: UTF8.self) + numbers.map { " \($0)" }.joined()
         #expect(String(buffer: encoded) == text)
         let state = try #require(RateLimitState(encoded))

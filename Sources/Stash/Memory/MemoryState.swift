@@ -174,6 +174,40 @@ struct MemoryState: ~Copyable {
         if self.bounded { self.evictBeyondBounds() }
     }
 
+    /// The position of a key's live entry, found with one lookup; an expired one is removed on the way. The
+    /// position is valid until the state next changes.
+    mutating func liveIndex(space: Int, key: String) -> Dictionary<MemoryKey, Entry>.Index? {
+        guard let index = self.spaces[space].entries.index(forKey: MemoryKey(key)) else { return nil }
+        if self.isExpired(self.spaces[space].entries.values[index]) {
+            self.remove(space: space, key: key)
+            return nil
+        }
+        return index
+    }
+
+    /// Gives the entry at `index` (from ``liveIndex(space:key:)``, nothing changed since) a new value and expiry,
+    /// as ``set(space:key:value:expiresAt:)`` would store them, without looking the key up again. `change` gets the
+    /// stored value to replace or to write over: its bytes are reused unless a reader still holds them.
+    mutating func rewrite(
+        space: Int,
+        at index: Dictionary<MemoryKey, Entry>.Index,
+        expiresAt: Ticks?,
+        with change: (inout ByteBuffer) -> Void
+    ) {
+        self.lastVersion &+= 1
+        self.changes &+= 1
+        // Each access below modifies the entry where it is: the dictionary's storage and the bytes stay unique.
+        let before = self.spaces[space].entries.values[index].value.readableBytes
+        change(&self.spaces[space].entries.values[index].value)
+        self.spaces[space].entries.values[index].expiresAt = expiresAt
+        self.spaces[space].entries.values[index].version = self.lastVersion
+        self.bytes += self.spaces[space].entries.values[index].value.readableBytes - before
+        if self.bounded {
+            self.recency.touch(self.spaces[space].entries.values[index].node)
+            self.evictBeyondBounds()
+        }
+    }
+
     /// Stores a value if the key is missing or expired; returns whether it did.
     mutating func insert(space: Int, key: String, value: ByteBuffer, expiresAt: Ticks?) -> Bool {
         guard self.live(space: space, key: key) == nil else { return false }

@@ -7,17 +7,21 @@ extension MemoryStore {
         try StoreValidation.validateKey(key)
         _ = try StoreValidation.validateChanges(changes)
         return try self.storage.state.withLock { state throws(StoreError) -> RecordMergeResult in
-            let snapshot = state.snapshot(space: self.space, key: key)
-            let (update, result) = try RecordMerging.merge(changes, into: snapshot.value)
+            // One lookup: the entry's position serves the read and the write.
+            guard let index = state.liveIndex(space: self.space, key: key) else { return .missing }
+            let entry = state.spaces[self.space].entries.values[index]
+            let (update, result) = try RecordMerging.merge(changes, into: entry.value)
             let milliseconds = try StoreValidation.validateUpdate(update, maximumValueSize: self.maximumValueSize)
-            // The version seen is the current one: the lock is still held.
-            _ = state.commit(
-                space: self.space,
-                key: key,
-                seen: snapshot.version,
-                update: update,
-                expiresAt: state.deadline(afterMilliseconds: milliseconds)
-            )
+            switch update {
+            case .unchanged:
+                break
+            case .delete:
+                state.remove(space: self.space, key: key)
+            case .set(let value, _):
+                state.rewrite(space: self.space, at: index, expiresAt: state.deadline(afterMilliseconds: milliseconds)) { $0 = value }
+            case .setKeepingExpiry(let value):
+                state.rewrite(space: self.space, at: index, expiresAt: entry.expiresAt) { $0 = value }
+            }
             return result
         }
     }

@@ -24,6 +24,19 @@ extension RateLimitRule {
     ///     for a store on a server). Any other origin makes stored state meaningless to the next process that reads
     ///     it: after a restart, or a snapshot loaded elsewhere.
     public func decide(state: ByteBuffer?, now: Duration) -> Step {
+        let plan = self.plan(state: state, now: now)
+        return Step(decision: plan.decision, newState: plan.newState?.encoded(), expiresIn: plan.expiresIn)
+    }
+
+    /// A step whose new state is not yet written out: a store that can reuse the stored bytes writes it in place.
+    struct Plan {
+        var decision: RateLimitDecision
+        var newState: RateLimitState?
+        var expiresIn: Duration
+    }
+
+    /// Decides as ``decide(state:now:)`` does, leaving the new state unencoded.
+    func plan(state: ByteBuffer?, now: Duration) -> Plan {
         let fields = state.flatMap(RateLimitState.init)
         let (seconds, attoseconds) = now.components
         let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
@@ -37,7 +50,7 @@ extension RateLimitRule {
         }
     }
 
-    private func fixedWindow(_ fields: RateLimitState?, now: Int64) -> Step {
+    private func fixedWindow(_ fields: RateLimitState?, now: Int64) -> Plan {
         let window = self.windowMilliseconds
         let start = now - Self.modulo(now, window)
         var count: Int64 = 0
@@ -48,7 +61,7 @@ extension RateLimitRule {
             return self.refused(resetIn: .milliseconds(resetIn), retryAfter: .milliseconds(resetIn))
         }
         count += 1
-        return Step(
+        return Plan(
             decision: RateLimitDecision(
                 isAllowed: true,
                 limit: self.limit,
@@ -56,12 +69,12 @@ extension RateLimitRule {
                 resetIn: .milliseconds(resetIn),
                 retryAfter: nil
             ),
-            newState: RateLimitState.encode(UInt8(ascii: "F"), (start, count, 0), count: 2),
+            newState: RateLimitState(tag: UInt8(ascii: "F"), numbers: (start, count, 0), count: 2),
             expiresIn: .milliseconds(resetIn)
         )
     }
 
-    private func slidingWindow(_ fields: RateLimitState?, now: Int64) -> Step {
+    private func slidingWindow(_ fields: RateLimitState?, now: Int64) -> Plan {
         let window = self.windowMilliseconds
         let start = now - Self.modulo(now, window)
         var previous: Int64 = 0
@@ -94,7 +107,7 @@ extension RateLimitRule {
             return self.refused(resetIn: resetIn, retryAfter: .milliseconds(max(wait, 1)))
         }
         current += 1
-        return Step(
+        return Plan(
             decision: RateLimitDecision(
                 isAllowed: true,
                 limit: self.limit,
@@ -102,13 +115,13 @@ extension RateLimitRule {
                 resetIn: resetIn,
                 retryAfter: nil
             ),
-            newState: RateLimitState.encode(UInt8(ascii: "S"), (start, previous, current), count: 3),
+            newState: RateLimitState(tag: UInt8(ascii: "S"), numbers: (start, previous, current), count: 3),
             // The count is still needed as the previous window's throughout the next one.
             expiresIn: .milliseconds(overlap + window)
         )
     }
 
-    private func tokenBucket(_ fields: RateLimitState?, burst: Int64, now: Int64) -> Step {
+    private func tokenBucket(_ fields: RateLimitState?, burst: Int64, now: Int64) -> Plan {
         // In microseconds. The emission interval is rounded up: the rate is never above `limit` per `window`.
         let interval = (self.windowMilliseconds * 1000 + Int64(self.limit) - 1) / Int64(self.limit)
         let capacity = burst * interval
@@ -123,7 +136,7 @@ extension RateLimitRule {
                 limit: Int(burst)
             )
         }
-        return Step(
+        return Plan(
             decision: RateLimitDecision(
                 isAllowed: true,
                 limit: Int(burst),
@@ -131,13 +144,13 @@ extension RateLimitRule {
                 resetIn: .microseconds(next - now),
                 retryAfter: nil
             ),
-            newState: RateLimitState.encode(UInt8(ascii: "G"), (next, 0, 0), count: 1),
+            newState: RateLimitState(tag: UInt8(ascii: "G"), numbers: (next, 0, 0), count: 1),
             expiresIn: .milliseconds(max(1, (next - now + 999) / 1000))
         )
     }
 
-    private func refused(resetIn: Duration, retryAfter: Duration, limit: Int? = nil) -> Step {
-        Step(
+    private func refused(resetIn: Duration, retryAfter: Duration, limit: Int? = nil) -> Plan {
+        Plan(
             decision: RateLimitDecision(
                 isAllowed: false,
                 limit: limit ?? self.limit,

@@ -44,15 +44,34 @@ struct RateLimitState {
         self.count = parsed.count
     }
 
-    /// The state `tag n₁ …` with the first `count` of `numbers`, as bytes.
-    static func encode(_ tag: UInt8, _ numbers: (Int64, Int64, Int64), count: Int) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: 2 + 21 * count)
-        buffer.writeInteger(tag)
-        for index in 0..<count {
-            buffer.writeInteger(UInt8(ascii: " "))
-            Self.write(index == 0 ? numbers.0 : index == 1 ? numbers.1 : numbers.2, into: &buffer)
-        }
+    init(tag: UInt8, numbers: (Int64, Int64, Int64), count: Int) {
+        self.tag = tag
+        self.numbers = numbers
+        self.count = count
+    }
+
+    /// The most bytes a state takes: a letter, then three spaces and three integers of up to 20 characters.
+    static let maximumSize = 1 + 3 * 21
+
+    /// The state as bytes, in a new buffer.
+    func encoded() -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: Self.maximumSize)
+        self.write(into: &buffer)
         return buffer
+    }
+
+    /// Appends the state's bytes to `buffer`, written in one go: `tag n₁ …` with the first `count` numbers.
+    func write(into buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.maximumSize) { bytes in
+            bytes[0] = self.tag
+            var offset = 1
+            for index in 0..<self.count {
+                bytes[offset] = UInt8(ascii: " ")
+                offset += 1
+                offset = Self.write(index == 0 ? self.numbers.0 : index == 1 ? self.numbers.1 : self.numbers.2, into: bytes, at: offset)
+            }
+            return offset
+        }
     }
 
     /// A decimal integer (an optional sign, then digits) starting at `start`, and the index after it; `nil` when
@@ -78,24 +97,27 @@ struct RateLimitState {
         return (value, index)
     }
 
-    private static func write(_ number: Int64, into buffer: inout ByteBuffer) {
-        if number < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
-        // Digits from the lowest, as magnitudes (Int64.min has no positive counterpart).
+    /// Writes a decimal integer at `offset` (room for 20 characters is there) and returns the offset after it.
+    private static func write(_ number: Int64, into bytes: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var offset = offset
+        if number < 0 {
+            bytes[offset] = UInt8(ascii: "-")
+            offset += 1
+        }
+        // Digits from the lowest, as magnitudes (Int64.min has no positive counterpart), then reversed in place.
         var magnitude = number.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        let count = withUnsafeMutableBytes(of: &digits) { digits in
-            var count = 0
-            repeat {
-                digits[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            return count
+        let first = offset
+        repeat {
+            bytes[offset] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            offset += 1
+        } while magnitude > 0
+        var (low, high) = (first, offset - 1)
+        while low < high {
+            bytes.swapAt(low, high)
+            low += 1
+            high -= 1
         }
-        withUnsafeBytes(of: &digits) { digits in
-            for index in stride(from: count - 1, through: 0, by: -1) {
-                buffer.writeInteger(digits[index])
-            }
-        }
+        return offset
     }
 }

@@ -25,12 +25,22 @@ public import Stash
 /// Metrics: `stash_rate_limit_requests_total` with dimensions `policy` and `outcome` (`allowed`, `refused`,
 /// `error`).
 public struct RateLimiter: HTTPMiddleware {
-    /// A policy with the counters of its outcomes.
-    private struct Limit: Sendable {
+    /// A policy with the counters of its outcomes: a class, so a decision holds it with one reference.
+    final class Limit: Sendable {
         let policy: RateLimitPolicy
         let allowed: Counter
         let refused: Counter
         let failed: Counter
+        /// The policy's `RateLimit-Policy` member, made once: `"name";q=limit;w=window`.
+        let policyMember: String
+
+        init(policy: RateLimitPolicy, allowed: Counter, refused: Counter, failed: Counter, policyMember: String) {
+            self.policy = policy
+            self.allowed = allowed
+            self.refused = refused
+            self.failed = failed
+            self.policyMember = policyMember
+        }
     }
 
     let configuration: Configuration
@@ -50,54 +60,69 @@ public struct RateLimiter: HTTPMiddleware {
             func counter(_ outcome: String) -> Counter {
                 Counter(label: "stash_rate_limit_requests_total", dimensions: [("policy", policy.name), ("outcome", outcome)])
             }
-            return Limit(policy: policy, allowed: counter("allowed"), refused: counter("refused"), failed: counter("error"))
+            return Limit(
+                policy: policy,
+                allowed: counter("allowed"),
+                refused: counter("refused"),
+                failed: counter("error"),
+                policyMember: Self.policyMember(name: policy.name, limit: policy.rule.limit, window: policy.rule.window)
+            )
         }
     }
 
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
-        if self.configuration.excludedPaths.contains(String(request.pathWithoutQuery)) || self.configuration.skip?(request) == true {
-            return try await next(request)
-        }
-        let limits = self.limits.filter { $0.policy.appliesTo(request) }
-        guard !limits.isEmpty else { return try await next(request) }
-        let identity = self.identity(of: request)
+        let excluded = self.configuration.excludedPaths
+        if !excluded.isEmpty, excluded.contains(String(request.pathWithoutQuery)) { return try await next(request) }
+        if self.configuration.skip?(request) == true { return try await next(request) }
 
-        var decisions: [(RateLimitPolicy, RateLimitDecision)] = []
-        do {
-            for limit in limits {
-                let policy = limit.policy
-                let decision = try await self.store.rateLimit(Self.key(policy: policy.name, identity: identity), rule: policy.rule)
-                (decision.isAllowed ? limit.allowed : limit.refused).increment()
-                decisions.append((policy, decision))
+        var decisions = RateLimitDecisions<Limit>()
+        var identity: String?
+        for (index, limit) in self.limits.enumerated() where limit.policy.appliesTo(request) {
+            let client = identity ?? self.identity(of: request)
+            identity = client
+            let decision: RateLimitDecision
+            do {
+                decision = try await self.store.rateLimit(Self.key(policy: limit.policy.name, identity: client), rule: limit.policy.rule)
+            } catch {
+                // This policy and the ones not yet decided could not decide the request.
+                for undecided in self.limits[index...] where undecided.policy.appliesTo(request) { undecided.failed.increment() }
+                return try await self.fail(request, next: next, error: error)
             }
-        } catch {
-            for limit in limits { limit.failed.increment() }
-            self.configuration.logger.debug(
-                "rate limit store failed",
-                metadata: ["error": "\(error)", "failure_mode": "\(self.configuration.failureMode)"]
-            )
-            switch self.configuration.failureMode {
-            case .open:
-                return try await next(request)
-            case .closed:
-                return StashResponse(status: .serviceUnavailable, headerFields: [.retryAfter: "1"], body: "Service Unavailable\n")
-            }
+            (decision.isAllowed ? limit.allowed : limit.refused).increment()
+            decisions.append(limit, decision)
         }
+        guard !decisions.isEmpty else { return try await next(request) }
 
-        let refusals = decisions.filter { !$0.1.isAllowed }
         var response: StashResponse
-        if refusals.isEmpty {
-            response = try await next(request)
-        } else {
-            let wait = refusals.compactMap(\.1.retryAfter).max() ?? .seconds(1)
+        if let wait = decisions.longestRefusal {
             response = StashResponse(
                 status: .tooManyRequests,
                 headerFields: [.retryAfter: String(wait.roundedUpToSeconds), .contentType: "text/plain; charset=utf-8"],
                 body: "Too Many Requests\n"
             )
+        } else {
+            response = try await next(request)
         }
         self.addHeaders(decisions, to: &response.head.headerFields)
         return response
+    }
+
+    /// Answers a request whose decision failed in the store, as ``Configuration/failureMode`` says.
+    private func fail(
+        _ request: StashRequest,
+        next: (StashRequest) async throws -> StashResponse,
+        error: any Error
+    ) async throws -> StashResponse {
+        self.configuration.logger.debug(
+            "rate limit store failed",
+            metadata: ["error": "\(error)", "failure_mode": "\(self.configuration.failureMode)"]
+        )
+        switch self.configuration.failureMode {
+        case .open:
+            return try await next(request)
+        case .closed:
+            return StashResponse(status: .serviceUnavailable, headerFields: [.retryAfter: "1"], body: "Service Unavailable\n")
+        }
     }
 
     /// The identity a request counts under; requests without one share the bucket `unknown`.
@@ -112,36 +137,50 @@ public struct RateLimiter: HTTPMiddleware {
         return policy + "|#" + SHA256.hexDigest(identity.utf8)
     }
 
-    private func addHeaders(_ decisions: [(RateLimitPolicy, RateLimitDecision)], to fields: inout HTTPFields) {
+    /// A `RateLimit-Policy` member: `"name";q=limit;w=window`.
+    private static func policyMember(name: String, limit: Int, window: Duration) -> String {
+        "\"" + name + "\";q=" + String(limit) + ";w=" + String(window.roundedUpToSeconds)
+    }
+
+    private func addHeaders(_ decisions: RateLimitDecisions<Limit>, to fields: inout HTTPFields) {
         // Appended piece by piece into one reserved string each: this runs on every limited request.
         var policies = ""
         var limits = ""
-        policies.reserveCapacity(decisions.count * 40)
         limits.reserveCapacity(decisions.count * 40)
-        for (index, (policy, decision)) in decisions.enumerated() {
-            if index > 0 {
-                policies += ", "
-                limits += ", "
+        for (index, (limit, decision)) in decisions.enumerated() {
+            let rule = limit.policy.rule
+            if decisions.count == 1, decision.limit == rule.limit {
+                // The member made once; not when the decision's limit is not the rule's (a token bucket's burst).
+                policies = limit.policyMember
+            } else {
+                if index == 0 { policies.reserveCapacity(decisions.count * 40) } else { policies += ", " }
+                policies += Self.policyMember(name: limit.policy.name, limit: decision.limit, window: rule.window)
             }
-            policies += "\""
-            policies += policy.name
-            policies += "\";q="
-            policies += String(decision.limit)
-            policies += ";w="
-            policies += String(policy.rule.window.roundedUpToSeconds)
+            if index > 0 { limits += ", " }
             limits += "\""
-            limits += policy.name
+            limits += limit.policy.name
             limits += "\";r="
             limits += String(decision.remaining)
             limits += ";t="
             limits += String(decision.resetIn.roundedUpToSeconds)
         }
-        fields[.rateLimitPolicy] = policies
-        fields[.rateLimit] = limits
+        // One copy of the handler's fields at most, with room for what is added.
+        fields.reserveCapacity(fields.count + (self.configuration.legacyHeaders ? 5 : 2))
+        Self.set(.rateLimitPolicy, policies, in: &fields)
+        Self.set(.rateLimit, limits, in: &fields)
         if self.configuration.legacyHeaders, let (_, tightest) = decisions.min(by: { $0.1.remaining < $1.1.remaining }) {
-            fields[.xRateLimitLimit] = String(tightest.limit)
-            fields[.xRateLimitRemaining] = String(tightest.remaining)
-            fields[.xRateLimitReset] = String(tightest.resetIn.roundedUpToSeconds)
+            Self.set(.xRateLimitLimit, String(tightest.limit), in: &fields)
+            Self.set(.xRateLimitRemaining, String(tightest.remaining), in: &fields)
+            Self.set(.xRateLimitReset, String(tightest.resetIn.roundedUpToSeconds), in: &fields)
+        }
+    }
+
+    /// Sets a field, replacing any of that name the handler set: appended when there is none, the common case.
+    private static func set(_ name: HTTPField.Name, _ value: String, in fields: inout HTTPFields) {
+        if fields.contains(name) {
+            fields[name] = value
+        } else {
+            fields.append(HTTPField(name: name, value: value))
         }
     }
 }

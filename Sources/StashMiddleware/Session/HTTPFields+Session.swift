@@ -10,7 +10,9 @@ extension HTTPFields {
     /// `no-store` already gets no `private`, and one that varies on `*` or on `Cookie` gets no `Vary`. Each field
     /// stays one line, for the downstream caches that read only the first.
     mutating func markDependingOnSession() {
-        // Most responses have neither field: the two prebuilt fields are appended as they are.
+        // Most responses have neither field: the two prebuilt fields are appended as they are, after one copy of
+        // the handler's fields with room for both.
+        self.reserveCapacity(self.count + 2)
         if !self.contains(.cacheControl) {
             self.append(Self.privateCacheControl)
         } else {

@@ -6,7 +6,7 @@ extension SessionCookie {
         /// Whether the request carries a cookie of this name at all, well-formed or not.
         var isPresent = false
         /// The first value of that name shaped like a session id.
-        var id: Substring?
+        var id: String?
     }
 
     /// Finds the session cookie in a request's `Cookie` fields.
@@ -17,39 +17,55 @@ extension SessionCookie {
     /// browsers send the cookie with the longest path first — and the others are ignored, so one request never
     /// costs more than one store read. A value that is not shaped like an id is never looked up.
     func find(in fields: HTTPFields) -> Found {
-        // Read as UTF-8 bytes: the delimiters are ASCII, and a request pays for this on every call.
         var found = Found()
-        let name = self.name.utf8
         for field in fields where field.name == .cookie {
-            let bytes = field.value.utf8
-            var start = bytes.startIndex
-            while start < bytes.endIndex {
-                let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex
-                let pair = bytes[start..<end]
-                start = end == bytes.endIndex ? end : bytes.index(after: end)
-                guard let equals = pair.firstIndex(of: UInt8(ascii: "=")),
-                    Self.trimmed(pair[..<equals]).elementsEqual(name)
-                else { continue }
-                found.isPresent = true
-                var value = Self.trimmed(pair[bytes.index(after: equals)...])
-                if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
-                    value = value.dropFirst().dropLast()
+            // Read as UTF-8 bytes in place: the delimiters are ASCII, and a request pays for this on every call.
+            let value = field.value
+            let id =
+                value.utf8.withContiguousStorageIfAvailable { bytes in
+                    self.find(in: bytes, isPresent: &found.isPresent)
                 }
-                let candidate = Substring(value)
-                if SessionID.isWellFormed(candidate) {
-                    found.id = candidate
-                    return found
+                ?? Array(value.utf8).withUnsafeBufferPointer { bytes in
+                    self.find(in: bytes, isPresent: &found.isPresent)
                 }
+            if let id {
+                found.id = id
+                return found
             }
         }
         return found
     }
 
-    /// The bytes without the spaces and tabs around them.
-    private static func trimmed(_ bytes: Substring.UTF8View) -> Substring.UTF8View {
-        var bytes = bytes
-        while let first = bytes.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { bytes.removeFirst() }
-        while let last = bytes.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { bytes.removeLast() }
-        return bytes
+    /// The first value of this cookie shaped like a session id in one `Cookie` field's bytes, noting whether the
+    /// cookie is there at all.
+    private func find(in bytes: UnsafeBufferPointer<UInt8>, isPresent: inout Bool) -> String? {
+        let name = self.name.utf8
+        var start = 0
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+            let pair = start..<end
+            start = end + 1
+            guard let equals = bytes[pair].firstIndex(of: UInt8(ascii: "=")),
+                Self.trimmed(start: pair.lowerBound, end: equals, in: bytes).elementsEqual(name)
+            else { continue }
+            isPresent = true
+            var value = Self.trimmed(start: equals + 1, end: pair.upperBound, in: bytes)
+            if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
+                value = UnsafeBufferPointer(rebasing: value.dropFirst().dropLast())
+            }
+            if SessionID.isWellFormed(value) {
+                // Well-formed ids are ASCII.
+                return String(decoding: value, as: UTF8.self)
+            }
+        }
+        return nil
+    }
+
+    /// The bytes from `start` to `end` without the spaces and tabs around them.
+    private static func trimmed(start: Int, end: Int, in bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        var (start, end) = (start, end)
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        return UnsafeBufferPointer(rebasing: bytes[start..<end])
     }
 }

@@ -37,10 +37,9 @@ enum SessionID {
         }
     }
 
-    /// Whether a cookie value is shaped like an id this middleware issues: exactly 43 base64url characters, the
+    /// Whether a cookie value's bytes are shaped like an id this middleware issues: exactly 43 base64url characters, the
     /// last one with its two padding bits clear. Anything else is never looked up in the store.
-    static func isWellFormed(_ value: Substring) -> Bool {
-        let utf8 = value.utf8
+    static func isWellFormed(_ utf8: some Collection<UInt8>) -> Bool {
         guard utf8.count == Self.length else { return false }
         var last: UInt8 = 0
         for byte in utf8 {

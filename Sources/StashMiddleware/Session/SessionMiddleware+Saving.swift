@@ -60,23 +60,18 @@ extension SessionMiddleware {
 
     /// Merges a request's changes into its stored session, and renews a sliding expiry when due: one atomic step of
     /// the store (``Stash/Store/mergeRecord(_:_:)``), which never retries, however many requests of the session run.
-    private func merge(into id: String, loaded: SessionRecord?, isLegacy: Bool, changes: [String: ByteBuffer?]) async throws -> String? {
+    private func merge(into id: String, loaded: SessionRecord?, isLegacy: Bool, changes: RecordChanges) async throws -> String? {
         let expiry = self.configuration.expiry
         let now = self.now().millisecondsSinceEpoch
         let renewalDue = loaded.map { Self.isRenewalDue($0, expiry: expiry, now: now) } ?? false
-        guard !changes.isEmpty || renewalDue else { return nil }
+        let changed = !changes.set.isEmpty || !changes.remove.isEmpty
+        guard changed || renewalDue else { return nil }
         if isLegacy {
             return try await self.mergeLegacy(into: id, changes: changes, expiry: expiry, now: now)
         }
         let renews = expiry.renewalInterval != nil
-        var record = RecordChanges(metadataFields: SessionRecord.metadataFields)
-        for (key, change) in changes {
-            if let value = change {
-                record.set[key] = value
-            } else {
-                record.remove.insert(key)
-            }
-        }
+        var record = changes
+        record.metadataFields = SessionRecord.metadataFields
         if renews {
             record.set[SessionRecord.renewedAtField] = SessionRecord.renewal(now)
             record.expiry = .reset(expiry.lifetime)
@@ -85,14 +80,14 @@ extension SessionMiddleware {
         switch try await self.store.mergeRecord(id, record) {
         case .missing: outcome = .gone
         case .deleted: outcome = .emptied
-        case .merged: outcome = renews ? .renewed(changed: !changes.isEmpty) : .saved
+        case .merged: outcome = renews ? .renewed(changed: changed) : .saved
         }
         return self.finish(id, outcome)
     }
 
     /// Merges into a session stored by Stash 0.x before records, through ``Stash/Store/update(_:_:)``, keeping its
     /// encoding: such sessions end (or move into a record when their id is regenerated) within one lifetime.
-    private func mergeLegacy(into id: String, changes: [String: ByteBuffer?], expiry: SessionExpiry, now: Int64) async throws -> String? {
+    private func mergeLegacy(into id: String, changes: RecordChanges, expiry: SessionExpiry, now: Int64) async throws -> String? {
         let outcome = Mutex<MergeOutcome>(.unchanged)
         _ = try await self.store.update(id) { current in
             // `update` may run this more than once; the last run is the one that was written.
@@ -131,7 +126,7 @@ extension SessionMiddleware {
     /// Moves a session to a new id: the old record is taken and deleted in one atomic step, then stored, with the
     /// request's changes, under the new id. A session deleted meanwhile is not brought back: the new one holds only
     /// this request's values.
-    private func move(from old: String, to new: String, isLegacy: Bool, changes: [String: ByteBuffer?]) async throws -> String? {
+    private func move(from old: String, to new: String, isLegacy: Bool, changes: RecordChanges) async throws -> String? {
         var record = SessionRecord(values: [:], renewedAt: self.now().millisecondsSinceEpoch)
         if isLegacy {
             let taken = Mutex<ByteBuffer?>(nil)
@@ -159,7 +154,7 @@ extension SessionMiddleware {
 
     /// What to write when merging changes into the legacy session `current`: the transform of ``Stash/Store/update(_:_:)``.
     static func merging(
-        _ changes: [String: ByteBuffer?],
+        _ changes: RecordChanges,
         into current: ByteBuffer?,
         expiry: SessionExpiry,
         now: Int64

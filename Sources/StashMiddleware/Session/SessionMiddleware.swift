@@ -85,14 +85,13 @@ public struct SessionMiddleware: HTTPMiddleware {
 
     /// Loads the session a request's cookie names, or makes an empty one.
     func load(_ found: SessionCookie.Found) async throws -> Session {
-        guard let candidate = found.id else {
+        guard let id = found.id else {
             if found.isPresent {
                 self.metrics.rejected.increment()
                 self.configuration.logger.trace("session cookie is not a session id; ignored")
             }
             return Session(state: SessionState(id: nil, record: nil))
         }
-        let id = String(candidate)
         let record: SessionRecord?
         var isLegacy = false
         do {

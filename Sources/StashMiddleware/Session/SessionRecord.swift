@@ -58,7 +58,8 @@ struct SessionRecord: Equatable, Sendable {
 
     /// Reads a session from the fields of its record.
     /// - Throws: ``StashMiddlewareError/Code/corruptSession`` when the renewal time is missing or malformed.
-    init(fields: [String: ByteBuffer]) throws(StashMiddlewareError) {
+    init(fields: consuming [String: ByteBuffer]) throws(StashMiddlewareError) {
+        // Consumed, so the renewal field is removed from the decoded dictionary itself, not from a copy.
         var values = fields
         guard var renewal = values.removeValue(forKey: Self.renewedAtField),
             let renewedAt = renewal.readInteger(as: Int64.self), renewal.readableBytes == 0
@@ -82,10 +83,8 @@ struct SessionRecord: Equatable, Sendable {
     }
 
     /// Applies one request's changes: a value sets its key, `nil` removes it.
-    mutating func apply(_ changes: [String: ByteBuffer?]) {
-        for (key, change) in changes {
-            self.values[key] = change
-        }
+    mutating func apply(_ changes: RecordChanges) {
+        changes.apply(to: &self.values)
     }
 
     private static func corrupt(_ reason: String) -> StashMiddlewareError {

@@ -1,4 +1,5 @@
 import NIOCore
+import Stash
 
 /// What one request knows and did to its session: the record it loaded, and its changes, kept apart so that saving
 /// merges only the changes onto whatever the store holds by then.
@@ -12,8 +13,9 @@ struct SessionState: Sendable {
     let isLegacy: Bool
     /// The session's id now: ``loadedID``, a fresh id once a new session is written to, or a regenerated one.
     var id: String?
-    /// This request's changes by key: a value sets the key, `nil` removes it.
-    var changes: [String: ByteBuffer?] = [:]
+    /// This request's changes: the keys it set (to a value other than the loaded one) and the loaded keys it
+    /// removed, in the form a save merges into the store.
+    var changes = RecordChanges()
     /// Whether ``Session/destroy()`` was called: the loaded session is deleted.
     var isDestroyed = false
     /// Whether the handler read or changed the session in any way: its response then depends on the session, and
@@ -29,36 +31,37 @@ struct SessionState: Sendable {
 
     /// The value a key has for this request: its change, or what was loaded.
     func value(forKey key: String) -> ByteBuffer? {
-        if let change = self.changes[key] { return change }
+        if let value = self.changes.set[key] { return value }
+        if self.changes.remove.contains(key) { return nil }
         return self.loaded?.values[key]
     }
 
     /// Whether the session, as this request sees it, holds no value.
     var isEmpty: Bool {
-        if self.changes.values.contains(where: { $0 != nil }) { return false }
+        if !self.changes.set.isEmpty { return false }
         // Every change is a removal: the session is empty when each loaded key was removed.
         guard let loaded = self.loaded else { return true }
-        return loaded.values.keys.allSatisfy { self.changes[$0] != nil }
+        return loaded.values.keys.allSatisfy { self.changes.remove.contains($0) }
     }
 
     /// Sets a value, giving a new session its id. Setting the value a key was loaded with is no change, so a handler
     /// that stores the same thing on every request causes no write.
     mutating func setValue(_ value: ByteBuffer, forKey key: String) {
         if self.id == nil { self.id = SessionID.generate() }
+        self.changes.remove.remove(key)
         if let loaded = self.loaded?.values[key], loaded == value {
-            self.changes[key] = nil
+            self.changes.set[key] = nil
         } else {
-            self.changes[key] = .some(value)
+            // Room for the renewal field a save adds, so that it does not grow the dictionary again.
+            if self.changes.set.isEmpty { self.changes.set.reserveCapacity(2) }
+            self.changes.set[key] = value
         }
     }
 
     /// Removes a value this request can see; removing an absent key changes nothing (and so writes nothing).
     mutating func removeValue(forKey key: String) {
-        if self.loaded?.values[key] != nil {
-            self.changes[key] = .some(nil)
-        } else {
-            self.changes[key] = nil
-        }
+        self.changes.set[key] = nil
+        if self.loaded?.values[key] != nil { self.changes.remove.insert(key) }
     }
 
     /// Gives a session that has an id a new one; a session without one gets a fresh id when written to anyway.
@@ -72,12 +75,17 @@ struct SessionState: Sendable {
     mutating func destroy() {
         self.isDestroyed = true
         self.loaded = nil
-        self.changes = [:]
+        self.changes = RecordChanges()
         self.id = nil
     }
 
     /// The values a new session starts with: this request's changes, without removals.
     var newValues: [String: ByteBuffer] {
-        self.changes.compactMapValues { $0 }
+        self.changes.set
+    }
+
+    /// Whether the request set or removed any key.
+    var hasChanges: Bool {
+        !self.changes.set.isEmpty || !self.changes.remove.isEmpty
     }
 }
