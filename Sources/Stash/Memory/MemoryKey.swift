@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A key as the memory store's dictionaries hold it: compared and hashed by its UTF-8 bytes.
 ///
 /// Swift's `String` equality is canonical equivalence ("é" equals "e" + U+0301); the store contract compares keys
@@ -16,13 +24,21 @@ struct MemoryKey: Hashable {
         let left = lhs.string.utf8
         let right = rhs.string.utf8
         guard left.count == right.count else { return false }
-        // Native strings are contiguous: compare their storage directly, far faster than walking the views.
+        // Native strings are contiguous: compare their storage directly (one memcmp), far faster than walking the
+        // views.
         let compared = left.withContiguousStorageIfAvailable { leftBytes in
             right.withContiguousStorageIfAvailable { rightBytes in
-                UnsafeRawBufferPointer(leftBytes).elementsEqual(UnsafeRawBufferPointer(rightBytes))
+                Self.bytesEqual(UnsafeRawBufferPointer(leftBytes), UnsafeRawBufferPointer(rightBytes))
             }
         }
         return (compared ?? nil) ?? left.elementsEqual(right)
+    }
+
+    /// Whether two buffers of the same length hold the same bytes.
+    @usableFromInline
+    static func bytesEqual(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Bool {
+        guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return left.count == right.count }
+        return left.count == right.count && memcmp(leftBase, rightBase, left.count) == 0
     }
 
     @inlinable

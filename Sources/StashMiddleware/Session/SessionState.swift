@@ -53,7 +53,7 @@ struct SessionState: Sendable {
             self.changes.set[key] = nil
         } else {
             // Room for the renewal field a save adds, so that it does not grow the dictionary again.
-            if self.changes.set.isEmpty { self.changes.set.reserveCapacity(2) }
+            if self.changes.set.isEmpty { self.changes.set = Dictionary(minimumCapacity: 2) }
             self.changes.set[key] = value
         }
     }
