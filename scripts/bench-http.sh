@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo server under wrk, on every route and store: requests per second, p99 latency, each route's throughput as
-# a ratio of /hello's in the same run and, on Redis, the commands Redis ran per request (INFO commandstats, the
-# commands of scripts included). A release build of stash-demo runs on a free loopback port per store and is stopped
+# a ratio of /hello's in the same run, the CPU time the demo spent per request (from /proc) and, on Redis, the
+# commands Redis ran per request (INFO commandstats, the commands of scripts included) and its CPU time per request
+# (INFO cpu): on a machine the demo, wrk and Redis share, where each request's time goes. A release build of stash-demo runs on a free loopback port per store and is stopped
 # on exit; `redis` starts a throw-away redis-server (scripts/redis.sh).
 #
 #   scripts/bench-http.sh                                  # every route on memory, then on a throw-away Redis
@@ -76,6 +77,21 @@ redis_calls() {
         awk -F'[:,=]' '/^cmdstat_/ && $1 !~ /^cmdstat_(info|config|hello|auth|select|client|ping)/ {sum += $3} END {print sum + 0}'
 }
 
+# The CPU time a process has used, in seconds (user and system, from /proc).
+process_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{printf "%.6f", ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
+# The CPU time Redis has used, in seconds (INFO cpu: user and system, every thread).
+redis_cpu() {
+    redis-cli -u "$redis_url" --raw info cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ {sum += $2} END {printf "%.6f", sum}'
+}
+
+# Microseconds per request of a CPU time difference in seconds.
+per_request() {
+    awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { printf "%.1f", (b - a) * 1000000 / r }'
+}
+
 # Runs wrk on one route once; prints "requests/s p99 requests".
 measure() {
     local route=$1 arguments=()
@@ -133,22 +149,30 @@ for store in "${stores[@]}"; do
     for _ in $(seq 1 64); do many_cookies+=("$(new_session)"); done
     [ -n "$shared_cookie" ] || { echo "error: /session set no cookie" >&2; exit 1; }
 
-    # Per run and route: "requests/s p99 requests commands ratio", the ratio to /hello of the same run.
+    # Per run and route: "requests/s p99 requests commands ratio demo-µs redis-µs", the ratio to /hello of the same
+    # run, and the CPU microseconds per request of the demo and of Redis.
     declare -A samples=()
     for run in $(seq 1 "$runs"); do
         hello_rps=
         for route in "${routes[@]}"; do
             [ -z "$redis_url" ] || redis-cli -u "$redis_url" config resetstat >/dev/null
+            demo_before=$(process_cpu "$demo_pid")
+            redis_before=0
+            [ -z "$redis_url" ] || redis_before=$(redis_cpu)
             result=$(measure "$route")
             read -r rps _ requests <<<"$result"
+            demo_us=$(per_request "$demo_before" "$(process_cpu "$demo_pid")" "$requests")
             [ -n "$hello_rps" ] || hello_rps=$rps
             commands=-
+            redis_us=-
             if [ -n "$redis_url" ]; then
                 commands=$(awk -v c="$(redis_calls)" -v r="$requests" 'BEGIN { printf "%.2f", c / r }')
+                redis_us=$(per_request "$redis_before" "$(redis_cpu)" "$requests")
             fi
             ratio=$(awk -v a="$rps" -v b="$hello_rps" 'BEGIN { printf "%.2f", a / b }')
-            samples[$route]+="$result $commands $ratio"$'\n'
-            echo "    run $run $route: $rps requests/s, p99 $(echo "$result" | awk '{print $2}'), $ratio of this run's /hello; Redis commands per request $commands"
+            samples[$route]+="$result $commands $ratio $demo_us $redis_us"$'\n'
+            echo "    run $run $route: $rps requests/s, p99 $(echo "$result" | awk '{print $2}'), $ratio of this run's /hello;" \
+                "CPU per request: demo $demo_us µs, Redis $redis_us µs; Redis commands per request $commands"
         done
     done
     # Each route's median requests/s (with that run's p99), and its median ratio to /hello of the same run.
@@ -156,7 +180,9 @@ for store in "${stores[@]}"; do
         median=$(printf '%s' "${samples[$route]}" | sort -n -k1,1 | awk -v n="$runs" 'NR == int((n + 1) / 2)')
         read -r rps p99 _ commands _ <<<"$median"
         ratio=$(printf '%s' "${samples[$route]}" | sort -n -k5,5 | awk -v n="$runs" 'NR == int((n + 1) / 2) {print $5}')
-        summary+=("$(printf '%-10s %-16s %12s %10s %9s %10s' "${store%%://*}" "$route" "$rps" "$p99" "$ratio" "$commands")")
+        demo_us=$(printf '%s' "${samples[$route]}" | sort -n -k6,6 | awk -v n="$runs" 'NR == int((n + 1) / 2) {print $6}')
+        redis_us=$(printf '%s' "${samples[$route]}" | sort -n -k7,7 | awk -v n="$runs" 'NR == int((n + 1) / 2) {print $7}')
+        summary+=("$(printf '%-10s %-16s %12s %10s %9s %10s %12s %12s' "${store%%://*}" "$route" "$rps" "$p99" "$ratio" "$commands" "$demo_us" "$redis_us")")
     done
     unset samples
     kill "$demo_pid" 2>/dev/null || true
@@ -165,6 +191,6 @@ done
 
 echo
 echo "==> summary: wrk -t2 -c64 -d${duration}s; median requests/s of $runs run(s) per route (with that run's p99), and"
-echo "    the median of each run's ratio to the /hello measured just before it"
-printf '%-10s %-16s %12s %10s %9s %10s\n' store route requests/s p99 "vs hello" "commands"
+echo "    the median of each run's ratio to the /hello measured just before it; median CPU µs per request"
+printf '%-10s %-16s %12s %10s %9s %10s %12s %12s\n' store route requests/s p99 "vs hello" "commands" "demo µs/req" "Redis µs/req"
 for line in "${summary[@]}"; do echo "$line"; done
