@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "StashMiddleware", targets: ["StashMiddleware"]),
         .library(name: "StashPostgres", targets: ["StashPostgres"]),
         .library(name: "StashHummingbird", targets: ["StashHummingbird"]),
+        .library(name: "StashVapor", targets: ["StashVapor"]),
         .executable(name: "stash-demo", targets: ["stash-demo"]),
     ],
     dependencies: [
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(
             name: "StashMiddlewareTests",
             dependencies: [
+                "StashTestSupport",
                 "Stash",
                 "StashMiddleware",
                 "StashRedis",
@@ -113,6 +116,7 @@ let package = Package(
         .testTarget(
             name: "StashHummingbirdTests",
             dependencies: [
+                "StashTestSupport",
                 "Stash",
                 "StashMiddleware",
                 "StashHummingbird",
@@ -125,6 +129,48 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StashVapor",
+            dependencies: [
+                "Stash",
+                "StashMiddleware",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StashVaporTests",
+            dependencies: [
+                "StashTestSupport",
+                "Stash",
+                "StashMiddleware",
+                "StashVapor",
+                "StashTesting",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "VaporTesting", package: "vapor"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StashTestSupport",
+            dependencies: [
+                "Stash",
+                "StashMiddleware",
+                "StashRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/StashTestSupport",
             swiftSettings: swiftSettings
         ),
         .target(

@@ -5,6 +5,7 @@ import NIOCore
 import Stash
 import StashHummingbird
 import StashMiddleware
+import StashTestSupport
 import StashTesting
 import Testing
 

@@ -4,6 +4,7 @@ import NIOCore
 import Stash
 import StashMiddleware
 import StashRedis
+import StashTestSupport
 import Synchronization
 import Testing
 

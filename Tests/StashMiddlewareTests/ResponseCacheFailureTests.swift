@@ -2,6 +2,7 @@ import HTTPTypes
 import NIOCore
 import Stash
 import StashRedis
+import StashTestSupport
 import StashTesting
 import Testing
 

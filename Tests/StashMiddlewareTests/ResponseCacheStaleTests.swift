@@ -1,6 +1,7 @@
 import HTTPTypes
 import NIOCore
 import Stash
+import StashTestSupport
 import StashTesting
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
 import HTTPTypes
 import NIOCore
 import Stash
+import StashTestSupport
 import StashTesting
 import Synchronization
 import Testing
@@ -183,12 +184,4 @@ import Testing
             #expect(response.head.headerFields[values: .vary] == vary, "\(fields)")
         }
     }
-}
-
-/// Counts how often a handler ran.
-final class RunCounter: Sendable {
-    private let value = Atomic<Int>(0)
-
-    func increment() { self.value.add(1, ordering: .relaxed) }
-    var count: Int { self.value.load(ordering: .relaxed) }
 }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Stash
 import StashMiddleware
+import StashTestSupport
 import Testing
 
 @Suite struct SessionExpiryTests {

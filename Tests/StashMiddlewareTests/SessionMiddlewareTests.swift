@@ -2,6 +2,7 @@ import HTTPTypes
 import NIOCore
 import Stash
 import StashMiddleware
+import StashTestSupport
 import Synchronization
 import Testing
 
