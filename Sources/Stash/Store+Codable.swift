@@ -8,7 +8,7 @@ extension Store {
     /// - Throws: ``StoreError/Code/conversionFailed`` when the stored bytes do not decode as `Value`.
     public func get<Value: Decodable>(_ key: String, as type: Value.Type, decoder: JSONDecoder = JSONDecoder()) async throws -> Value? {
         guard let buffer = try await self.get(key) else { return nil }
-        return try Self.decode(type, from: buffer, key: key, decoder: decoder)
+        return try StoreJSON.decode(type, from: buffer, key: key, decoder: decoder)
     }
 
     /// Stores a value encoded as JSON, replacing any value and expiry the key had.
@@ -19,7 +19,7 @@ extension Store {
         expiresIn: Duration? = nil,
         encoder: JSONEncoder = JSONEncoder()
     ) async throws {
-        try await self.set(key, value: Self.encode(value, key: key, encoder: encoder), expiresIn: expiresIn)
+        try await self.set(key, value: StoreJSON.encode(value, key: key, encoder: encoder), expiresIn: expiresIn)
     }
 
     /// Stores a value encoded as JSON only when the key is missing or has expired.
@@ -30,9 +30,13 @@ extension Store {
         expiresIn: Duration? = nil,
         encoder: JSONEncoder = JSONEncoder()
     ) async throws -> Bool {
-        try await self.insert(key, value: Self.encode(value, key: key, encoder: encoder), expiresIn: expiresIn)
+        try await self.insert(key, value: StoreJSON.encode(value, key: key, encoder: encoder), expiresIn: expiresIn)
     }
+}
 
+/// Values as JSON, with the store's typed errors: what the `Codable` operations of ``Store`` use, and the framework
+/// adapters (Vapor's cache and sessions, Hummingbird's persist driver) with them.
+package enum StoreJSON {
     package static func decode<Value: Decodable>(
         _ type: Value.Type,
         from buffer: ByteBuffer,

@@ -1,7 +1,7 @@
 /// Session ids: 256 bits from the system's secure generator, as 43 characters of unpadded base64url.
-enum SessionID {
+package enum SessionID {
     /// The length of an id, in characters: 32 bytes in base64url without padding.
-    static let length = 43
+    package static let length = 43
 
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
@@ -11,7 +11,7 @@ enum SessionID {
     /// secure algorithm whenever possible", and its runtime (`stdlib/public/stubs/Random.cpp`) reads Linux's
     /// `getrandom(2)` with no flags, which blocks until the kernel's CSPRNG is seeded, falling back to `/dev/urandom`
     /// and stopping the process rather than returning weak bytes; on Apple platforms it is `arc4random_buf(3)`.
-    static func generate() -> String {
+    package static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
         let words = (generator.next(), generator.next(), generator.next(), generator.next())
         return withUnsafeBytes(of: words) { bytes in
@@ -39,7 +39,7 @@ enum SessionID {
 
     /// Whether a cookie value's bytes are shaped like an id this middleware issues: exactly 43 base64url characters, the
     /// last one with its two padding bits clear. Anything else is never looked up in the store.
-    static func isWellFormed(_ utf8: some Collection<UInt8>) -> Bool {
+    package static func isWellFormed(_ utf8: some Collection<UInt8>) -> Bool {
         guard utf8.count == Self.length else { return false }
         var last: UInt8 = 0
         for byte in utf8 {

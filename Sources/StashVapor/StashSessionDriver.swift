@@ -1,0 +1,79 @@
+import Foundation
+public import Stash
+import StashMiddleware
+public import Vapor
+
+/// Vapor's sessions (`req.session`, `SessionsMiddleware`) kept in any Stash store: an existing Vapor application
+/// moves its sessions to Redis, PostgreSQL, files or the bounded memory store by changing one line.
+///
+/// ```swift
+/// app.sessions.use(.stash(try registry.store(named: "vapor_sessions")))
+/// app.middleware.use(app.sessions.middleware)
+/// ```
+///
+/// Ids are 256 bits from the system's secure generator (43 characters of base64url); a cookie that is not shaped
+/// like one is never looked up. Each session is stored as JSON with the lifetime of the cookie Vapor's
+/// configuration makes (`app.sessions.configuration`: its `Max-Age`, else its `Expires`), or
+/// ``defaultLifetime`` for a cookie with neither (one the browser drops when it closes), and renewed to that
+/// lifetime whenever Vapor saves it. A stored session that does not decode is no session.
+public struct StashSessionDriver: AsyncSessionDriver {
+    /// The store holding the sessions.
+    public let store: any Store
+    /// How long a session lives when Vapor's cookie says nothing.
+    public let defaultLifetime: Duration
+
+    /// Creates a driver keeping sessions in `store`.
+    public init(store: any Store, defaultLifetime: Duration = .seconds(86_400)) {
+        self.store = store
+        self.defaultLifetime = defaultLifetime
+    }
+
+    public func createSession(_ data: SessionData, for request: Request) async throws -> Vapor.SessionID {
+        let id = StashMiddleware.SessionID.generate()
+        // With 256 random bits an existing id means a broken generator: refuse rather than share a session.
+        guard try await self.store.insert(id, encoding: data, expiresIn: self.lifetime(for: request)) else {
+            throw StoreError.alreadyExists(key: id)
+        }
+        return Vapor.SessionID(string: id)
+    }
+
+    public func readSession(_ sessionID: Vapor.SessionID, for request: Request) async throws -> SessionData? {
+        guard StashMiddleware.SessionID.isWellFormed(sessionID.string.utf8) else { return nil }
+        do {
+            return try await self.store.get(sessionID.string, as: SessionData.self)
+        } catch let error as StoreError where error.code == .conversionFailed {
+            request.logger.debug("a stored Vapor session does not decode; treated as none", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    public func updateSession(_ sessionID: Vapor.SessionID, to data: SessionData, for request: Request) async throws -> Vapor.SessionID {
+        try await self.store.set(sessionID.string, encoding: data, expiresIn: self.lifetime(for: request))
+        return sessionID
+    }
+
+    public func deleteSession(_ sessionID: Vapor.SessionID, for request: Request) async throws {
+        guard StashMiddleware.SessionID.isWellFormed(sessionID.string.utf8) else { return }
+        try await self.store.delete(sessionID.string)
+    }
+
+    /// The lifetime of the cookie Vapor's configuration makes, or ``defaultLifetime``.
+    func lifetime(for request: Request) -> Duration {
+        let cookie = request.application.sessions.configuration.cookieFactory(Vapor.SessionID(string: ""))
+        if let maxAge = cookie.maxAge { return .seconds(max(maxAge, 1)) }
+        if let expires = cookie.expires {
+            let milliseconds = Int64((expires.timeIntervalSinceNow * 1000).rounded(.up))
+            return .milliseconds(max(milliseconds, 1))
+        }
+        return self.defaultLifetime
+    }
+}
+
+extension Application.Sessions.Provider {
+    /// Sessions kept in a Stash store (``StashSessionDriver``).
+    public static func stash(_ store: any Store, defaultLifetime: Duration = .seconds(86_400)) -> Self {
+        .init { app in
+            app.sessions.use { _ in StashSessionDriver(store: store, defaultLifetime: defaultLifetime) }
+        }
+    }
+}
