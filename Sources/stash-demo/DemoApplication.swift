@@ -1,10 +1,6 @@
-import Hummingbird
 import Logging
-import NIOCore
 import ServiceLifecycle
 import Stash
-import StashHummingbird
-import StashMiddleware
 
 #if canImport(Glibc)
 import Glibc
@@ -12,11 +8,12 @@ import Glibc
 import Darwin
 #endif
 
-/// Builds the demo server from its configuration: the root store and the registry handing out its namespaces, the
-/// middleware made from them, the routes, and the services the application runs.
+/// Builds the demo server from its configuration — the root store, the registry handing out its namespaces, the
+/// middleware made from them, the pages — and runs it on the framework chosen.
 struct DemoApplication {
     /// What the command line chose.
     struct Configuration {
+        var framework: DemoFramework
         var host: String
         var port: Int
         var store: DemoStore
@@ -25,39 +22,47 @@ struct DemoApplication {
         var rateLimit: RateLimitOption
     }
 
+    /// What every framework's demo serves: the middleware, the pages, and the services that run with the server
+    /// (the store registry, which runs the stores it hands out, and the root store itself).
+    struct Parts {
+        let middleware: DemoMiddleware
+        let pages: DemoPages
+        let services: [any Service]
+    }
+
     let configuration: Configuration
     let logger: Logger
 
-    /// The application, ready to run: its services are the store registry (which runs the stores it hands out) and
-    /// the root store itself; SIGINT and SIGTERM shut it down gracefully.
-    func makeApplication() throws -> some ApplicationProtocol {
+    /// Runs the server until SIGINT or SIGTERM, then stops it gracefully.
+    func run() async throws {
         let root = try self.configuration.store.makeRootStore()
         let registry = StoreRegistry(defaultFactory: { name in try root.withNamespace(name) })
-        let middleware = try DemoMiddleware(registry: registry, configuration: self.configuration)
-
-        let router = Router(context: DemoRequestContext.self)
-        DemoRoutes(middleware: middleware).add(to: router)
-
         var services: [any Service] = [registry]
         if let service = root as? any Service { services.append(service) }
-        let configuration = self.configuration
-        let logger = self.logger
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stash-demo"),
-            services: services,
-            onServerRunning: { channel in
-                // The port line is how scripts and tests find a server started with --port 0.
-                let port = channel.localAddress?.port ?? configuration.port
-                Self.announce("stash-demo listening on http://\(configuration.host):\(port) (store \(configuration.store))\n")
-                logger.info("stash-demo started", metadata: ["port": "\(port)", "store": "\(configuration.store)"])
-            },
-            logger: logger
+        let parts = Parts(
+            middleware: try DemoMiddleware(registry: registry, configuration: self.configuration),
+            pages: DemoPages(),
+            services: services
+        )
+        switch self.configuration.framework {
+        case .hummingbird: try await HummingbirdDemo(parts: parts, configuration: self.configuration, logger: self.logger).run()
+        case .vapor: try await VaporDemo(parts: parts, configuration: self.configuration, logger: self.logger).run()
+        }
+    }
+
+    /// Says where the server listens: the port line is how scripts and tests find a server started with --port 0.
+    static func announce(port: Int, configuration: Configuration, logger: Logger) {
+        Self.writeLine(
+            "stash-demo listening on http://\(configuration.host):\(port) (store \(configuration.store), \(configuration.framework.rawValue))\n"
+        )
+        logger.info(
+            "stash-demo started",
+            metadata: ["port": "\(port)", "store": "\(configuration.store)", "framework": "\(configuration.framework)"]
         )
     }
 
     /// Writes a line to standard output at once: `print` would sit in the buffer when the output is a file or a pipe.
-    private static func announce(_ line: String) {
+    private static func writeLine(_ line: String) {
         var bytes = Array(line.utf8)[...]
         while !bytes.isEmpty {
             let written = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
@@ -65,4 +70,12 @@ struct DemoApplication {
             bytes = bytes.dropFirst(written)
         }
     }
+}
+
+/// The web framework the demo serves on: the `--framework` option.
+enum DemoFramework: String, CaseIterable, CustomStringConvertible {
+    case hummingbird
+    case vapor
+
+    var description: String { self.rawValue }
 }

@@ -1,18 +1,17 @@
 import ArgumentParser
-import Hummingbird
 import Logging
 
-/// `stash-demo`: a Hummingbird server showing Stash's middleware on a store chosen on the command line.
+/// `stash-demo`: a server showing Stash's middleware on a store and a framework chosen on the command line.
 @main
 struct StashDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stash-demo",
-        abstract: "A Hummingbird server showing Stash's middleware.",
-        discussion: """
-            Routes: GET /health, GET /hello (a fixed 1 KiB body, no middleware), GET /limited (rate-limited).
-            Stops gracefully on SIGINT or SIGTERM.
-            """
+        abstract: "A server showing Stash's middleware, on Hummingbird or Vapor.",
+        discussion: "Routes: " + DemoPages.routes + ". Stops gracefully on SIGINT or SIGTERM."
     )
+
+    @Option(help: "The web framework to serve on: hummingbird or vapor.")
+    var framework = DemoFramework.hummingbird
 
     @Option(help: "The address to listen on (a loopback address unless you mean to serve others).")
     var host = "127.0.0.1"
@@ -49,6 +48,7 @@ struct StashDemo: AsyncParsableCommand {
         logger.logLevel = .info
         let demo = DemoApplication(
             configuration: .init(
+                framework: self.framework,
                 host: self.host,
                 port: self.port,
                 store: self.store,
@@ -57,6 +57,8 @@ struct StashDemo: AsyncParsableCommand {
             ),
             logger: logger
         )
-        try await demo.makeApplication().runService()
+        try await demo.run()
     }
 }
+
+extension DemoFramework: ExpressibleByArgument {}

@@ -12,12 +12,19 @@ import Glibc
 import Darwin
 #endif
 
-/// The real `stash-demo` binary over a loopback socket.
+/// The real `stash-demo` binary over a loopback socket, on each framework it serves on: the same behaviour on both.
 @Suite struct DemoServerTests {
+    /// The frameworks `--framework` takes.
+    static let frameworks = ["hummingbird", "vapor"]
+
     /// Starts the demo on a free loopback port, runs `body` with a client, then stops the demo with SIGTERM and checks
     /// that it shut down cleanly.
-    static func withDemo(_ arguments: [String], _ body: @escaping @Sendable (TestClient) async throws -> Void) async throws {
-        let demo = try DemoProcess(["--host", "127.0.0.1", "--port", "0"] + arguments)
+    static func withDemo(
+        _ framework: String,
+        _ arguments: [String],
+        _ body: @escaping @Sendable (TestClient) async throws -> Void
+    ) async throws {
+        let demo = try DemoProcess(["--framework", framework, "--host", "127.0.0.1", "--port", "0"] + arguments)
         defer { demo.forceStop() }
         let port = try #require(try await demo.waitForPort(), "the demo did not start: \(demo.errorOutput)")
         try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
@@ -33,8 +40,9 @@ import Darwin
         #expect(try await demo.waitForExit() == 0, "a clean exit on SIGTERM: \(demo.errorOutput)")
     }
 
-    @Test func healthHelloAndTheRateLimitOverASocket() async throws {
-        try await Self.withDemo(["--rate-limit", "3/minute"]) { client in
+    @Test(arguments: Self.frameworks)
+    func healthHelloAndTheRateLimitOverASocket(framework: String) async throws {
+        try await Self.withDemo(framework, ["--rate-limit", "3/minute"]) { client in
             let health = try await client.get("/health")
             #expect(health.status == .ok && health.body.map { String(buffer: $0) } == "ok")
             let hello = try await client.get("/hello")
@@ -54,8 +62,9 @@ import Darwin
         }
     }
 
-    @Test func cachedRunsItsHandlerOnceAndSaysSo() async throws {
-        try await Self.withDemo(["--cache-ttl", "300"]) { client in
+    @Test(arguments: Self.frameworks)
+    func cachedRunsItsHandlerOnceAndSaysSo(framework: String) async throws {
+        try await Self.withDemo(framework, ["--cache-ttl", "300"]) { client in
             let miss = try await client.get("/cached")
             #expect(miss.status == .ok)
             #expect(miss.headers[.init("Cache-Status")!]?.contains("stored") == true, "\(miss.headers)")
@@ -70,8 +79,36 @@ import Darwin
         }
     }
 
-    @Test func sessionsCountVisitsLogInRegenerateAndLogOut() async throws {
-        try await Self.withDemo([]) { client in
+    @Test(arguments: Self.frameworks)
+    func headOnCachedAnswersWithTheGetsHeadersAndNoBody(framework: String) async throws {
+        try await Self.withDemo(framework, ["--cache-ttl", "300"]) { client in
+            let first = try await client.head("/cached")
+            #expect(first.status == .ok, "a miss runs the GET's handler")
+            #expect(first.headers[.contentLength] == "1024" && (first.body?.readableBytes ?? 0) == 0, "\(first.headers)")
+            _ = try await client.get("/cached")
+            let hit = try await client.head("/cached")
+            #expect(hit.status == .ok)
+            #expect(hit.headers[.init("Cache-Status")!]?.hasPrefix("Stash; hit") == true, "\(hit.headers)")
+            #expect(hit.headers[.contentLength] == "1024", "the GET's length: \(hit.headers)")
+            #expect(hit.headers[.contentType] == "text/plain; charset=utf-8")
+            #expect((hit.body?.readableBytes ?? 0) == 0)
+        }
+    }
+
+    @Test func helpListsEveryRouteAndTheFrameworks() async throws {
+        let demo = try DemoProcess(["--help"])
+        defer { demo.forceStop() }
+        #expect(try await demo.waitForExit() == 0)
+        let help = demo.output.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+        for route in ["GET /health", "GET /hello", "GET /cached", "GET /session", "POST /login", "POST /logout", "GET /whoami", "GET /limited"] {
+            #expect(help.contains(route), "\(route) in: \(help)")
+        }
+        #expect(help.contains("--framework"), "\(help)")
+    }
+
+    @Test(arguments: Self.frameworks)
+    func sessionsCountVisitsLogInRegenerateAndLogOut(framework: String) async throws {
+        try await Self.withDemo(framework, []) { client in
             #expect(try await client.get("/whoami").status == .unauthorized)
             let first = try await client.get("/session")
             #expect(first.body.map { String(buffer: $0) } == "visits: 1\n")
@@ -99,8 +136,9 @@ import Darwin
         }
     }
 
-    @Test func whoamiIsBehindTheCacheYetNeverServedToAnotherClient() async throws {
-        try await Self.withDemo(["--cache-ttl", "300"]) { client in
+    @Test(arguments: Self.frameworks)
+    func whoamiIsBehindTheCacheYetNeverServedToAnotherClient(framework: String) async throws {
+        try await Self.withDemo(framework, ["--cache-ttl", "300"]) { client in
             let alice = try #require(Self.sessionCookie(try await client.post("/login?user=alice", body: ByteBuffer())))
             let bob = try #require(Self.sessionCookie(try await client.post("/login?user=bob", body: ByteBuffer())))
             let asAlice = try await client.get("/whoami", headers: [.cookie: alice])
@@ -119,28 +157,31 @@ import Darwin
         return setCookie.split(separator: ";").first.map(String.init)
     }
 
-    @Test func aFileStoreKeepsTheLimitAcrossARestart() async throws {
+    @Test(arguments: Self.frameworks)
+    func aFileStoreKeepsTheLimitAcrossARestart(framework: String) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let arguments = ["--store", "file:\(directory)", "--rate-limit", "2/hour"]
-        try await Self.withDemo(arguments) { client in
+        try await Self.withDemo(framework, arguments) { client in
             let first = try await client.get("/limited")
             let second = try await client.get("/limited")
             #expect(first.status == .ok && second.status == .ok)
         }
-        try await Self.withDemo(arguments) { client in
+        try await Self.withDemo(framework, arguments) { client in
             let response = try await client.get("/limited")
             #expect(response.status == .tooManyRequests, "the count lives in the store, not the process")
         }
     }
 
-    @Test func twoDemosOnOneRedisShareTheLimit() async throws {
+    // One framework after the other: both count the same client in the same Redis namespace.
+    @Test(.serialized, arguments: Self.frameworks)
+    func twoDemosOnOneRedisShareTheLimit(framework: String) async throws {
         let url = try #require(ProcessInfo.processInfo.environment["STASH_REDIS_URL"], "run the tests through scripts/test.sh")
         // The demo's limiter keeps its counts in the root store's `rate_limit` namespace: start from none.
         try await RedisStore(url: url).withNamespace("rate_limit").deleteAll()
         let arguments = ["--store", url, "--rate-limit", "3/hour"]
-        try await Self.withDemo(arguments) { first in
-            try await Self.withDemo(arguments) { second in
+        try await Self.withDemo(framework, arguments) { first in
+            try await Self.withDemo(framework, arguments) { second in
                 let statuses = [
                     try await first.get("/limited").status, try await second.get("/limited").status,
                     try await first.get("/limited").status, try await second.get("/limited").status,
@@ -163,6 +204,7 @@ import Darwin
         ["--port", "70000"],
         ["--cache-ttl", "0"],
         ["--no-such-option"],
+        ["--framework", "express"],
     ])
     func badOptionsExitNonZeroWithUsage(arguments: [String]) async throws {
         let demo = try DemoProcess(arguments)
