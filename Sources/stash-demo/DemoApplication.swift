@@ -17,6 +17,8 @@ struct DemoApplication {
         var host: String
         var port: Int
         var store: DemoStore
+        /// The file the memory store is loaded from and saved to (`--persist`), if any.
+        var persistPath: String?
         /// How long `/cached` responses are kept.
         var cacheTTL: Duration
         var rateLimit: RateLimitOption
@@ -35,9 +37,20 @@ struct DemoApplication {
 
     /// Runs the server until SIGINT or SIGTERM, then stops it gracefully.
     func run() async throws {
-        let root = try self.configuration.store.makeRootStore()
+        let root: any Store
+        var services: [any Service] = []
+        if let path = self.configuration.persistPath {
+            // What the last run saved, before any request: a truncated or foreign file stops the demo here.
+            let memory = try DemoStore.makeMemoryStore()
+            let persister = Persister(store: memory, path: path, configuration: .init(autoSave: true))
+            try await persister.load()
+            root = memory
+            services.append(persister)
+        } else {
+            root = try self.configuration.store.makeRootStore()
+        }
         let registry = StoreRegistry(defaultFactory: { name in try root.withNamespace(name) })
-        var services: [any Service] = [registry]
+        services.insert(registry, at: 0)
         if let service = root as? any Service { services.append(service) }
         let parts = Parts(
             middleware: try DemoMiddleware(registry: registry, configuration: self.configuration),

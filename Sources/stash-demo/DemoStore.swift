@@ -57,10 +57,15 @@ enum DemoStore: Equatable, CustomStringConvertible {
     /// The root store whose namespaces the features use.
     func makeRootStore() throws -> any Store {
         switch self {
-        case .memory: try MemoryStore(configuration: .init(maximumBytes: 256 * 1024 * 1024))
+        case .memory: try Self.makeMemoryStore()
         case .file(let path): try FileStore(directory: path)
         case .redis(let url): try RedisStore(url: url)
         case .postgres(let url): try PostgresStore(url: url)
         }
+    }
+
+    /// The demo's memory store: bounded to 256 MiB, least recently used entries evicted beyond.
+    static func makeMemoryStore() throws -> MemoryStore<ContinuousClock> {
+        try MemoryStore(configuration: .init(maximumBytes: 256 * 1024 * 1024))
     }
 }

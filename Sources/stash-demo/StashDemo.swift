@@ -28,6 +28,14 @@ struct StashDemo: AsyncParsableCommand {
     )
     var store = DemoStore.memory
 
+    @Option(
+        help: ArgumentHelp(
+            "With --store memory: load the store from FILE at start, and save it there after changes and once more at a graceful stop.",
+            valueName: "file"
+        )
+    )
+    var persist: String?
+
     @Option(name: .customLong("cache-ttl"), help: "How long /cached responses are kept, in whole seconds.")
     var cacheTTL = 5
 
@@ -41,6 +49,10 @@ struct StashDemo: AsyncParsableCommand {
         guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be from 0 to 65535, not \(self.port)") }
         guard self.cacheTTL > 0 else { throw ValidationError("--cache-ttl must be a positive number of seconds, not \(self.cacheTTL)") }
         guard !self.host.isEmpty else { throw ValidationError("--host must not be empty") }
+        if let persist = self.persist {
+            guard self.store == .memory else { throw ValidationError("--persist keeps the memory store; it needs --store memory") }
+            guard !persist.isEmpty else { throw ValidationError("--persist needs a file path") }
+        }
     }
 
     func run() async throws {
@@ -52,6 +64,7 @@ struct StashDemo: AsyncParsableCommand {
                 host: self.host,
                 port: self.port,
                 store: self.store,
+                persistPath: self.persist,
                 cacheTTL: .seconds(self.cacheTTL),
                 rateLimit: self.rateLimit
             ),

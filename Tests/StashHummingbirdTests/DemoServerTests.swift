@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import Stash
 import StashRedis
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -173,6 +174,37 @@ import Darwin
         }
     }
 
+    @Test(arguments: Self.frameworks)
+    func persistKeepsALoginAcrossARestart(framework: String) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString).snapshot").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let cookie = Mutex<String?>(nil)
+        try await Self.withDemo(framework, ["--persist", path]) { client in
+            let login = try await client.post("/login?user=ada", body: ByteBuffer())
+            cookie.withLock { $0 = Self.sessionCookie(login) }
+        }
+        let loggedIn = try #require(cookie.withLock { $0 })
+        #expect(FileManager.default.fileExists(atPath: path), "saved at the graceful stop")
+        try await Self.withDemo(framework, ["--persist", path]) { client in
+            let whoami = try await client.get("/whoami", headers: [.cookie: loggedIn])
+            #expect(whoami.status == .ok && whoami.body.map { String(buffer: $0) } == "ada\n", "the session survived the restart")
+        }
+    }
+
+    @Test(arguments: Self.frameworks)
+    func aDamagedPersistFileStopsTheDemoWithAClearError(framework: String) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString).snapshot").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("not a Stash snapshot".utf8).write(to: URL(fileURLWithPath: path))
+        let demo = try DemoProcess(["--framework", framework, "--port", "0", "--persist", path])
+        defer { demo.forceStop() }
+        let status = try #require(try await demo.waitForExit(), "the demo did not stop")
+        #expect(status != 0)
+        #expect(demo.errorOutput.contains("corruptSnapshot") && demo.errorOutput.contains(path), "\(demo.errorOutput)")
+        #expect(!demo.output.contains("listening"), "it never served: \(demo.output)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "not a Stash snapshot", "the file is left as it was")
+    }
+
     // One framework after the other: both count the same client in the same Redis namespace.
     @Test(.serialized, arguments: Self.frameworks)
     func twoDemosOnOneRedisShareTheLimit(framework: String) async throws {
@@ -205,6 +237,7 @@ import Darwin
         ["--cache-ttl", "0"],
         ["--no-such-option"],
         ["--framework", "express"],
+        ["--persist", "/tmp/stash.snapshot", "--store", "file:/tmp/stash-files"],
     ])
     func badOptionsExitNonZeroWithUsage(arguments: [String]) async throws {
         let demo = try DemoProcess(arguments)

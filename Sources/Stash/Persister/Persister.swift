@@ -192,11 +192,17 @@ public final class Persister<C: Clock>: Service, Sendable where C.Duration == Du
             }
             return
         }
-        if skippingOwnSnapshots, try Snapshot.writer(of: contents) == self.writer {
-            self.state.withLock { $0.knownFile = identity }
-            return
+        let snapshot: Snapshot
+        do {
+            if skippingOwnSnapshots, try Snapshot.writer(of: contents) == self.writer {
+                self.state.withLock { $0.knownFile = identity }
+                return
+            }
+            snapshot = try Snapshot.decode(contents)
+        } catch {
+            // Which file, for whoever reads the error: a process may persist several stores.
+            throw StoreError(error.code, "\(self.path): \(error.message)", underlying: error.underlying)
         }
-        let snapshot = try Snapshot.decode(contents)
         let now = self.store.wallClockNow.millisecondsSinceEpoch
         let entries = snapshot.entries.compactMap { entry -> MemoryState.SnapshotEntry? in
             var remaining: MemoryState.Ticks?
