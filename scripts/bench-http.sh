@@ -7,6 +7,7 @@
 #
 #   scripts/bench-http.sh                                  # every route on memory, then on a throw-away Redis
 #   scripts/bench-http.sh --stores memory --runs 3 --duration 6
+#   scripts/bench-http.sh --frameworks "hummingbird vapor" --stores memory --routes "hello cached"
 #   scripts/bench-http.sh --stores redis://127.0.0.1:6379/0 --routes "hello session-shared"
 #
 # Routes (wrk -t2 -c64 each):
@@ -17,7 +18,8 @@
 #                   as a browser firing parallel requests does: the hot-session case
 #   session-many    GET /session over 64 sessions, each request taking the next cookie (a wrk Lua script)
 #   session-new     GET /session without a cookie: a new session on every request
-# With --runs N, the routes run N times in turn; each route shows its median requests/s and the median of its
+# --frameworks runs the demo on each framework given (hummingbird, vapor; hummingbird by default): each framework's
+# routes are measured against its own /hello. With --runs N, the routes run N times in turn; each route shows its median requests/s and the median of its
 # ratios to the /hello of the same run (the host's speed drifts between runs, so ratios are taken within one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,18 +27,20 @@ cd "$(dirname "$0")/.."
 source scripts/common.sh
 source scripts/redis.sh
 
+frameworks=(hummingbird)
 stores=(memory redis)
 routes=(hello cached limited session-shared session-many session-new)
 runs=1
 duration=10
-usage="usage: scripts/bench-http.sh [--stores \"memory redis URL…\"] [--routes \"hello cached …\"] [--runs N] [--duration S]"
+usage="usage: scripts/bench-http.sh [--frameworks \"hummingbird vapor\"] [--stores \"memory redis URL…\"] [--routes \"hello cached …\"] [--runs N] [--duration S]"
 while [ $# -gt 0 ]; do
     case "$1" in
+        --frameworks) read -r -a frameworks <<<"$2"; shift 2 ;;
         --stores) read -r -a stores <<<"$2"; shift 2 ;;
         --routes) read -r -a routes <<<"$2"; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --duration) duration=$2; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "error: unknown argument $1 ($usage)" >&2; exit 1 ;;
     esac
 done
@@ -114,14 +118,25 @@ measure() {
 }
 
 summary=()
+for framework in "${frameworks[@]}"; do
+case "$framework" in
+    hummingbird|vapor) ;;
+    *) echo "error: unknown framework $framework ($usage)" >&2; exit 1 ;;
+esac
 for store in "${stores[@]}"; do
     redis_url=
     case "$store" in
-        redis) start_redis; store_argument=$STASH_REDIS_URL; redis_url=$STASH_REDIS_URL ;;
+        redis)
+            # One throw-away server for every framework.
+            [ -n "${redis_port:-}" ] || start_redis
+            store_argument=$STASH_REDIS_URL
+            redis_url=$STASH_REDIS_URL
+            ;;
         redis://*) store_argument=$store; redis_url=$store ;;
         *) store_argument=$store ;;
     esac
-    "$demo" --host 127.0.0.1 --port 0 --store "$store_argument" --rate-limit 1000000/second >"$scratch/demo.log" 2>&1 &
+    "$demo" --framework "$framework" --host 127.0.0.1 --port 0 --store "$store_argument" --rate-limit 1000000/second \
+        >"$scratch/demo.log" 2>&1 &
     demo_pid=$!
     pids+=("$demo_pid")
     port=
@@ -136,7 +151,7 @@ for store in "${stores[@]}"; do
         cat "$scratch/demo.log" >&2
         exit 1
     fi
-    echo "==> stash-demo on 127.0.0.1:$port, store $store_argument"
+    echo "==> stash-demo on $framework at 127.0.0.1:$port, store $store_argument"
     for path in /hello /cached /limited /session; do
         status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")
         if [ "$status" != 200 ]; then
@@ -182,15 +197,16 @@ for store in "${stores[@]}"; do
         ratio=$(printf '%s' "${samples[$route]}" | sort -n -k5,5 | awk -v n="$runs" 'NR == int((n + 1) / 2) {print $5}')
         demo_us=$(printf '%s' "${samples[$route]}" | sort -n -k6,6 | awk -v n="$runs" 'NR == int((n + 1) / 2) {print $6}')
         redis_us=$(printf '%s' "${samples[$route]}" | sort -n -k7,7 | awk -v n="$runs" 'NR == int((n + 1) / 2) {print $7}')
-        summary+=("$(printf '%-10s %-16s %12s %10s %9s %10s %12s %12s' "${store%%://*}" "$route" "$rps" "$p99" "$ratio" "$commands" "$demo_us" "$redis_us")")
+        summary+=("$(printf '%-12s %-8s %-16s %12s %10s %9s %10s %12s %12s' "$framework" "${store%%://*}" "$route" "$rps" "$p99" "$ratio" "$commands" "$demo_us" "$redis_us")")
     done
     unset samples
     kill "$demo_pid" 2>/dev/null || true
     wait "$demo_pid" 2>/dev/null || true
 done
+done
 
 echo
 echo "==> summary: wrk -t2 -c64 -d${duration}s; median requests/s of $runs run(s) per route (with that run's p99), and"
 echo "    the median of each run's ratio to the /hello measured just before it; median CPU µs per request"
-printf '%-10s %-16s %12s %10s %9s %10s %12s %12s\n' store route requests/s p99 "vs hello" "commands" "demo µs/req" "Redis µs/req"
+printf '%-12s %-8s %-16s %12s %10s %9s %10s %12s %12s\n' framework store route requests/s p99 "vs hello" "commands" "demo µs/req" "Redis µs/req"
 for line in "${summary[@]}"; do echo "$line"; done
