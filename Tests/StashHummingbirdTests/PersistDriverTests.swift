@@ -13,23 +13,7 @@ import Testing
     @Test func thePersistAPIOnEveryStore() async throws {
         for (name, store) in try TestStores.all() {
             try await store.deleteAll()
-            let persist = StorePersistDriver(store: store)
-            try await persist.create(key: "a", value: "one", expires: nil)
-            await #expect(throws: PersistError.duplicate, "\(name)") { try await persist.create(key: "a", value: "two", expires: nil) }
-            #expect(try await persist.get(key: "a", as: String.self) == "one", "\(name)")
-            await #expect(throws: PersistError.invalidConversion, "\(name)") { _ = try await persist.get(key: "a", as: Int.self) }
-
-            try await persist.set(key: "t", value: 1, expires: .seconds(60))
-            try await persist.set(key: "t", value: 2, expires: nil)
-            let kept = try #require(try await persist.getWithTTL(key: "t", as: Int.self), "\(name)")
-            #expect(kept.object == 2, "\(name)")
-            #expect(kept.ttl.map { $0 > .seconds(59) && $0 <= .seconds(60) } == true, "\(name): set without expiry keeps it")
-            try await persist.set(key: "n", value: 3, expires: nil)
-            #expect(try await persist.getWithTTL(key: "n", as: Int.self).map { $0.ttl == nil } == true, "\(name)")
-
-            try await persist.remove(key: "a")
-            #expect(try await persist.get(key: "a", as: String.self) == nil, "\(name)")
-            await expectStoreError([.invalidKey], "\(name): an empty key") { try await persist.set(key: "", value: 1, expires: nil) }
+            try await PersistDriverChecks.run(StorePersistDriver(store: store), name: name)
         }
     }
 
