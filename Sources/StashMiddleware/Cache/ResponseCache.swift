@@ -25,6 +25,10 @@ public import Stash
 /// still served to concurrent requests while one of them — the first, inline — runs the handler and is served the
 /// fresh response (no task outlives a request).
 ///
+/// A request with an unsafe method (`POST`, `PUT`, `DELETE`, `PATCH`, …) whose response is not an error (2xx, 3xx)
+/// invalidates what is stored for its URL — every variant — and for the same-origin URLs its response names in
+/// `Location` and `Content-Location` (RFC 9111 §4.4), on every instance sharing the store.
+///
 /// A store that fails never fails a request: the handler answers it, and the failure is logged and counted. A
 /// damaged entry is a miss, and is replaced by the next response stored.
 ///
@@ -105,6 +109,7 @@ public struct ResponseCache: HTTPMiddleware {
         let method = request.head.method
         let isHead = method == .head && self.cachesGet
         guard method == .get ? self.cachesGet : isHead || self.configuration.methods.contains(method) else {
+            if !Self.safeMethods.contains(method) { return try await self.passUnsafe(request, next: next) }
             return try await self.bypass(request, next: next, forward: .method)
         }
         let lifetime = self.configuration.lifetime(for: request)

@@ -5,7 +5,8 @@ import Metrics
 /// `stash_response_cache_requests_total` counts each request once, by `outcome`: `hit` (served fresh from the
 /// store), `stale` (served stale during a revalidation), `collapsed` (served the response of a concurrent miss),
 /// `stored` (a miss whose response was stored), `miss` (a miss whose response was not stored), `bypass` (not
-/// looked up: method, key builder). `stash_response_cache_errors_total` counts failures, by `kind`: `store` (a
+/// looked up: method, key builder). `stash_response_cache_invalidations_total` counts the unsafe requests whose
+/// responses invalidated what was stored for them. `stash_response_cache_errors_total` counts failures, by `kind`: `store` (a
 /// store read or write failed) and `corrupt_entry` (a stored entry could not be decoded).
 struct ResponseCacheMetrics: Sendable {
     let hit: Counter
@@ -14,6 +15,7 @@ struct ResponseCacheMetrics: Sendable {
     let stored: Counter
     let miss: Counter
     let bypass: Counter
+    let invalidated: Counter
     let storeError: Counter
     let corruptEntry: Counter
 
@@ -30,6 +32,7 @@ struct ResponseCacheMetrics: Sendable {
         self.stored = request("stored")
         self.miss = request("miss")
         self.bypass = request("bypass")
+        self.invalidated = Counter(label: "stash_response_cache_invalidations_total")
         self.storeError = error("store")
         self.corruptEntry = error("corrupt_entry")
     }
