@@ -99,16 +99,21 @@ extension ResponseCache {
         context: MissContext,
         status: CacheStatus
     ) async throws -> (response: StashResponse, shared: SharedResponse?) {
+        let requestTime = self.now()
         var response = try await next(request)
         var status = status
         var shared: SharedResponse?
-        switch context.isHead ? Storability.uncacheable("head") : self.storability(of: response, for: request, context: context) {
+        let storability =
+            context.isHead
+            ? Storability.uncacheable("head") : self.storability(of: response, for: request, context: context, requestTime: requestTime)
+        switch storability {
         case .uncacheable(let reason):
             self.metrics.miss.increment()
             status.detail = reason
             self.configuration.logger.trace("response not cached", metadata: ["key": "\(context.base)", "reason": "\(reason)"])
-        case .storable(let lifetime, let varyNames):
-            let entry = CachedResponse(response: response, storedAt: self.now(), lifetime: lifetime)
+        case .storable(let lifetime, let age, let varyNames):
+            // Stored as if it had been in the cache for the age it arrived with: its Age and freshness count from then.
+            let entry = CachedResponse(response: response, storedAt: self.now() - age, lifetime: lifetime)
             let key =
                 varyNames.isEmpty
                 ? context.base : CacheKeys.variantKey(base: context.base, names: varyNames, request: request.head.headerFields)
@@ -139,7 +144,8 @@ extension ResponseCache {
     private func write(_ entry: CachedResponse, base: String, key: String, varyNames: [HTTPField.Name]) async throws -> Bool {
         let value = CacheEntry.response(entry).encoded()
         guard value.readableBytes <= self.store.maximumValueSize else { return false }
-        var expiry = entry.lifetime.map { Duration.milliseconds($0) + .milliseconds(self.staleGrace ?? 0) }
+        // What is left of its freshness (all of it, unless it arrived with an age), and the stale grace.
+        var expiry = entry.freshness(at: self.now()).map { Duration.milliseconds(max($0, 1)) + .milliseconds(self.staleGrace ?? 0) }
         if let limit = expiry, limit > Self.longestLifetime { expiry = Self.longestLifetime }
         if !varyNames.isEmpty {
             try await self.store.set(base, value: CacheEntry.vary(varyNames).encoded(), expiresIn: expiry)

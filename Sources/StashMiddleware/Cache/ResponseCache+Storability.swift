@@ -4,8 +4,9 @@ import NIOCore
 extension ResponseCache {
     /// Whether a response may be stored, and how.
     enum Storability: Sendable {
-        /// Store it for `lifetime` milliseconds (`nil`: for ever), keyed also by the `varyNames` request fields.
-        case storable(lifetime: Int64?, varyNames: [HTTPField.Name])
+        /// Store it for `lifetime` milliseconds (`nil`: for ever), counted from when it is `age` milliseconds old
+        /// (the age it arrived with), keyed also by the `varyNames` request fields.
+        case storable(lifetime: Int64?, age: Int64, varyNames: [HTTPField.Name])
         /// Do not; `reason` is the `detail` token of `Cache-Status`.
         case uncacheable(String)
     }
@@ -15,7 +16,13 @@ extension ResponseCache {
     /// everything, an answer to a request that forbids storing, or an answer to a request with `Authorization`
     /// unless the response is `public` or has an `s-maxage`. Unless ``Configuration/honorsResponseNoCache`` is off,
     /// nor one that says `no-cache`, or whose `s-maxage` (or else `max-age`) is 0.
-    func storability(of response: StashResponse, for request: StashRequest, context: MissContext) -> Storability {
+    ///
+    /// With ``Configuration/usesResponseFreshness``, the response's own lifetime (RFC 9111 §4.2.1: `s-maxage`, then
+    /// `max-age`, then `Expires` − `Date`) counts from the age it arrived with (§4.2.3: its `Age` plus the time the
+    /// handler took, or the time since its `Date` if that is more); a response already stale on arrival, or whose
+    /// `Expires` is not a valid date, is not stored.
+    /// - Parameter requestTime: When the handler was called, in milliseconds since the epoch on the cache's clock.
+    func storability(of response: StashResponse, for request: StashRequest, context: MissContext, requestTime: Int64) -> Storability {
         if response.isBodyStreamed { return .uncacheable("streamed") }
         if !self.configuration.cacheableStatuses.contains(response.head.status.code) { return .uncacheable("status") }
         if response.body.readableBytes > self.configuration.maximumBodySize { return .uncacheable("too-large") }
@@ -39,10 +46,22 @@ extension ResponseCache {
             if freshness == 0 { return .uncacheable("max-age") }
         }
         var lifetime = context.lifetime
-        if self.configuration.usesResponseFreshness, let seconds = freshness, seconds > 0 {
-            lifetime = .duration(.seconds(seconds))
+        var age: Int64 = 0
+        if self.configuration.usesResponseFreshness {
+            let now = self.now()
+            let explicit: Int64?
+            if let seconds = freshness {
+                explicit = seconds > 0 ? ResponseFreshness.milliseconds(seconds) : nil
+            } else {
+                explicit = ResponseFreshness.expiresLifetime(fields, now: now)
+            }
+            if let explicit {
+                age = ResponseFreshness.initialAge(fields, requestTime: requestTime, responseTime: now)
+                guard explicit > age else { return .uncacheable("stale") }
+                lifetime = .duration(.milliseconds(explicit))
+            }
         }
         guard case .some(let milliseconds) = lifetime.milliseconds else { return .uncacheable("lifetime") }
-        return .storable(lifetime: milliseconds, varyNames: varyNames)
+        return .storable(lifetime: milliseconds, age: age, varyNames: varyNames)
     }
 }
