@@ -53,7 +53,9 @@ extension ResponseCache {
         ///   - storeName: The name of the store in the registry.
         ///   - cacheName: The cache's name in `Cache-Status`.
         ///   - methods: The methods whose responses are cached.
-        ///   - cacheableStatuses: The status codes whose responses are stored: 2xx, 301 and 308 by default.
+        ///   - cacheableStatuses: The status codes whose responses are stored: 2xx, 301 and 308 by default. A partial
+        ///     206 is never stored; with `usesResponseFreshness`, any other final status is also stored when the
+        ///     response gives its own freshness.
         ///   - lifetime: The default lifetime: 60 seconds.
         ///   - routeLifetimes: Lifetimes by path.
         ///   - lifetimeForRequest: Lifetimes by request, ahead of the other two.

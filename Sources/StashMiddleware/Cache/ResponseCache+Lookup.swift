@@ -51,16 +51,38 @@ extension ResponseCache {
     /// The fields a 304 repeats from the response it stands for (RFC 9110 §15.4.5), besides the cache's own.
     static let notModifiedFields: [HTTPField.Name] = [.cacheControl, .contentLocation, .date, .eTag, .expires, .vary, .age, .cacheStatus]
 
+    /// Whether a request carries a precondition the cache answers (one pass over its fields, on every hit).
+    private static func isConditional(_ fields: HTTPFields) -> Bool {
+        fields.contains { $0.name == .ifNoneMatch || $0.name == .ifModifiedSince }
+    }
+
+    /// Whether the client's copy is the stored one (RFC 9110 §13.2.2): `If-None-Match` decides when the request has
+    /// one (against the stored `ETag`); otherwise `If-Modified-Since`, when it is a valid HTTP date and the stored
+    /// response has a valid `Last-Modified` no later than it.
+    static func clientHasCurrentCopy(_ fields: HTTPFields, entry: CachedResponse) -> Bool {
+        if fields.contains(.ifNoneMatch) {
+            guard let tag = entry.headerFields[.eTag] else { return false }
+            return EntityTagMatch.clientHasCurrentCopy(fields, storedETag: tag)
+        }
+        let since = fields[values: .ifModifiedSince]
+        // More than one member makes the field invalid, and it is then ignored.
+        guard since.count == 1, let date = HTTPDate.seconds(since[0]),
+            let lastModified = entry.headerFields[.lastModified].flatMap({ HTTPDate.seconds($0) })
+        else { return false }
+        return lastModified <= date
+    }
+
     /// Replays a stored response to a request: with `Age` and `Cache-Status` (`status`, serialized), without a body
-    /// for `HEAD`, and as a 304 when the request's `If-None-Match` names the stored `ETag`.
+    /// for `HEAD`, and as a 304 when the request's `If-None-Match` names the stored `ETag` or, without one, its
+    /// `If-Modified-Since` is no earlier than the stored `Last-Modified`.
     func serve(_ entry: CachedResponse, to request: StashRequest, isHead: Bool, now: Int64, status: String) -> StashResponse {
         var head = entry.head
         // One copy of the shared stored fields, with room for the two a hit adds.
         head.headerFields.reserveCapacity(head.headerFields.count + 2)
         head.headerFields.append(HTTPField(name: .age, value: String(entry.age(at: now) / 1000)))
         head.headerFields.append(HTTPField(name: .cacheStatus, value: status))
-        if entry.status.kind == .successful, request.head.headerFields.contains(.ifNoneMatch), let tag = entry.headerFields[.eTag],
-            EntityTagMatch.clientHasCurrentCopy(request.head.headerFields, storedETag: tag)
+        if entry.status.kind == .successful, Self.isConditional(request.head.headerFields),
+            Self.clientHasCurrentCopy(request.head.headerFields, entry: entry)
         {
             let kept = HTTPFields(head.headerFields.filter { Self.notModifiedFields.contains($0.name) })
             return StashResponse(head: HTTPResponse(status: .notModified, headerFields: kept))

@@ -24,7 +24,11 @@ extension ResponseCache {
     /// - Parameter requestTime: When the handler was called, in milliseconds since the epoch on the cache's clock.
     func storability(of response: StashResponse, for request: StashRequest, context: MissContext, requestTime: Int64) -> Storability {
         if response.isBodyStreamed { return .uncacheable("streamed") }
-        if !self.configuration.cacheableStatuses.contains(response.head.status.code) { return .uncacheable("status") }
+        // A 206 answers one range of one request: replayed, it would stand for the whole (this cache has no ranges).
+        if response.head.status.code == 206 { return .uncacheable("status") }
+        if !self.configuration.cacheableStatuses.contains(response.head.status.code), !self.storesByOwnFreshness(response) {
+            return .uncacheable("status")
+        }
         if response.body.readableBytes > self.configuration.maximumBodySize { return .uncacheable("too-large") }
         if context.directives.noStore { return .uncacheable("request-no-store") }
         // With the session middleware in front of the cache, the handler's response reaches the cache before the
@@ -63,5 +67,17 @@ extension ResponseCache {
         }
         guard case .some(let milliseconds) = lifetime.milliseconds else { return .uncacheable("lifetime") }
         return .storable(lifetime: milliseconds, age: age, varyNames: varyNames)
+    }
+
+    /// Whether a response of a status outside ``Configuration/cacheableStatuses`` may be stored anyway: with
+    /// ``Configuration/usesResponseFreshness``, any final status whose response gives its own freshness (`s-maxage`,
+    /// `max-age` or `Expires`; RFC 9111 §3), but a partial 206 and a 304, which answer one request only.
+    func storesByOwnFreshness(_ response: StashResponse) -> Bool {
+        let code = response.head.status.code
+        guard self.configuration.usesResponseFreshness, code >= 200, code != 206, code != 304 else { return false }
+        let fields = response.head.headerFields
+        if fields.contains(.expires) { return true }
+        let directives = CacheControl(fields)
+        return directives.maxAge != nil || directives.sharedMaxAge != nil
     }
 }

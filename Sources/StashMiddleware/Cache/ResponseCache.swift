@@ -8,11 +8,12 @@ public import Stash
 ///
 /// The key is the method, the path and the sorted query, plus the request fields the response's `Vary` names
 /// (`Vary: *` is never cached); a custom key builder may replace the first part. `GET` is cached and `HEAD` answered
-/// from it; statuses 2xx, 301 and 308 are stored. Nothing is stored that could belong to one user: a response that
+/// from it; statuses 2xx (but a partial 206), 301 and 308 are stored, and with
+/// ``Configuration/usesResponseFreshness`` any other final status whose response gives its own freshness. Nothing is stored that could belong to one user: a response that
 /// sets a cookie, says `Cache-Control: no-store` or `private`, answers a request with `Authorization` (unless it
 /// says `public` or `s-maxage`), or whose handler read or changed the request's ``Session`` (with
 /// ``SessionMiddleware`` in front of the cache or behind it). Nor is a response that says not to reuse it unchecked
-/// (`no-cache`, `max-age=0`, `s-maxage=0`), unless ``Configuration/honorsResponseNoCache`` is turned off. Hits carry `Age`, an `If-None-Match` naming the stored `ETag` gets 304, and every
+/// (`no-cache`, `max-age=0`, `s-maxage=0`), unless ``Configuration/honorsResponseNoCache`` is turned off. Hits carry `Age`, an `If-None-Match` naming the stored `ETag` (or, without one, an `If-Modified-Since` no earlier than the stored `Last-Modified`) gets 304, and every
 /// response says what the cache did in `Cache-Status` (RFC 9211), such as `Stash; hit; ttl=12` or
 /// `Stash; fwd=uri-miss; stored`. A stored response is served to every request with its key, with or without
 /// `Authorization` or cookies: a response that depends on who asks must say so (`private`, `Vary`) or be kept out
