@@ -26,6 +26,19 @@ struct CacheControl: Sendable {
         }
     }
 
+    /// Reads the directives of every line of a field with these directives under another name: a targeted field
+    /// (RFC 9213) such as `CDN-Cache-Control`.
+    init(_ fields: HTTPFields, name: HTTPField.Name) {
+        for field in fields where field.name == name {
+            self.read(field.value.utf8[...])
+        }
+    }
+
+    /// Whether no directive this cache acts on was read.
+    var isEmpty: Bool {
+        !self.noStore && !self.noCache && !self.isPrivate && !self.isPublic && self.maxAge == nil && self.sharedMaxAge == nil
+    }
+
     /// Reads the directives of one field value.
     init(parsing value: String) {
         self.read(value.utf8[...])

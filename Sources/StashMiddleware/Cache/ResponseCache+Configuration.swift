@@ -22,9 +22,14 @@ extension ResponseCache {
         /// Makes the base key of a request (see ``ResponseCache/defaultKey(for:)``); `nil` leaves the request
         /// uncached. A `HEAD` request is given to it as the `GET` it is answered from.
         public var key: @Sendable (StashRequest) -> String?
-        /// Whether the response's own `s-maxage` (first) or `max-age`, when positive, sets its lifetime instead of
-        /// the configured one.
+        /// Whether the response's own freshness sets its lifetime instead of the configured one: a positive
+        /// `s-maxage`, then `max-age`, then `Expires` − `Date`, counted from the age it arrived with (RFC 9111 §4.2).
         public var usesResponseFreshness: Bool
+        /// Targeted cache-control fields (RFC 9213), in order of preference, such as `Stash-Cache-Control` or
+        /// `CDN-Cache-Control`: the first one a response has, with a directive this cache acts on, is followed instead
+        /// of `Cache-Control` and `Expires` — so an application can cache longer (or not at all) here than in
+        /// browsers. Empty by default; the field reaches the client unchanged.
+        public var targetedFields: [HTTPField.Name] = []
         /// Whether a response that says not to reuse it unchecked — `Cache-Control: no-cache`, or an `s-maxage` (or,
         /// without one, a `max-age`) of 0 — is kept out of the cache, whatever lifetime the configuration gives it.
         /// On by default: a handler that says `no-cache` (a balance, a stock level) is obeyed.

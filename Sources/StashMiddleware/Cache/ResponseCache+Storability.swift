@@ -36,7 +36,7 @@ extension ResponseCache {
         if request.session?.isAccessed == true { return .uncacheable("session") }
         let fields = response.head.headerFields
         if fields.contains(.setCookie) { return .uncacheable("set-cookie") }
-        let directives = CacheControl(fields)
+        let (directives, followsExpires) = self.responseDirectives(fields)
         if directives.noStore { return .uncacheable("no-store") }
         if directives.isPrivate { return .uncacheable("private") }
         if request.head.headerFields.contains(.authorization), !directives.isPublic, directives.sharedMaxAge == nil {
@@ -57,7 +57,7 @@ extension ResponseCache {
             if let seconds = freshness {
                 explicit = seconds > 0 ? ResponseFreshness.milliseconds(seconds) : nil
             } else {
-                explicit = ResponseFreshness.expiresLifetime(fields, now: now)
+                explicit = followsExpires ? ResponseFreshness.expiresLifetime(fields, now: now) : nil
             }
             if let explicit {
                 age = ResponseFreshness.initialAge(fields, requestTime: requestTime, responseTime: now)
@@ -75,9 +75,19 @@ extension ResponseCache {
     func storesByOwnFreshness(_ response: StashResponse) -> Bool {
         let code = response.head.status.code
         guard self.configuration.usesResponseFreshness, code >= 200, code != 206, code != 304 else { return false }
-        let fields = response.head.headerFields
-        if fields.contains(.expires) { return true }
-        let directives = CacheControl(fields)
+        let (directives, followsExpires) = self.responseDirectives(response.head.headerFields)
+        if followsExpires, response.head.headerFields.contains(.expires) { return true }
         return directives.maxAge != nil || directives.sharedMaxAge != nil
+    }
+
+    /// The directives this cache follows for a response: those of the first of ``Configuration/targetedFields``
+    /// the response has with a directive this cache acts on — then `Cache-Control` and `Expires` are ignored
+    /// (RFC 9213 §2.2) — else `Cache-Control`'s, with `Expires`.
+    func responseDirectives(_ fields: HTTPFields) -> (directives: CacheControl, followsExpires: Bool) {
+        for name in self.configuration.targetedFields {
+            let targeted = CacheControl(fields, name: name)
+            if !targeted.isEmpty { return (targeted, false) }
+        }
+        return (CacheControl(fields), true)
     }
 }
