@@ -30,7 +30,8 @@ final class VaporHandlerResponse: Sendable {
 
     /// The Vapor response for what the middleware returned.
     ///
-    /// A streamed response is the handler's, with the status and header fields the middleware gave it (the framing
+    /// `Date` is left to Vapor, which adds the current one. A streamed response is the handler's, with the status and
+    /// header fields the middleware gave it (the framing
     /// field `Content-Length` stays the handler's, as the body does). Any other response is built from its head and
     /// collected body, `Content-Length` following the body except where a body is never sent (`HEAD`, whose answer
     /// keeps the length of the `GET` it stands for, 204, 304).
@@ -40,6 +41,10 @@ final class VaporHandlerResponse: Sendable {
         let original = self.response.withLock { $0.take() }
         let status = VaporConversion.status(stashResponse.head.status)
         var headers = VaporConversion.headers(stashResponse.head.headerFields)
+        // Vapor adds the current `Date` to every response; one kept from the handler, or from a stored response,
+        // would make two. With the current date, a downstream cache reads the response's age from `Age` alone, as
+        // behind Hummingbird, which replaces `Date`.
+        headers.remove(name: .date)
         if stashResponse.isBodyStreamed {
             guard let response = original else { throw StashVaporError.streamedResponseWithoutBody }
             if let contentLength = response.headers.first(name: .contentLength) {

@@ -39,3 +39,30 @@ import Testing
         }
     }
 }
+
+/// What a downstream cache sees of a hit through Hummingbird: one current `Date`, and the true `Age`.
+@Suite struct CacheDateAdapterTests {
+    @Test func aHitCarriesOneCurrentDateAndItsTrueAge() async throws {
+        // Noon, 2026-12-05 (GMT), on the cache's clock.
+        let clock = ManualClock(now: WallClock.Instant(sinceEpoch: .seconds(1_796_472_000)))
+        let router = Router(context: TestContext.self)
+        let cache = ResponseCache(store: MemoryStore(), configuration: .init(usesResponseFreshness: true), clock: clock)
+        router.group("/page").add(middleware: StashRouterMiddleware(cache)).get { _, _ in
+            // An origin's response, generated a minute before it arrived, already 30 s old.
+            Response(
+                status: .ok,
+                headers: [.date: "Sat, 05 Dec 2026 11:59:00 GMT", .age: "30", .cacheControl: "max-age=600"],
+                body: .init(byteBuffer: ByteBuffer(string: "page"))
+            )
+        }
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            _ = try await client.execute(uri: "/page", method: .get)
+            clock.advance(by: .seconds(10))
+            let hit = try await client.execute(uri: "/page", method: .get)
+            #expect(hit.headers[.init("Cache-Status")!]?.hasPrefix("Stash; hit") == true)
+            #expect(hit.headers[values: .date].count == 1 && hit.headers[.date] != "Sat, 05 Dec 2026 11:59:00 GMT", "\(hit.headers)")
+            // A minute old on arrival by its Date (more than its Age of 30 says), then 10 s in the cache.
+            #expect(hit.headers[.age] == "70")
+        }
+    }
+}

@@ -102,3 +102,27 @@ import VaporTesting
         }
     }
 }
+
+/// What a downstream cache sees of a hit through Vapor: one current `Date`, and the true `Age`.
+@Suite struct VaporCacheDateTests {
+    @Test func aHitCarriesOneCurrentDateAndItsTrueAge() async throws {
+        // Noon, 2026-12-05 (GMT), on the cache's clock.
+        let clock = ManualClock(now: WallClock.Instant(sinceEpoch: .seconds(1_796_472_000)))
+        try await withVaporApp { app in
+            let cache = ResponseCache(store: MemoryStore(), configuration: .init(usesResponseFreshness: true), clock: clock)
+            app.grouped(StashVaporMiddleware(cache)).get("page") { _ in
+                // An origin's response, generated a minute before it arrived, already 30 s old.
+                Response(status: .ok, headers: ["Date": "Sat, 05 Dec 2026 11:59:00 GMT", "Age": "30", "Cache-Control": "max-age=600"], body: "page")
+            }
+            let tester = try app.testing(method: .running(hostname: "127.0.0.1", port: 0))
+            _ = try await tester.sendRequest(.GET, "page")
+            clock.advance(by: .seconds(10))
+            let hit = try await tester.sendRequest(.GET, "page")
+            #expect(hit.headers.first(name: "Cache-Status")?.hasPrefix("Stash; hit") == true)
+            #expect(hit.headers[.date].count == 1, "one Date: \(hit.headers[.date])")
+            #expect(hit.headers[.date].first != "Sat, 05 Dec 2026 11:59:00 GMT", "the current date, Vapor's")
+            // A minute old on arrival by its Date (more than its Age of 30 says), then 10 s in the cache.
+            #expect(hit.headers.first(name: .age) == "70")
+        }
+    }
+}
