@@ -2,23 +2,13 @@ import HTTPTypes
 import NIOCore
 import Stash
 import StashMiddleware
+import StashTestSupport
 import Testing
 
 @testable import StashRedis
 
 /// Sessions on Redis under the load of a browser firing parallel requests: one session, many requests at once.
 @Suite struct RedisSessionTests {
-    /// A request carrying the session cookie, to a handler that sets one key.
-    static func send(_ middleware: SessionMiddleware, id: String?, key: String, value: Int) async throws -> StashResponse {
-        var fields = HTTPFields()
-        if let id { fields[.cookie] = "session=\(id)" }
-        let request = StashRequest(head: HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/", headerFields: fields))
-        return try await middleware.respond(to: request) { request in
-            try #require(request.session).setValue(value, forKey: key)
-            return StashResponse(head: HTTPResponse(status: .ok))
-        }
-    }
-
     /// The number of calls of each command since the last `CONFIG RESETSTAT`, from `INFO commandstats`.
     static func commandCalls(port: Int) async throws -> [String: Int] {
         var calls: [String: Int] = [:]
@@ -40,22 +30,12 @@ import Testing
         defer { server.kill() }
         let store = try RedisStore(url: server.url).withNamespace("sessions")
         let middleware = SessionMiddleware(store: store)
-        let created = try await Self.send(middleware, id: nil, key: "start", value: 0)
-        let cookie = try #require(created.head.headerFields[.setCookie])
-        let id = String(cookie.prefix { $0 != ";" }.dropFirst("session=".count))
+        let id = try await SessionTraffic.start(middleware)
         // The scripts are loaded once the first merge runs; count what follows.
-        _ = try await Self.send(middleware, id: id, key: "warm", value: 0)
+        _ = try await SessionTraffic.send(middleware, id: id, key: "warm", value: 0)
         _ = try await RedisTestServer.cli(["config", "resetstat"], port: server.port)
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in 0..<64 {
-                group.addTask {
-                    let response = try await Self.send(middleware, id: id, key: "key\(index)", value: index)
-                    #expect(response.head.headerFields[.setCookie] == nil)
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await SessionTraffic.setKeysConcurrently(middleware, id: id)
 
         let calls = try await Self.commandCalls(port: server.port)
         #expect(calls["hgetall"] == 64, "one round trip to load per request: \(calls)")

@@ -8,9 +8,7 @@ enum HTTPDate {
 
     /// The instant a date names, in seconds since the epoch; `nil` when it is not an HTTP date.
     static func seconds(_ value: some StringProtocol) -> Int64? {
-        var text = Array(value.utf8)
-        while let last = text.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { text.removeLast() }
-        while let first = text.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { text.removeFirst() }
+        let text = Array(Substring(value).trimmingWhitespace().utf8)
         guard text.count >= 24 else { return nil }
         switch text.firstIndex(of: UInt8(ascii: ",")) {
         case .some(3): return Self.imfFixdate(text)

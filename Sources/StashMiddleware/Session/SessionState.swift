@@ -83,9 +83,4 @@ struct SessionState: Sendable {
     var newValues: [String: ByteBuffer] {
         self.changes.set
     }
-
-    /// Whether the request set or removed any key.
-    var hasChanges: Bool {
-        !self.changes.set.isEmpty || !self.changes.remove.isEmpty
-    }
 }
