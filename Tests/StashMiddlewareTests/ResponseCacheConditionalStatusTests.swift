@@ -48,7 +48,7 @@ import Testing
 
     /// Stores `GET /page` answered with `status` and `fields`, in the mode chosen, and says whether the second request hit.
     static func isCached(_ status: HTTPResponse.Status, _ fields: HTTPFields, followingResponses: Bool) async throws -> Bool {
-        let cache = CacheTest.cache(MemoryStore()) { $0.usesResponseFreshness = followingResponses }
+        let cache = CacheTest.cache(MemoryStore()) { $0.mode = followingResponses ? .responseHeaders : .configuredLifetimes }
         let origin = CountingOrigin.with(fields, status: status)
         _ = try await cache.respond(to: CacheTest.request(), next: origin.handler)
         _ = try await cache.respond(to: CacheTest.request(), next: origin.handler)

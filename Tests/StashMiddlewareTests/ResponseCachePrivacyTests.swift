@@ -96,11 +96,10 @@ import Testing
 
     @Test func responseFreshnessSetsTheLifetimeWhenAskedTo() async throws {
         let clock = ManualClock()
-        let cache = CacheTest.cache(MemoryStore(), clock: clock) { $0.usesResponseFreshness = true }
+        let cache = CacheTest.cache(MemoryStore(), clock: clock) { $0.mode = .responseHeaders }
         let cases: [(String, String, String)] = [
             ("/s", "max-age=100, s-maxage=20", "Stash; hit; ttl=20"),
             ("/m", "public, max-age=\"30\"", "Stash; hit; ttl=30"),
-            ("/garbage", "max-age=abc, , ;;, foo=\"a,b\"", "Stash; hit; ttl=60"),
         ]
         for (path, cacheControl, status) in cases {
             let origin = CountingOrigin.with([.cacheControl: cacheControl])
@@ -110,10 +109,14 @@ import Testing
         }
         for (path, cacheControl, detail) in [
             ("/zero", "max-age=0", "max-age"), ("/nc", "No-Cache", "no-cache"), ("/s0", "s-maxage=0, max-age=9", "max-age"),
+            // No freshness of its own and no validator: not stored, whatever the configured lifetime.
+            ("/garbage", "max-age=abc, , ;;, foo=\"a,b\"", "no-freshness"), ("/public", "public", "no-freshness"),
         ] {
             let origin = CountingOrigin.with([.cacheControl: cacheControl])
             let first = try await cache.respond(to: CacheTest.request(path), next: origin.handler)
             #expect(CacheTest.status(first) == "Stash; fwd=uri-miss; detail=\(detail)", "\(cacheControl)")
+            _ = try await cache.respond(to: CacheTest.request(path), next: origin.handler)
+            #expect(origin.count == 2, "\(cacheControl): the handler is asked again")
         }
     }
 
@@ -129,7 +132,7 @@ import Testing
         for (name, store) in try TestStores.all() {
             try await store.deleteAll()
             for usesResponseFreshness in [false, true] {
-                let cache = CacheTest.cache(store) { $0.usesResponseFreshness = usesResponseFreshness }
+                let cache = CacheTest.cache(store) { $0.mode = usesResponseFreshness ? .responseHeaders : .configuredLifetimes }
                 for (path, cacheControl, detail) in Self.doNotReuse {
                     let origin = CountingOrigin.with([.cacheControl: cacheControl])
                     let first = try await cache.respond(to: CacheTest.request(path), next: origin.handler)
@@ -150,21 +153,25 @@ import Testing
     @Test func theRouteLifetimeWinsOverTheHandlersHeadersOnlyWhenAskedTo() async throws {
         for (name, store) in try TestStores.all() {
             try await store.deleteAll()
-            for usesResponseFreshness in [false, true] {
+            for mode in [ResponseCache.Mode.configuredLifetimes, .responseHeaders] {
                 let cache = CacheTest.cache(store) {
                     $0.honorsResponseNoCache = false
-                    $0.usesResponseFreshness = usesResponseFreshness
+                    $0.mode = mode
                     $0.lifetime = .seconds(120)
                 }
-                for (path, cacheControl, _) in Self.doNotReuse {
+                for (path, cacheControl, detail) in Self.doNotReuse {
                     let origin = CountingOrigin.with([.cacheControl: cacheControl])
-                    let first = try await cache.respond(to: CacheTest.request(path + "-\(usesResponseFreshness)"), next: origin.handler)
-                    #expect(CacheTest.status(first) == "Stash; fwd=uri-miss; stored", "\(name) \(cacheControl) \(usesResponseFreshness)")
-                    let second = try await cache.respond(to: CacheTest.request(path + "-\(usesResponseFreshness)"), next: origin.handler)
-                    #expect(origin.count == 1 && CacheTest.body(second) == "run 1", "\(name) \(cacheControl): replayed")
-                    // The route's lifetime, but for a positive max-age when the response's freshness is used.
-                    let ttl = usesResponseFreshness && cacheControl.hasPrefix("no-cache=") ? 60 : 120
-                    #expect(CacheTest.status(second) == "Stash; hit; ttl=\(ttl)", "\(name) \(cacheControl)")
+                    let first = try await cache.respond(to: CacheTest.request(path + "-\(mode)"), next: origin.handler)
+                    let second = try await cache.respond(to: CacheTest.request(path + "-\(mode)"), next: origin.handler)
+                    if mode == .configuredLifetimes {
+                        #expect(CacheTest.status(first) == "Stash; fwd=uri-miss; stored", "\(name) \(cacheControl)")
+                        #expect(origin.count == 1 && CacheTest.body(second) == "run 1", "\(name) \(cacheControl): replayed")
+                        #expect(CacheTest.status(second) == "Stash; hit; ttl=120", "\(name) \(cacheControl)")
+                    } else {
+                        // Following the response's headers, the configured lifetime never wins over them.
+                        #expect(CacheTest.status(first) == "Stash; fwd=uri-miss; detail=\(detail)", "\(name) \(cacheControl)")
+                        #expect(origin.count == 2, "\(name) \(cacheControl): the handler is asked again")
+                    }
                 }
             }
             // Opting out never stores what is private or no-store.

@@ -15,7 +15,7 @@ import Testing
 
     static func cache(_ store: any Store, clock: ManualClock) -> ResponseCache {
         CacheTest.cache(store, clock: clock) {
-            $0.usesResponseFreshness = true
+            $0.mode = .responseHeaders
             $0.lifetime = .seconds(5)
         }
     }
@@ -92,9 +92,10 @@ import Testing
         #expect((CacheTest.body(second) == "run 1") == stored, "Age: \(age)")
     }
 
-    @Test func withoutExplicitFreshnessTheConfiguredLifetimeStillApplies() async throws {
-        let hit = try await Self.storeAndHit([.contentType: "text/plain"])
-        #expect(CacheTest.status(hit) == "Stash; hit; ttl=5")
+    @Test func withoutExplicitFreshnessOrAValidatorNothingIsStored() async throws {
+        let again = try await Self.storeAndHit([.contentType: "text/plain"])
+        #expect(CacheTest.status(again) == "Stash; fwd=uri-miss; detail=no-freshness", "the configured lifetime is not a default")
+        #expect(CacheTest.body(again) == "run 2")
     }
 
     @Test(arguments: [

@@ -109,7 +109,7 @@ import VaporTesting
         // Noon, 2026-12-05 (GMT), on the cache's clock.
         let clock = ManualClock(now: WallClock.Instant(sinceEpoch: .seconds(1_796_472_000)))
         try await withVaporApp { app in
-            let cache = ResponseCache(store: MemoryStore(), configuration: .init(usesResponseFreshness: true), clock: clock)
+            let cache = ResponseCache(store: MemoryStore(), configuration: .init(mode: .responseHeaders), clock: clock)
             app.grouped(StashVaporMiddleware(cache)).get("page") { _ in
                 // An origin's response, generated a minute before it arrived, already 30 s old.
                 Response(status: .ok, headers: ["Date": "Sat, 05 Dec 2026 11:59:00 GMT", "Age": "30", "Cache-Control": "max-age=600"], body: "page")

@@ -14,6 +14,8 @@ struct CacheControl: Sendable {
     /// store a response that is `private` for some fields only, without them).
     var isWhollyPrivate = false
     var isPublic = false
+    /// `must-revalidate` or `proxy-revalidate`: once stale, never served without revalidation.
+    var mustRevalidate = false
     var maxAge: Int64?
     var sharedMaxAge: Int64?
 
@@ -36,7 +38,7 @@ struct CacheControl: Sendable {
 
     /// Whether no directive this cache acts on was read.
     var isEmpty: Bool {
-        !self.noStore && !self.noCache && !self.isPrivate && !self.isPublic && self.maxAge == nil && self.sharedMaxAge == nil
+        !self.noStore && !self.noCache && !self.isPrivate && !self.isPublic && !self.mustRevalidate && self.maxAge == nil && self.sharedMaxAge == nil
     }
 
     /// Reads the directives of one field value.
@@ -94,6 +96,8 @@ struct CacheControl: Sendable {
             if value == nil { self.isWhollyPrivate = true }
         } else if Self.equalsIgnoringCase(name, "public") {
             self.isPublic = true
+        } else if Self.equalsIgnoringCase(name, "must-revalidate") || Self.equalsIgnoringCase(name, "proxy-revalidate") {
+            self.mustRevalidate = true
         } else if Self.equalsIgnoringCase(name, "max-age") {
             if let seconds = value.flatMap(Self.seconds) { self.maxAge = min(self.maxAge ?? .max, seconds) }
         } else if Self.equalsIgnoringCase(name, "s-maxage") {

@@ -19,6 +19,9 @@ struct CacheStatus: Sendable {
 
     var hit = false
     var forward: Forward?
+    /// The status of the handler's response, when the cache cannot pass it on as it is: the 304 that revalidated a
+    /// stored response (the `fwd-status` parameter).
+    var forwardStatus: Int?
     /// The remaining freshness in seconds, negative once stale.
     var ttl: Int64?
     var stored = false
@@ -32,6 +35,7 @@ struct CacheStatus: Sendable {
         var value = name
         if self.hit { value += "; hit" }
         if let forward { value += "; fwd=" + forward.rawValue }
+        if let forwardStatus { value += "; fwd-status=" + String(forwardStatus) }
         if let ttl { value += "; ttl=" + String(ttl) }
         if let collapsed { value += collapsed ? "; collapsed" : "; collapsed=?0" }
         if self.stored { value += "; stored" }

@@ -14,6 +14,13 @@ enum EntityTagMatch {
         return false
     }
 
+    /// Whether two entity tags are the same by the weak comparison (RFC 9110 §8.8.3.2): the same opaque tag, either
+    /// or both weak. Tags that are not entity tags match nothing.
+    static func weaklyEqual(_ a: String, _ b: String) -> Bool {
+        guard let first = Self.opaqueTag(a.utf8[...]), let second = Self.opaqueTag(b.utf8[...]) else { return false }
+        return first.elementsEqual(second)
+    }
+
     /// The opaque part of an entity tag (the quoted string, quotes included), without a `W/` prefix.
     private static func opaqueTag(_ tag: Substring.UTF8View) -> Substring.UTF8View? {
         var tag = tag

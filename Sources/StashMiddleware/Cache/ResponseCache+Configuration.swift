@@ -22,17 +22,19 @@ extension ResponseCache {
         /// Makes the base key of a request (see ``ResponseCache/defaultKey(for:)``); `nil` leaves the request
         /// uncached. A `HEAD` request is given to it as the `GET` it is answered from.
         public var key: @Sendable (StashRequest) -> String?
-        /// Whether the response's own freshness sets its lifetime instead of the configured one: a positive
-        /// `s-maxage`, then `max-age`, then `Expires` − `Date`, counted from the age it arrived with (RFC 9111 §4.2).
-        public var usesResponseFreshness: Bool
+        /// Where a stored response's freshness comes from: the configured lifetimes (the default), or the response's
+        /// own headers, as a shared HTTP cache (RFC 9111).
+        public var mode: Mode
         /// Targeted cache-control fields (RFC 9213), in order of preference, such as `Stash-Cache-Control` or
         /// `CDN-Cache-Control`: the first one a response has, with a directive this cache acts on, is followed instead
         /// of `Cache-Control` and `Expires` — so an application can cache longer (or not at all) here than in
         /// browsers. Empty by default; the field reaches the client unchanged.
         public var targetedFields: [HTTPField.Name] = []
-        /// Whether a response that says not to reuse it unchecked — `Cache-Control: no-cache`, or an `s-maxage` (or,
-        /// without one, a `max-age`) of 0 — is kept out of the cache, whatever lifetime the configuration gives it.
-        /// On by default: a handler that says `no-cache` (a balance, a stock level) is obeyed.
+        /// In ``Mode/configuredLifetimes``, whether a response that says not to reuse it unchecked — `Cache-Control:
+        /// no-cache`, or an `s-maxage` (or, without one, a `max-age`) of 0 — is kept out of the cache, whatever
+        /// lifetime the configuration gives it. On by default: a handler that says `no-cache` (a balance, a stock
+        /// level) is obeyed. (In ``Mode/responseHeaders`` such a response is always obeyed: it is stored only to be
+        /// revalidated before every use, when it has a validator.)
         ///
         /// Turn it off only where the configured lifetime must win over what handlers say, such as in front of
         /// handlers that send `no-cache` on everything for the browser's sake: their responses are then replayed
@@ -40,8 +42,19 @@ extension ResponseCache {
         /// are honoured either way.
         public var honorsResponseNoCache: Bool
         /// How long after going stale a response may still be served while one request refreshes it; `nil`
-        /// serves nothing stale.
+        /// serves nothing stale. A response that says `must-revalidate`, `proxy-revalidate` or `no-cache` is never
+        /// served stale.
         public var staleWhileRevalidate: Duration?
+        /// How long a stale response with a validator (`ETag` or `Last-Modified`) is kept after it goes stale (and
+        /// after ``staleWhileRevalidate``), so that the handler is asked whether it changed (`If-None-Match`,
+        /// `If-Modified-Since`) and can answer a cheap 304 instead of the whole response (RFC 9111 §4.3): 10 minutes
+        /// by default; zero keeps it no longer than a response without a validator.
+        public var revalidationRetention: Duration
+        /// A response field listing the response's tags (such as `Cache-Tag` or `Surrogate-Key`, separated by
+        /// commas or spaces), by which ``ResponseCache/invalidate(tag:)`` removes every stored response that has the
+        /// tag, on every instance sharing the store. The field is taken off the response: clients never see it.
+        /// `nil` (the default) reads no tags.
+        public var tagField: HTTPField.Name?
         /// Whether a request's `Cache-Control: no-cache` (or `Pragma: no-cache`) sends it to the handler and
         /// stores the fresh response. Off by default: any client could otherwise make every request reach the
         /// handler, which a server-side cache is there to prevent; the stored response is served instead.
@@ -59,16 +72,18 @@ extension ResponseCache {
         ///   - cacheName: The cache's name in `Cache-Status`.
         ///   - methods: The methods whose responses are cached.
         ///   - cacheableStatuses: The status codes whose responses are stored: 2xx, 301 and 308 by default. A partial
-        ///     206 is never stored; with `usesResponseFreshness`, any other final status is also stored when the
+        ///     206 is never stored; in ``Mode/responseHeaders``, any other final status is also stored when the
         ///     response gives its own freshness.
         ///   - lifetime: The default lifetime: 60 seconds.
         ///   - routeLifetimes: Lifetimes by path.
         ///   - lifetimeForRequest: Lifetimes by request, ahead of the other two.
         ///   - key: The base key of a request.
-        ///   - usesResponseFreshness: Whether the response's `s-maxage`/`max-age` sets its lifetime.
+        ///   - mode: Where freshness comes from: ``Mode/configuredLifetimes`` by default.
         ///   - honorsResponseNoCache: Whether a response's `no-cache`, `max-age=0` or `s-maxage=0` keeps it out of
         ///     the cache (the default) rather than the configured lifetime winning.
         ///   - staleWhileRevalidate: The grace period in which a stale response is served during a refresh.
+        ///   - revalidationRetention: How long a stale response with a validator is kept to be revalidated.
+        ///   - tagField: The response field that lists a response's tags, if any.
         ///   - honorsRequestNoCache: Whether a request's `no-cache` bypasses the stored response.
         ///   - maximumBodySize: The largest body stored, in bytes: 1 MiB by default.
         ///   - logger: Where the cache logs.
@@ -81,9 +96,11 @@ extension ResponseCache {
             routeLifetimes: [String: Lifetime] = [:],
             lifetimeForRequest: (@Sendable (StashRequest) -> Lifetime?)? = nil,
             key: @escaping @Sendable (StashRequest) -> String? = ResponseCache.defaultKey(for:),
-            usesResponseFreshness: Bool = false,
+            mode: Mode = .configuredLifetimes,
             honorsResponseNoCache: Bool = true,
             staleWhileRevalidate: Duration? = nil,
+            revalidationRetention: Duration = .seconds(600),
+            tagField: HTTPField.Name? = nil,
             honorsRequestNoCache: Bool = false,
             maximumBodySize: Int = 1024 * 1024,
             logger: Logger = Logger(label: "Stash.ResponseCache", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -96,9 +113,11 @@ extension ResponseCache {
             self.routeLifetimes = routeLifetimes
             self.lifetimeForRequest = lifetimeForRequest
             self.key = key
-            self.usesResponseFreshness = usesResponseFreshness
+            self.mode = mode
             self.honorsResponseNoCache = honorsResponseNoCache
             self.staleWhileRevalidate = staleWhileRevalidate
+            self.revalidationRetention = revalidationRetention
+            self.tagField = tagField
             self.honorsRequestNoCache = honorsRequestNoCache
             self.maximumBodySize = maximumBodySize
             self.logger = logger

@@ -15,6 +15,9 @@ extension ResponseCache {
         let directives: CacheControl
         /// Whether the request is a `HEAD` answered from `GET` entries.
         let isHead: Bool
+        /// The stale response stored for the request, and its key, when the handler is called to replace it: with a
+        /// validator, the handler is asked whether it changed.
+        var stale: (entry: CachedResponse, key: String)?
     }
 
     /// Answers a miss: concurrent misses of one key run the handler once and share the response when it is stored.
@@ -50,7 +53,7 @@ extension ResponseCache {
     }
 
     /// Serves a stale response, unless no other request is refreshing it: then this one refreshes it, inline, and is
-    /// served the fresh response. A fresh response that may not be stored removes the stale one.
+    /// served the fresh response (see ``fetch(_:next:context:status:)``).
     func revalidate(
         _ entry: CachedResponse,
         key: String,
@@ -65,14 +68,7 @@ extension ResponseCache {
             return self.serve(entry, to: request, isHead: context.isHead, now: now, status: status.serialized(name: self.statusName))
         }
         do {
-            let (response, shared) = try await self.fetch(request, next: next, context: context, status: CacheStatus(forward: .stale))
-            if shared == nil {
-                do {
-                    try await self.store.delete(key)
-                } catch {
-                    self.storeFailed(error, key: key, operation: "delete")
-                }
-            }
+            let response = try await self.fetch(request, next: next, context: context, status: CacheStatus(forward: .stale)).response
             self.coalescer.endRevalidation(key)
             return response
         } catch {
@@ -92,6 +88,13 @@ extension ResponseCache {
     }
 
     /// Runs the handler, stores the response when it may be stored, and adds `Cache-Status`.
+    ///
+    /// When the request replaces a stale stored response that has a validator, the handler is asked whether it
+    /// changed (RFC 9111 §4.3): it gets `If-None-Match` with the stored `ETag` and `If-Modified-Since` with the stored
+    /// `Last-Modified` (in place of the client's own). A 304 about the stored response refreshes it — its header
+    /// fields replaced by the 304's, its freshness counted anew — and the stored body is served; a 304 about another
+    /// response (another `ETag` or `Last-Modified`) is not used, and the handler is asked again without them. A full
+    /// response replaces the stale one; one that may not be stored removes it.
     /// - Returns: The response, and what may be shared with concurrent requests: the stored response, or `nil`.
     func fetch(
         _ request: StashRequest,
@@ -99,10 +102,121 @@ extension ResponseCache {
         context: MissContext,
         status: CacheStatus
     ) async throws -> (response: StashResponse, shared: SharedResponse?) {
-        let requestTime = self.now()
-        var response = try await next(request)
         var status = status
-        var shared: SharedResponse?
+        var result: (response: StashResponse, shared: SharedResponse?)?
+        if let stale = context.stale, let conditional = Self.conditionalRequest(request, validating: stale.entry) {
+            let requestTime = self.now()
+            let answer = try await next(conditional)
+            if answer.head.status.code != 304 {
+                self.metrics.modified.increment()
+                result = await self.keep(answer, for: request, context: context, status: status, requestTime: requestTime)
+            } else if Self.validates(answer.head.headerFields, stored: stale.entry.headerFields) {
+                status.forwardStatus = 304
+                self.metrics.revalidated.increment()
+                result = await self.refresh(stale.entry, with: answer, for: request, context: context, status: status, requestTime: requestTime)
+            } else {
+                self.metrics.modified.increment()
+            }
+        }
+        if result == nil {
+            let requestTime = self.now()
+            result = await self.keep(try await next(request), for: request, context: context, status: status, requestTime: requestTime)
+        }
+        guard let result else { preconditionFailure("a response was fetched") }
+        if let stale = context.stale, result.shared == nil {
+            do {
+                try await self.store.delete(stale.key)
+            } catch {
+                self.storeFailed(error, key: stale.key, operation: "delete")
+            }
+        }
+        return result
+    }
+
+    /// The request that asks the handler whether a stored response changed: `If-None-Match` with its `ETag` and
+    /// `If-Modified-Since` with its `Last-Modified`, in place of the client's own; `nil` when it has neither.
+    static func conditionalRequest(_ request: StashRequest, validating stored: CachedResponse) -> StashRequest? {
+        let tag = stored.headerFields[.eTag]
+        let lastModified = stored.headerFields[.lastModified]
+        guard tag != nil || lastModified != nil else { return nil }
+        var conditional = request
+        conditional.head.headerFields[.ifNoneMatch] = tag
+        conditional.head.headerFields[.ifModifiedSince] = lastModified
+        return conditional
+    }
+
+    /// Whether a 304 the handler answered a conditional request with is about the stored response (RFC 9111
+    /// §4.3.4): its `ETag` names the stored one (weak comparison), or, without one, its `Last-Modified` is the stored
+    /// one. A 304 with neither answers the request the cache made, which named only the stored response's
+    /// validators, and so validates it.
+    static func validates(_ notModified: HTTPFields, stored: HTTPFields) -> Bool {
+        if let tag = notModified[.eTag] {
+            return stored[.eTag].map { EntityTagMatch.weaklyEqual(tag, $0) } ?? false
+        }
+        if let value = notModified[.lastModified] {
+            guard let date = HTTPDate.seconds(value), let storedDate = stored[.lastModified].flatMap({ HTTPDate.seconds($0) }) else {
+                return false
+            }
+            return date == storedDate
+        }
+        return true
+    }
+
+    /// Fields a 304 never replaces in the stored response (RFC 9111 §3.2): its `Content-Length` describes no body,
+    /// and the connection's own fields are never stored.
+    static let unrefreshedFields: Set<HTTPField.Name> = Set(CachedResponse.unstoredFields + [.contentLength]).subtracting([.age])
+
+    /// Refreshes a stale stored response with the 304 that validated it: each field the 304 has replaces the stored
+    /// lines of that name (RFC 9111 §3.2), the freshness is counted from the 304, and the result is stored again —
+    /// unless the refreshed fields no longer allow it, in which case it is served once and removed.
+    private func refresh(
+        _ stale: CachedResponse,
+        with notModified: StashResponse,
+        for request: StashRequest,
+        context: MissContext,
+        status: CacheStatus,
+        requestTime: Int64
+    ) async -> (response: StashResponse, shared: SharedResponse?) {
+        let update = notModified.head.headerFields
+        let replaced = Set(update.map(\.name)).subtracting(Self.unrefreshedFields)
+        var head = stale.head
+        head.headerFields = HTTPFields(stale.headerFields.filter { !replaced.contains($0.name) })
+        head.headerFields.append(contentsOf: update.filter { replaced.contains($0.name) })
+        let refreshed = StashResponse(head: head, body: stale.body)
+        var status = status
+        let shared = await self.store(refreshed, for: request, context: context, status: &status, requestTime: requestTime)
+        if let shared {
+            return (self.serve(shared.entry, to: request, isHead: false, now: self.now(), status: status.serialized(name: self.statusName)), shared)
+        }
+        var response = StashResponse(head: CachedResponse(response: refreshed, storedAt: 0, lifetime: nil).head, body: stale.body)
+        self.addStatus(status, to: &response)
+        return (response, nil)
+    }
+
+    /// Stores a response when it may be stored and adds `Cache-Status`.
+    private func keep(
+        _ response: StashResponse,
+        for request: StashRequest,
+        context: MissContext,
+        status: CacheStatus,
+        requestTime: Int64
+    ) async -> (response: StashResponse, shared: SharedResponse?) {
+        var response = response
+        var status = status
+        let shared = await self.store(response, for: request, context: context, status: &status, requestTime: requestTime)
+        self.addStatus(status, to: &response)
+        return (response, shared)
+    }
+
+    /// Stores a response when it may be stored, saying in `status` what became of it.
+    /// - Returns: What may be shared with concurrent requests: the stored response, or `nil`.
+    private func store(
+        _ response: StashResponse,
+        for request: StashRequest,
+        context: MissContext,
+        status: inout CacheStatus,
+        requestTime: Int64
+    ) async -> SharedResponse? {
         let storability =
             context.isHead
             ? Storability.uncacheable("head") : self.storability(of: response, for: request, context: context, requestTime: requestTime)
@@ -111,6 +225,7 @@ extension ResponseCache {
             self.metrics.miss.increment()
             status.detail = reason
             self.configuration.logger.trace("response not cached", metadata: ["key": "\(context.base)", "reason": "\(reason)"])
+            return nil
         case .storable(let lifetime, let age, let varyNames):
             // Stored as if it had been in the cache for the age it arrived with: its Age and freshness count from then.
             let entry = CachedResponse(response: response, storedAt: self.now() - age, lifetime: lifetime)
@@ -118,24 +233,21 @@ extension ResponseCache {
                 varyNames.isEmpty
                 ? context.base : CacheKeys.variantKey(base: context.base, names: varyNames, request: request.head.headerFields)
             do {
-                if try await self.write(entry, base: context.base, key: key, varyNames: varyNames) {
-                    self.metrics.stored.increment()
-                    status.stored = true
-                    shared = SharedResponse(entry: entry, varyNames: varyNames, key: key)
-                } else {
+                guard try await self.write(entry, base: context.base, key: key, varyNames: varyNames) else {
                     self.metrics.miss.increment()
                     status.detail = "too-large"
+                    return nil
                 }
+                self.metrics.stored.increment()
+                status.stored = true
             } catch {
                 self.storeFailed(error, key: key, operation: "write")
                 self.metrics.miss.increment()
                 status.detail = "store-error"
                 // The response may be stored, so concurrent requests may have it even though the store failed.
-                shared = SharedResponse(entry: entry, varyNames: varyNames, key: key)
             }
+            return SharedResponse(entry: entry, varyNames: varyNames, key: key)
         }
-        self.addStatus(status, to: &response)
-        return (response, shared)
     }
 
     /// Writes a response (and, when it varies, the URL's vary record).
@@ -144,8 +256,10 @@ extension ResponseCache {
     private func write(_ entry: CachedResponse, base: String, key: String, varyNames: [HTTPField.Name]) async throws -> Bool {
         let value = CacheEntry.response(entry).encoded()
         guard value.readableBytes <= self.store.maximumValueSize else { return false }
-        // What is left of its freshness (all of it, unless it arrived with an age), and the stale grace.
-        var expiry = entry.freshness(at: self.now()).map { Duration.milliseconds(max($0, 1)) + .milliseconds(self.staleGrace ?? 0) }
+        // What is left of its freshness (all of it, unless it arrived with an age), then the stale grace — or, for a
+        // response with a validator, the time it is kept to be revalidated, if longer.
+        let keptStale = max(self.staleGrace ?? 0, Self.hasValidator(entry.headerFields) ? self.revalidationRetention : 0)
+        var expiry = entry.freshness(at: self.now()).map { Duration.milliseconds(max(max($0, 0) + keptStale, 1)) }
         if let limit = expiry, limit > Self.longestLifetime { expiry = Self.longestLifetime }
         if !varyNames.isEmpty {
             try await self.store.set(base, value: CacheEntry.vary(varyNames).encoded(), expiresIn: expiry)

@@ -14,21 +14,22 @@ extension ResponseCache {
     /// Decides whether a response may be stored: never one that is streamed, too large, of another status, one whose
     /// handler read or changed the session, one that sets a cookie or is `no-store` or `private`, one that varies on
     /// everything, an answer to a request that forbids storing, or an answer to a request with `Authorization`
-    /// unless the response is `public` or has an `s-maxage`. Unless ``Configuration/honorsResponseNoCache`` is off,
-    /// nor one that says `no-cache`, or whose `s-maxage` (or else `max-age`) is 0.
+    /// unless the response is `public` or has an `s-maxage`.
     ///
-    /// With ``Configuration/usesResponseFreshness``, the response's own lifetime (RFC 9111 §4.2.1: `s-maxage`, then
-    /// `max-age`, then `Expires` − `Date`) counts from the age it arrived with (§4.2.3: its `Age` plus the time the
-    /// handler took, or the time since its `Date` if that is more); a response already stale on arrival, or whose
-    /// `Expires` is not a valid date, is not stored.
+    /// In ``Mode/configuredLifetimes``, the lifetime is the configured one; unless
+    /// ``Configuration/honorsResponseNoCache`` is off, a response that says `no-cache`, or whose `s-maxage` (or else
+    /// `max-age`) is 0, is not stored. In ``Mode/responseHeaders``, the response's own lifetime (RFC 9111 §4.2.1:
+    /// `s-maxage`, then `max-age`, then `Expires` − `Date`; `no-cache` makes it 0) counts from the age it arrived
+    /// with (§4.2.3: its `Age` plus the time the handler took, or the time since its `Date` if that is more). A
+    /// response without a lifetime, or already stale on arrival, is stored only when it has a validator, to be
+    /// revalidated before it is used.
     /// - Parameter requestTime: When the handler was called, in milliseconds since the epoch on the cache's clock.
     func storability(of response: StashResponse, for request: StashRequest, context: MissContext, requestTime: Int64) -> Storability {
         if response.isBodyStreamed { return .uncacheable("streamed") }
         // A 206 answers one range of one request: replayed, it would stand for the whole (this cache has no ranges).
         if response.head.status.code == 206 { return .uncacheable("status") }
-        if !self.configuration.cacheableStatuses.contains(response.head.status.code), !self.storesByOwnFreshness(response) {
-            return .uncacheable("status")
-        }
+        let listedStatus = self.configuration.cacheableStatuses.contains(response.head.status.code)
+        if !listedStatus, !self.storesByOwnFreshness(response) { return .uncacheable("status") }
         if response.body.readableBytes > self.configuration.maximumBodySize { return .uncacheable("too-large") }
         if context.directives.noStore { return .uncacheable("request-no-store") }
         // With the session middleware in front of the cache, the handler's response reaches the cache before the
@@ -45,36 +46,44 @@ extension ResponseCache {
         guard let varyNames = CacheKeys.varyNames(fields) else { return .uncacheable("vary") }
         // A shared cache goes by `s-maxage` first (RFC 9111 §5.2.2.10).
         let freshness = directives.sharedMaxAge ?? directives.maxAge
-        if self.configuration.honorsResponseNoCache {
-            if directives.noCache { return .uncacheable("no-cache") }
-            if freshness == 0 { return .uncacheable("max-age") }
-        }
-        var lifetime = context.lifetime
-        var age: Int64 = 0
-        if self.configuration.usesResponseFreshness {
-            let now = self.now()
-            let explicit: Int64?
-            if let seconds = freshness {
-                explicit = seconds > 0 ? ResponseFreshness.milliseconds(seconds) : nil
-            } else {
-                explicit = followsExpires ? ResponseFreshness.expiresLifetime(fields, now: now) : nil
+        guard self.configuration.mode == .responseHeaders else {
+            if self.configuration.honorsResponseNoCache {
+                if directives.noCache { return .uncacheable("no-cache") }
+                if freshness == 0 { return .uncacheable("max-age") }
             }
-            if let explicit {
-                age = ResponseFreshness.initialAge(fields, requestTime: requestTime, responseTime: now)
-                guard explicit > age else { return .uncacheable("stale") }
-                lifetime = .duration(.milliseconds(explicit))
-            }
+            guard case .some(let milliseconds) = context.lifetime.milliseconds else { return .uncacheable("lifetime") }
+            return .storable(lifetime: milliseconds, age: 0, varyNames: varyNames)
         }
-        guard case .some(let milliseconds) = lifetime.milliseconds else { return .uncacheable("lifetime") }
-        return .storable(lifetime: milliseconds, age: age, varyNames: varyNames)
+        guard case .some = context.lifetime.milliseconds else { return .uncacheable("lifetime") }
+        let now = self.now()
+        let lifetime: Int64?
+        if directives.noCache {
+            lifetime = 0
+        } else if let seconds = freshness {
+            lifetime = ResponseFreshness.milliseconds(seconds)
+        } else {
+            lifetime = followsExpires ? ResponseFreshness.expiresLifetime(fields, now: now) : nil
+        }
+        let age = ResponseFreshness.initialAge(fields, requestTime: requestTime, responseTime: now)
+        if let lifetime, lifetime > age { return .storable(lifetime: lifetime, age: age, varyNames: varyNames) }
+        // Stale on arrival, or without a lifetime: worth keeping only to be revalidated.
+        if listedStatus, Self.hasValidator(fields) { return .storable(lifetime: lifetime ?? 0, age: age, varyNames: varyNames) }
+        guard let lifetime else { return .uncacheable("no-freshness") }
+        if directives.noCache { return .uncacheable("no-cache") }
+        return .uncacheable(lifetime == 0 && freshness == 0 ? "max-age" : "stale")
+    }
+
+    /// Whether a response has a validator a conditional request can name: an `ETag` or a `Last-Modified`.
+    static func hasValidator(_ fields: HTTPFields) -> Bool {
+        fields.contains(.eTag) || fields.contains(.lastModified)
     }
 
     /// Whether a response of a status outside ``Configuration/cacheableStatuses`` may be stored anyway: with
-    /// ``Configuration/usesResponseFreshness``, any final status whose response gives its own freshness (`s-maxage`,
-    /// `max-age` or `Expires`; RFC 9111 §3), but a partial 206 and a 304, which answer one request only.
+    /// ``Mode/responseHeaders``, any final status whose response gives its own freshness (`s-maxage`, `max-age` or
+    /// `Expires`; RFC 9111 §3), but a partial 206 and a 304, which answer one request only.
     func storesByOwnFreshness(_ response: StashResponse) -> Bool {
         let code = response.head.status.code
-        guard self.configuration.usesResponseFreshness, code >= 200, code != 206, code != 304 else { return false }
+        guard self.configuration.mode == .responseHeaders, code >= 200, code != 206, code != 304 else { return false }
         let (directives, followsExpires) = self.responseDirectives(response.head.headerFields)
         if followsExpires, response.head.headerFields.contains(.expires) { return true }
         return directives.maxAge != nil || directives.sharedMaxAge != nil

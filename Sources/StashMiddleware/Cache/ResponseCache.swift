@@ -6,10 +6,16 @@ public import Stash
 /// Response caching as a middleware: a response is stored in the store the first time it is asked for and replayed,
 /// byte for byte, while it is fresh, without running the handler.
 ///
+/// How long a response stays fresh depends on the ``Mode``: the lifetime the configuration gives its route
+/// (``Mode/configuredLifetimes``, the default), or the response's own `s-maxage`, `max-age` or `Expires`, as a shared
+/// HTTP cache (``Mode/responseHeaders``, RFC 9111). A stale response with a validator (`ETag`, `Last-Modified`) is
+/// kept a while (``Configuration/revalidationRetention``) and revalidated: the handler is called with
+/// `If-None-Match` / `If-Modified-Since`, and its 304 refreshes the stored response, whose body is served.
+///
 /// The key is the method, the path and the sorted query, plus the request fields the response's `Vary` names
 /// (`Vary: *` is never cached); a custom key builder may replace the first part. `GET` is cached and `HEAD` answered
 /// from it; statuses 2xx (but a partial 206), 301 and 308 are stored, and with
-/// ``Configuration/usesResponseFreshness`` any other final status whose response gives its own freshness. Nothing is stored that could belong to one user: a response that
+/// ``Mode/responseHeaders`` any other final status whose response gives its own freshness. Nothing is stored that could belong to one user: a response that
 /// sets a cookie, says `Cache-Control: no-store` or `private`, answers a request with `Authorization` (unless it
 /// says `public` or `s-maxage`), or whose handler read or changed the request's ``Session`` (with
 /// ``SessionMiddleware`` in front of the cache or behind it). Nor is a response that says not to reuse it unchecked
@@ -61,6 +67,8 @@ public struct ResponseCache: HTTPMiddleware {
     let statusName: String
     /// The stale grace period in milliseconds, `nil` when none.
     let staleGrace: Int64?
+    /// How long a stale response with a validator is kept to be revalidated, in milliseconds.
+    let revalidationRetention: Int64
     /// Whether `GET` is a cached method (so `HEAD` is answered too), decided once.
     let cachesGet: Bool
     /// The `Cache-Status` of a hit on a response fresh for ever, made once.
@@ -86,6 +94,7 @@ public struct ResponseCache: HTTPMiddleware {
         self.now = { clock.now.millisecondsSinceEpoch }
         self.statusName = CacheStatus.serializedName(configuration.cacheName)
         self.staleGrace = configuration.staleWhileRevalidate.flatMap { ResponseCache.Lifetime.duration($0).milliseconds ?? nil }
+        self.revalidationRetention = ResponseCache.Lifetime.duration(configuration.revalidationRetention).milliseconds.flatMap { $0 } ?? 0
         self.cachesGet = configuration.methods.contains(.get)
         self.foreverHitStatus = CacheStatus(hit: true).serialized(name: self.statusName)
     }
@@ -119,7 +128,7 @@ public struct ResponseCache: HTTPMiddleware {
         }
         let fields = request.head.headerFields
         let directives = fields.contains(.cacheControl) ? CacheControl(fields) : CacheControl()
-        let context = MissContext(base: base, lifetime: lifetime, directives: directives, isHead: isHead)
+        var context = MissContext(base: base, lifetime: lifetime, directives: directives, isHead: isHead)
         if self.configuration.honorsRequestNoCache, directives.noCache || fields[values: .pragma].contains("no-cache") {
             return try await self.forward(request, next: next, context: context, status: CacheStatus(forward: .request))
         }
@@ -147,11 +156,19 @@ public struct ResponseCache: HTTPMiddleware {
                 let status = freshness.map { CacheStatus(hit: true, ttl: CacheStatus.seconds($0)).serialized(name: self.statusName) }
                 return self.serve(entry, to: request, isHead: isHead, now: now, status: status ?? self.foreverHitStatus)
             }
-            if let grace = self.staleGrace, -(freshness ?? 0) <= grace {
+            if !isHead { context.stale = (entry, key) }
+            if let grace = self.staleGrace, -(freshness ?? 0) <= grace, self.mayServeStale(entry) {
                 return try await self.revalidate(entry, key: key, request: request, next: next, context: context, now: now)
             }
             return try await self.miss(request, next: next, key: key, reason: .stale, context: context)
         }
+    }
+
+    /// Whether a stale response may be served while it is refreshed: not when it says `must-revalidate`,
+    /// `proxy-revalidate` or `no-cache` (RFC 9111 §4.2.4).
+    func mayServeStale(_ entry: CachedResponse) -> Bool {
+        let directives = self.responseDirectives(entry.headerFields).directives
+        return !directives.mustRevalidate && !directives.noCache
     }
 
     /// The store key of a request's URL, `nil` when the key builder leaves it uncached.

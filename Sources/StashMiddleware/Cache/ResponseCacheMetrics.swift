@@ -6,7 +6,10 @@ import Metrics
 /// store), `stale` (served stale during a revalidation), `collapsed` (served the response of a concurrent miss),
 /// `stored` (a miss whose response was stored), `miss` (a miss whose response was not stored), `bypass` (not
 /// looked up: method, key builder). `stash_response_cache_invalidations_total` counts the unsafe requests whose
-/// responses invalidated what was stored for them. `stash_response_cache_errors_total` counts failures, by `kind`: `store` (a
+/// responses invalidated what was stored for them, and the invalidations by tag.
+/// `stash_response_cache_revalidations_total` counts the conditional requests the cache made to the handler for
+/// a stale stored response, by `result`: `not_modified` (a 304 refreshed it) and `modified` (a full response, or a
+/// 304 about another response). `stash_response_cache_errors_total` counts failures, by `kind`: `store` (a
 /// store read or write failed) and `corrupt_entry` (a stored entry could not be decoded).
 struct ResponseCacheMetrics: Sendable {
     let hit: Counter
@@ -16,6 +19,8 @@ struct ResponseCacheMetrics: Sendable {
     let miss: Counter
     let bypass: Counter
     let invalidated: Counter
+    let revalidated: Counter
+    let modified: Counter
     let storeError: Counter
     let corruptEntry: Counter
 
@@ -33,6 +38,8 @@ struct ResponseCacheMetrics: Sendable {
         self.miss = request("miss")
         self.bypass = request("bypass")
         self.invalidated = Counter(label: "stash_response_cache_invalidations_total")
+        self.revalidated = Counter(label: "stash_response_cache_revalidations_total", dimensions: [("result", "not_modified")])
+        self.modified = Counter(label: "stash_response_cache_revalidations_total", dimensions: [("result", "modified")])
         self.storeError = error("store")
         self.corruptEntry = error("corrupt_entry")
     }
