@@ -15,8 +15,8 @@ import Darwin
 /// A URL's base key (by default method, path and sorted query) holds either its response, when the response has
 /// no `Vary`, or a vary record naming the request fields its responses vary on; each variant then lives under the
 /// base key, a separator, and the values the request gave those fields. Every variant of a URL thus shares a key
-/// prefix, which is how ``ResponseCache/invalidate(path:method:)`` finds them all. Keys too long for a store are
-/// replaced by their SHA-256 digest.
+/// prefix, and joins its URL's set in ``CacheIndex``, which is how ``ResponseCache/invalidate(path:method:)`` finds
+/// them all. Keys too long for a store are replaced by their SHA-256 digest.
 enum CacheKeys {
     /// Separates a base key from a variant's field values: a control character, which no header value holds.
     static let variantSeparator: Character = "\u{1F}"

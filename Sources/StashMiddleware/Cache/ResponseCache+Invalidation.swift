@@ -11,12 +11,14 @@ extension ResponseCache {
     /// Passes a request with an unsafe method (`POST`, `PUT`, `DELETE`, `PATCH`, …) to the handler, then, when the
     /// response is not an error (a 2xx or 3xx status), removes what the cache stores for the target URI — every
     /// variant, of every cached method — and for the same-origin URIs the response names in `Location` and
-    /// `Content-Location` (RFC 9111 §4.4). The entries are removed from the store, so every instance sharing it stops
-    /// serving them. A store that fails is logged and counted; the response goes out as the handler gave it.
+    /// `Content-Location` (RFC 9111 §4.4), and every response with a tag the response lists in
+    /// ``Configuration/tagField`` (taken off it). The entries are removed from the store, so every instance sharing it
+    /// stops serving them. A store that fails is logged and counted; the response goes out as the handler gave it.
     func passUnsafe(_ request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         self.metrics.bypass.increment()
         var response = try await next(request)
         self.addStatus(CacheStatus(forward: .method), to: &response)
+        let tags = self.takeTags(from: &response) ?? []
         guard (200..<400).contains(response.head.status.code) else { return response }
         var paths = [request.head.path ?? "/"]
         for name in [HTTPField.Name.location, .contentLocation] {
@@ -28,12 +30,13 @@ extension ResponseCache {
             for path in paths {
                 for method in self.configuration.methods { try await self.invalidate(path: path, method: method) }
             }
+            for tag in tags { try await self.invalidate(tag: tag) }
             self.metrics.invalidated.increment()
         } catch {
             self.metrics.storeError.increment()
             self.configuration.logger.debug(
                 "response cache invalidation after an unsafe request failed",
-                metadata: ["method": "\(request.head.method)", "paths": "\(paths)", "error": "\(error)"]
+                metadata: ["method": "\(request.head.method)", "paths": "\(paths)", "tags": "\(tags)", "error": "\(error)"]
             )
         }
         return response
@@ -72,10 +75,21 @@ extension ResponseCache {
         guard let key = self.configuration.key(request) else { return }
         let base = CacheKeys.storeKey(base: key)
         try await self.store.delete(base)
-        // Listed first, then deleted: a listing is not required to survive deletions made while it runs.
-        for variant in try await self.store.keys(withPrefix: CacheKeys.variantPrefix(base: base)).collect() {
+        for variant in try await CacheIndex.take(.url, name: base, store: self.store, now: self.now()) {
             try await self.store.delete(variant)
         }
+    }
+
+    /// Removes every stored response with a tag — those whose handler listed it in ``Configuration/tagField`` — on
+    /// every instance sharing the store. The set of tagged responses is kept in the store beside them (a record per
+    /// tag and per day), so nothing is listed.
+    /// - Throws: What the store throws.
+    public func invalidate(tag: String) async throws {
+        guard !tag.isEmpty else { return }
+        for key in try await CacheIndex.take(.tag, name: tag, store: self.store, now: self.now()) {
+            try await self.store.delete(key)
+        }
+        self.metrics.invalidated.increment()
     }
 
     /// Removes every stored response: the store's `deleteAll`, so give the cache a store (or namespace) of its own.

@@ -182,9 +182,10 @@ extension ResponseCache {
         var head = stale.head
         head.headerFields = HTTPFields(stale.headerFields.filter { !replaced.contains($0.name) })
         head.headerFields.append(contentsOf: update.filter { replaced.contains($0.name) })
-        let refreshed = StashResponse(head: head, body: stale.body)
+        var refreshed = StashResponse(head: head, body: stale.body)
+        let tags = self.takeTags(from: &refreshed) ?? stale.tags
         var status = status
-        let shared = await self.store(refreshed, for: request, context: context, status: &status, requestTime: requestTime)
+        let shared = await self.store(refreshed, tags: tags, for: request, context: context, status: &status, requestTime: requestTime)
         if let shared {
             return (self.serve(shared.entry, to: request, isHead: false, now: self.now(), status: status.serialized(name: self.statusName)), shared)
         }
@@ -193,7 +194,7 @@ extension ResponseCache {
         return (response, nil)
     }
 
-    /// Stores a response when it may be stored and adds `Cache-Status`.
+    /// Stores a response when it may be stored, with the tags it lists (taken off it), and adds `Cache-Status`.
     private func keep(
         _ response: StashResponse,
         for request: StashRequest,
@@ -203,7 +204,8 @@ extension ResponseCache {
     ) async -> (response: StashResponse, shared: SharedResponse?) {
         var response = response
         var status = status
-        let shared = await self.store(response, for: request, context: context, status: &status, requestTime: requestTime)
+        let tags = self.takeTags(from: &response) ?? []
+        let shared = await self.store(response, tags: tags, for: request, context: context, status: &status, requestTime: requestTime)
         self.addStatus(status, to: &response)
         return (response, shared)
     }
@@ -212,6 +214,7 @@ extension ResponseCache {
     /// - Returns: What may be shared with concurrent requests: the stored response, or `nil`.
     private func store(
         _ response: StashResponse,
+        tags: [String],
         for request: StashRequest,
         context: MissContext,
         status: inout CacheStatus,
@@ -220,7 +223,7 @@ extension ResponseCache {
         let storability =
             context.isHead
             ? Storability.uncacheable("head") : self.storability(of: response, for: request, context: context, requestTime: requestTime)
-        switch storability {
+        switch tags.count > Self.maximumTags ? .uncacheable("tags") : storability {
         case .uncacheable(let reason):
             self.metrics.miss.increment()
             status.detail = reason
@@ -228,7 +231,7 @@ extension ResponseCache {
             return nil
         case .storable(let lifetime, let age, let varyNames):
             // Stored as if it had been in the cache for the age it arrived with: its Age and freshness count from then.
-            let entry = CachedResponse(response: response, storedAt: self.now() - age, lifetime: lifetime)
+            let entry = CachedResponse(response: response, storedAt: self.now() - age, lifetime: lifetime, tags: tags)
             let key =
                 varyNames.isEmpty
                 ? context.base : CacheKeys.variantKey(base: context.base, names: varyNames, request: request.head.headerFields)
@@ -250,22 +253,48 @@ extension ResponseCache {
         }
     }
 
-    /// Writes a response (and, when it varies, the URL's vary record).
+    /// Writes a response (and, when it varies, the URL's vary record). A variant joins its URL's set of variants, and
+    /// a tagged response the set of each of its tags, before it is written (see ``CacheIndex``).
     /// - Returns: `false` when the entry is larger than the store takes.
     /// - Throws: What the store throws.
     private func write(_ entry: CachedResponse, base: String, key: String, varyNames: [HTTPField.Name]) async throws -> Bool {
         let value = CacheEntry.response(entry).encoded()
         guard value.readableBytes <= self.store.maximumValueSize else { return false }
+        let now = self.now()
         // What is left of its freshness (all of it, unless it arrived with an age), then the stale grace — or, for a
         // response with a validator, the time it is kept to be revalidated, if longer.
         let keptStale = max(self.staleGrace ?? 0, Self.hasValidator(entry.headerFields) ? self.revalidationRetention : 0)
-        var expiry = entry.freshness(at: self.now()).map { Duration.milliseconds(max(max($0, 0) + keptStale, 1)) }
+        var expiry = entry.freshness(at: now).map { Duration.milliseconds(max(max($0, 0) + keptStale, 1)) }
         if let limit = expiry, limit > Self.longestLifetime { expiry = Self.longestLifetime }
+        var sets = entry.tags.map { (CacheIndex.Kind.tag, $0) }
+        if !varyNames.isEmpty { sets.append((.url, base)) }
+        if !sets.isEmpty {
+            let longest = Duration.milliseconds(CacheIndex.longestExpiry(at: now))
+            expiry = min(expiry ?? longest, longest)
+            try await CacheIndex.add(key, to: sets, store: self.store, now: now)
+        }
         if !varyNames.isEmpty {
             try await self.store.set(base, value: CacheEntry.vary(varyNames).encoded(), expiresIn: expiry)
         }
         try await self.store.set(key, value: value, expiresIn: expiry)
         return true
+    }
+
+    /// The most tags a stored response may have; a response with more is not stored.
+    static let maximumTags = 64
+
+    /// Takes the tag field (``Configuration/tagField``) off a response.
+    /// - Returns: The tags it listed — separated by commas or spaces, each once, in order — or `nil` without one.
+    func takeTags(from response: inout StashResponse) -> [String]? {
+        guard let name = self.configuration.tagField, response.head.headerFields.contains(name) else { return nil }
+        var tags: [String] = []
+        for value in response.head.headerFields[values: name] {
+            for tag in value.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }) where !tags.contains(String(tag)) {
+                tags.append(String(tag))
+            }
+        }
+        response.head.headerFields[name] = nil
+        return tags
     }
 
     /// Logs and counts a failed store operation; the request goes on without the cache.
