@@ -5,8 +5,8 @@ import Stash
 import StashMiddleware
 import Synchronization
 
-/// The response cache: a hit and a storing miss on a memory store, beside a bare handler returning a prebuilt
-/// response (the demo's `/hello`: a 1 KiB body).
+/// The response cache: a hit, a revalidated hit (the handler answers 304) and a storing miss on a memory store,
+/// beside a bare handler returning a prebuilt response (the demo's `/hello`: a 1 KiB body).
 func registerCacheBenchmarks() {
     let fields: HTTPFields = [.contentType: "text/plain; charset=utf-8", .contentLength: "1024", .eTag: "\"v1\""]
     let prebuilt = StashResponse(head: HTTPResponse(status: .ok, headerFields: fields), body: ByteBuffer(repeating: 0x61, count: 1024))
@@ -29,6 +29,28 @@ func registerCacheBenchmarks() {
         },
         setup: {
             _ = try await hitCache.respond(to: request, next: handler)
+        }
+    )
+
+    // A response that must be revalidated before every use (`no-cache` with an `ETag`): each request asks the
+    // handler, which answers 304 to the cache's `If-None-Match`; the stored body is served and the entry refreshed.
+    var validatedFields = fields
+    validatedFields[.cacheControl] = "no-cache"
+    let validated = StashResponse(head: HTTPResponse(status: .ok, headerFields: validatedFields), body: ByteBuffer(repeating: 0x61, count: 1024))
+    let notModified = StashResponse(head: HTTPResponse(status: .notModified, headerFields: [.eTag: "\"v1\"", .cacheControl: "no-cache"]))
+    let conditionalHandler: StashHandler = { request in
+        request.head.headerFields[.ifNoneMatch] == "\"v1\"" ? notModified : validated
+    }
+    let revalidatingCache = ResponseCache(store: MemoryStore(), configuration: .init(mode: .responseHeaders))
+    Benchmark(
+        "ResponseCache revalidated hit (MemoryStore, the handler answers 304)",
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try await revalidatingCache.respond(to: request, next: conditionalHandler))
+            }
+        },
+        setup: {
+            _ = try await revalidatingCache.respond(to: request, next: conditionalHandler)
         }
     )
 

@@ -8,15 +8,12 @@ import NIOCore
 /// stored-at `Int64` (ms since the epoch), lifetime `Int64` (ms, -1 for ever), status `UInt16`, reason phrase
 /// `UInt8` length and bytes, field count `UInt16`, each field as name `UInt16` length and bytes and value `UInt32`
 /// length and bytes, and the body as `UInt32` length and bytes; for a vary record, a name count `UInt16` and each
-/// name as `UInt16` length and bytes. A response with tags is written as version 2, which adds after the body a tag
-/// count `UInt16` and each tag as `UInt16` length and bytes. Nothing may follow.
+/// name as `UInt16` length and bytes. Nothing may follow.
 enum CacheEntry: Sendable {
     case response(CachedResponse)
     case vary([HTTPField.Name])
 
     static let version: UInt8 = 1
-    /// The version of a response with tags.
-    static let taggedVersion: UInt8 = 2
     private static let responseKind: UInt8 = 1
     private static let varyKind: UInt8 = 2
 
@@ -33,9 +30,8 @@ enum CacheEntry: Sendable {
         for field in response.headerFields {
             size += 6 + field.name.rawName.utf8.count + field.withUnsafeBytesOfValue { $0.count }
         }
-        if !response.tags.isEmpty { size += 2 + response.tags.reduce(0) { $0 + 2 + $1.utf8.count } }
         var buffer = ByteBufferAllocator().buffer(capacity: size)
-        buffer.writeInteger(response.tags.isEmpty ? Self.version : Self.taggedVersion)
+        buffer.writeInteger(Self.version)
         buffer.writeInteger(Self.responseKind)
         buffer.writeInteger(response.storedAt)
         buffer.writeInteger(response.lifetime ?? -1)
@@ -54,13 +50,6 @@ enum CacheEntry: Sendable {
         }
         buffer.writeInteger(UInt32(response.body.readableBytes))
         buffer.writeImmutableBuffer(response.body)
-        if !response.tags.isEmpty {
-            buffer.writeInteger(UInt16(clamping: response.tags.count))
-            for tag in response.tags.prefix(Int(UInt16.max)) {
-                buffer.writeInteger(UInt16(clamping: tag.utf8.count))
-                buffer.writeString(tag)
-            }
-        }
         return buffer
     }
 
@@ -89,19 +78,17 @@ enum CacheEntry: Sendable {
     /// - Returns: The entry, or `nil` when the bytes are truncated, damaged, or of another version.
     static func decode(_ value: ByteBuffer) -> CacheEntry? {
         var buffer = value
-        guard let version = buffer.readInteger(as: UInt8.self), version == Self.version || version == Self.taggedVersion,
-            let kind = buffer.readInteger(as: UInt8.self)
-        else { return nil }
+        guard buffer.readInteger(as: UInt8.self) == Self.version, let kind = buffer.readInteger(as: UInt8.self) else { return nil }
         let entry: CacheEntry?
         switch kind {
-        case Self.responseKind: entry = Self.decodeResponse(&buffer, tagged: version == Self.taggedVersion).map(CacheEntry.response)
-        case Self.varyKind where version == Self.version: entry = Self.decodeVary(&buffer).map(CacheEntry.vary)
+        case Self.responseKind: entry = Self.decodeResponse(&buffer).map(CacheEntry.response)
+        case Self.varyKind: entry = Self.decodeVary(&buffer).map(CacheEntry.vary)
         default: entry = nil
         }
         return buffer.readableBytes == 0 ? entry : nil
     }
 
-    private static func decodeResponse(_ buffer: inout ByteBuffer, tagged: Bool) -> CachedResponse? {
+    private static func decodeResponse(_ buffer: inout ByteBuffer) -> CachedResponse? {
         guard let storedAt = buffer.readInteger(as: Int64.self),
             let lifetime = buffer.readInteger(as: Int64.self), lifetime >= -1,
             let code = buffer.readInteger(as: UInt16.self), (100...999).contains(code),
@@ -121,21 +108,12 @@ enum CacheEntry: Sendable {
             fields.append(HTTPField(name: name, value: value.readableBytesView))
         }
         guard let bodyLength = buffer.readInteger(as: UInt32.self), let body = buffer.readSlice(length: Int(bodyLength)) else { return nil }
-        var tags: [String] = []
-        if tagged {
-            guard let count = buffer.readInteger(as: UInt16.self), count > 0 else { return nil }
-            for _ in 0..<count {
-                guard let length = buffer.readInteger(as: UInt16.self), let tag = buffer.readString(length: Int(length)) else { return nil }
-                tags.append(tag)
-            }
-        }
         return CachedResponse(
             status: HTTPResponse.Status(code: Int(code), reasonPhrase: reason),
             headerFields: fields,
             body: body,
             storedAt: storedAt,
-            lifetime: lifetime == -1 ? nil : lifetime,
-            tags: tags
+            lifetime: lifetime == -1 ? nil : lifetime
         )
     }
 

@@ -12,8 +12,6 @@ struct CachedResponse: Sendable {
     var storedAt: Int64
     /// How long it stays fresh, in milliseconds; `nil` for ever.
     var lifetime: Int64?
-    /// The tags the handler gave it (``ResponseCache/Configuration/tagField``), kept apart from its fields.
-    var tags: [String] = []
 
     /// Fields that describe one connection, not the response: never stored. `Age` is computed on every hit.
     static let unstoredFields: [HTTPField.Name] = [
@@ -21,7 +19,7 @@ struct CachedResponse: Sendable {
     ]
 
     /// The entry for a response the handler gave, stored at `storedAt`.
-    init(response: StashResponse, storedAt: Int64, lifetime: Int64?, tags: [String] = []) {
+    init(response: StashResponse, storedAt: Int64, lifetime: Int64?) {
         var head = response.head
         let fields = head.headerFields
         if Self.unstoredFields.contains(where: fields.contains) {
@@ -30,19 +28,18 @@ struct CachedResponse: Sendable {
             }
             head.headerFields = HTTPFields(fields.filter { !Self.unstoredFields.contains($0.name) && !named.contains($0.name) })
         }
-        self.init(head: head, body: response.body, storedAt: storedAt, lifetime: lifetime, tags: tags)
+        self.init(head: head, body: response.body, storedAt: storedAt, lifetime: lifetime)
     }
 
-    init(status: HTTPResponse.Status, headerFields: HTTPFields, body: ByteBuffer, storedAt: Int64, lifetime: Int64?, tags: [String] = []) {
-        self.init(head: HTTPResponse(status: status, headerFields: headerFields), body: body, storedAt: storedAt, lifetime: lifetime, tags: tags)
+    init(status: HTTPResponse.Status, headerFields: HTTPFields, body: ByteBuffer, storedAt: Int64, lifetime: Int64?) {
+        self.init(head: HTTPResponse(status: status, headerFields: headerFields), body: body, storedAt: storedAt, lifetime: lifetime)
     }
 
-    init(head: HTTPResponse, body: ByteBuffer, storedAt: Int64, lifetime: Int64?, tags: [String] = []) {
+    init(head: HTTPResponse, body: ByteBuffer, storedAt: Int64, lifetime: Int64?) {
         self.head = head
         self.body = body
         self.storedAt = storedAt
         self.lifetime = lifetime
-        self.tags = tags
     }
 
     /// The status, reason phrase included.

@@ -81,6 +81,8 @@ extension ResponseCache {
         head.headerFields.reserveCapacity(head.headerFields.count + 2)
         head.headerFields.append(HTTPField(name: .age, value: String(entry.age(at: now) / 1000)))
         head.headerFields.append(HTTPField(name: .cacheStatus, value: status))
+        // A stored response keeps its tags in their field; only a cache that reads tags has any to take off.
+        if let tagField = self.configuration.tagField { head.headerFields[tagField] = nil }
         if entry.status.kind == .successful, Self.isConditional(request.head.headerFields),
             Self.clientHasCurrentCopy(request.head.headerFields, entry: entry)
         {

@@ -15,10 +15,11 @@ extension ResponseCache {
         let directives: CacheControl
         /// Whether the request is a `HEAD` answered from `GET` entries.
         let isHead: Bool
-        /// The stale response stored for the request, and its key, when the handler is called to replace it: with a
-        /// validator, the handler is asked whether it changed.
-        var stale: (entry: CachedResponse, key: String)?
     }
+
+    /// The stale response stored for a request, and its key, when the handler is called to replace it: with a
+    /// validator, the handler is asked whether it changed.
+    typealias StaleEntry = (entry: CachedResponse, key: String)
 
     /// Answers a miss: concurrent misses of one key run the handler once and share the response when it is stored.
     func miss(
@@ -26,7 +27,8 @@ extension ResponseCache {
         next: (StashRequest) async throws -> StashResponse,
         key: String,
         reason: CacheStatus.Forward,
-        context: MissContext
+        context: MissContext,
+        stale: StaleEntry? = nil
     ) async throws -> StashResponse {
         // A HEAD response has no body to store, and a request that forbids storing has nothing to share.
         guard !context.isHead, !context.directives.noStore else {
@@ -35,7 +37,8 @@ extension ResponseCache {
         switch try await self.coalescer.arrive(key) {
         case .leader:
             do {
-                let (response, shared) = try await self.fetch(request, next: next, context: context, status: CacheStatus(forward: reason))
+                let status = CacheStatus(forward: reason)
+                let (response, shared) = try await self.fetch(request, next: next, context: context, status: status, stale: stale)
                 self.coalescer.finish(key, sharing: shared)
                 return response
             } catch {
@@ -53,7 +56,7 @@ extension ResponseCache {
     }
 
     /// Serves a stale response, unless no other request is refreshing it: then this one refreshes it, inline, and is
-    /// served the fresh response (see ``fetch(_:next:context:status:)``).
+    /// served the fresh response (see ``fetch(_:next:context:status:stale:)``).
     func revalidate(
         _ entry: CachedResponse,
         key: String,
@@ -68,7 +71,8 @@ extension ResponseCache {
             return self.serve(entry, to: request, isHead: context.isHead, now: now, status: status.serialized(name: self.statusName))
         }
         do {
-            let response = try await self.fetch(request, next: next, context: context, status: CacheStatus(forward: .stale)).response
+            let status = CacheStatus(forward: .stale)
+            let response = try await self.fetch(request, next: next, context: context, status: status, stale: (entry, key)).response
             self.coalescer.endRevalidation(key)
             return response
         } catch {
@@ -100,11 +104,12 @@ extension ResponseCache {
         _ request: StashRequest,
         next: (StashRequest) async throws -> StashResponse,
         context: MissContext,
-        status: CacheStatus
+        status: CacheStatus,
+        stale: StaleEntry? = nil
     ) async throws -> (response: StashResponse, shared: SharedResponse?) {
         var status = status
         var result: (response: StashResponse, shared: SharedResponse?)?
-        if let stale = context.stale, let conditional = Self.conditionalRequest(request, validating: stale.entry) {
+        if let stale, let conditional = Self.conditionalRequest(request, validating: stale.entry) {
             let requestTime = self.now()
             let answer = try await next(conditional)
             if answer.head.status.code != 304 {
@@ -123,7 +128,7 @@ extension ResponseCache {
             result = await self.keep(try await next(request), for: request, context: context, status: status, requestTime: requestTime)
         }
         guard let result else { preconditionFailure("a response was fetched") }
-        if let stale = context.stale, result.shared == nil {
+        if let stale, result.shared == nil {
             do {
                 try await self.store.delete(stale.key)
             } catch {
@@ -182,19 +187,19 @@ extension ResponseCache {
         var head = stale.head
         head.headerFields = HTTPFields(stale.headerFields.filter { !replaced.contains($0.name) })
         head.headerFields.append(contentsOf: update.filter { replaced.contains($0.name) })
-        var refreshed = StashResponse(head: head, body: stale.body)
-        let tags = self.takeTags(from: &refreshed) ?? stale.tags
+        let refreshed = StashResponse(head: head, body: stale.body)
         var status = status
-        let shared = await self.store(refreshed, tags: tags, for: request, context: context, status: &status, requestTime: requestTime)
+        let shared = await self.store(refreshed, for: request, context: context, status: &status, requestTime: requestTime)
         if let shared {
             return (self.serve(shared.entry, to: request, isHead: false, now: self.now(), status: status.serialized(name: self.statusName)), shared)
         }
         var response = StashResponse(head: CachedResponse(response: refreshed, storedAt: 0, lifetime: nil).head, body: stale.body)
+        _ = self.takeTags(from: &response)
         self.addStatus(status, to: &response)
         return (response, nil)
     }
 
-    /// Stores a response when it may be stored, with the tags it lists (taken off it), and adds `Cache-Status`.
+    /// Stores a response when it may be stored and adds `Cache-Status`; the client's copy loses the tag field.
     private func keep(
         _ response: StashResponse,
         for request: StashRequest,
@@ -204,8 +209,8 @@ extension ResponseCache {
     ) async -> (response: StashResponse, shared: SharedResponse?) {
         var response = response
         var status = status
-        let tags = self.takeTags(from: &response) ?? []
-        let shared = await self.store(response, tags: tags, for: request, context: context, status: &status, requestTime: requestTime)
+        let shared = await self.store(response, for: request, context: context, status: &status, requestTime: requestTime)
+        _ = self.takeTags(from: &response)
         self.addStatus(status, to: &response)
         return (response, shared)
     }
@@ -214,7 +219,6 @@ extension ResponseCache {
     /// - Returns: What may be shared with concurrent requests: the stored response, or `nil`.
     private func store(
         _ response: StashResponse,
-        tags: [String],
         for request: StashRequest,
         context: MissContext,
         status: inout CacheStatus,
@@ -223,7 +227,7 @@ extension ResponseCache {
         let storability =
             context.isHead
             ? Storability.uncacheable("head") : self.storability(of: response, for: request, context: context, requestTime: requestTime)
-        switch tags.count > Self.maximumTags ? .uncacheable("tags") : storability {
+        switch storability {
         case .uncacheable(let reason):
             self.metrics.miss.increment()
             status.detail = reason
@@ -231,7 +235,7 @@ extension ResponseCache {
             return nil
         case .storable(let lifetime, let age, let varyNames):
             // Stored as if it had been in the cache for the age it arrived with: its Age and freshness count from then.
-            let entry = CachedResponse(response: response, storedAt: self.now() - age, lifetime: lifetime, tags: tags)
+            let entry = CachedResponse(response: response, storedAt: self.now() - age, lifetime: lifetime)
             let key =
                 varyNames.isEmpty
                 ? context.base : CacheKeys.variantKey(base: context.base, names: varyNames, request: request.head.headerFields)
@@ -266,7 +270,7 @@ extension ResponseCache {
         let keptStale = max(self.staleGrace ?? 0, Self.hasValidator(entry.headerFields) ? self.revalidationRetention : 0)
         var expiry = entry.freshness(at: now).map { Duration.milliseconds(max(max($0, 0) + keptStale, 1)) }
         if let limit = expiry, limit > Self.longestLifetime { expiry = Self.longestLifetime }
-        var sets = entry.tags.map { (CacheIndex.Kind.tag, $0) }
+        var sets = (self.tags(in: entry.headerFields) ?? []).map { (CacheIndex.Kind.tag, $0) }
         if !varyNames.isEmpty { sets.append((.url, base)) }
         if !sets.isEmpty {
             let longest = Duration.milliseconds(CacheIndex.longestExpiry(at: now))
@@ -283,16 +287,24 @@ extension ResponseCache {
     /// The most tags a stored response may have; a response with more is not stored.
     static let maximumTags = 64
 
-    /// Takes the tag field (``Configuration/tagField``) off a response.
-    /// - Returns: The tags it listed — separated by commas or spaces, each once, in order — or `nil` without one.
-    func takeTags(from response: inout StashResponse) -> [String]? {
-        guard let name = self.configuration.tagField, response.head.headerFields.contains(name) else { return nil }
+    /// The tags a response's tag field (``Configuration/tagField``) lists — separated by commas or spaces, each once,
+    /// in order — or `nil` without one.
+    func tags(in fields: HTTPFields) -> [String]? {
+        guard let name = self.configuration.tagField, fields.contains(name) else { return nil }
         var tags: [String] = []
-        for value in response.head.headerFields[values: name] {
+        for value in fields[values: name] {
             for tag in value.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }) where !tags.contains(String(tag)) {
                 tags.append(String(tag))
             }
         }
+        return tags
+    }
+
+    /// Takes the tag field off a response: a stored response keeps it (it is how its tags are kept), a client never
+    /// sees it.
+    /// - Returns: The tags it listed, or `nil` without one.
+    func takeTags(from response: inout StashResponse) -> [String]? {
+        guard let tags = self.tags(in: response.head.headerFields), let name = self.configuration.tagField else { return nil }
         response.head.headerFields[name] = nil
         return tags
     }

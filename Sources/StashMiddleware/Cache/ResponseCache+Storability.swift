@@ -44,6 +44,7 @@ extension ResponseCache {
             return .uncacheable("authorization")
         }
         guard let varyNames = CacheKeys.varyNames(fields) else { return .uncacheable("vary") }
+        if let tags = self.tags(in: fields), tags.count > Self.maximumTags { return .uncacheable("tags") }
         // A shared cache goes by `s-maxage` first (RFC 9111 §5.2.2.10).
         let freshness = directives.sharedMaxAge ?? directives.maxAge
         guard self.configuration.mode == .responseHeaders else {

@@ -128,7 +128,7 @@ public struct ResponseCache: HTTPMiddleware {
         }
         let fields = request.head.headerFields
         let directives = fields.contains(.cacheControl) ? CacheControl(fields) : CacheControl()
-        var context = MissContext(base: base, lifetime: lifetime, directives: directives, isHead: isHead)
+        let context = MissContext(base: base, lifetime: lifetime, directives: directives, isHead: isHead)
         if self.configuration.honorsRequestNoCache, directives.noCache || fields[values: .pragma].contains("no-cache") {
             return try await self.forward(request, next: next, context: context, status: CacheStatus(forward: .request))
         }
@@ -156,11 +156,10 @@ public struct ResponseCache: HTTPMiddleware {
                 let status = freshness.map { CacheStatus(hit: true, ttl: CacheStatus.seconds($0)).serialized(name: self.statusName) }
                 return self.serve(entry, to: request, isHead: isHead, now: now, status: status ?? self.foreverHitStatus)
             }
-            if !isHead { context.stale = (entry, key) }
             if let grace = self.staleGrace, -(freshness ?? 0) <= grace, self.mayServeStale(entry) {
                 return try await self.revalidate(entry, key: key, request: request, next: next, context: context, now: now)
             }
-            return try await self.miss(request, next: next, key: key, reason: .stale, context: context)
+            return try await self.miss(request, next: next, key: key, reason: .stale, context: context, stale: (entry, key))
         }
     }
 
