@@ -169,7 +169,7 @@ extension ResponseCache {
 
     /// Fields a 304 never replaces in the stored response (RFC 9111 §3.2): its `Content-Length` describes no body,
     /// and the connection's own fields are never stored.
-    static let unrefreshedFields: Set<HTTPField.Name> = Set(CachedResponse.unstoredFields + [.contentLength]).subtracting([.age])
+    static let unrefreshedFields: [HTTPField.Name] = CachedResponse.unstoredFields.filter { $0 != .age } + [.contentLength]
 
     /// Refreshes a stale stored response with the 304 that validated it: each field the 304 has replaces the stored
     /// lines of that name (RFC 9111 §3.2), the freshness is counted from the 304, and the result is stored again —
@@ -183,10 +183,19 @@ extension ResponseCache {
         requestTime: Int64
     ) async -> (response: StashResponse, shared: SharedResponse?) {
         let update = notModified.head.headerFields
-        let replaced = Set(update.map(\.name)).subtracting(Self.unrefreshedFields)
         var head = stale.head
-        head.headerFields = HTTPFields(stale.headerFields.filter { !replaced.contains($0.name) })
-        head.headerFields.append(contentsOf: update.filter { replaced.contains($0.name) })
+        if update.contains(where: { !Self.unrefreshedFields.contains($0.name) }) {
+            // One pass each over a few fields: kept stored lines, then the 304's in their place.
+            var fields = HTTPFields()
+            fields.reserveCapacity(stale.headerFields.count + update.count)
+            for field in stale.headerFields where Self.unrefreshedFields.contains(field.name) || !update.contains(field.name) {
+                fields.append(field)
+            }
+            for field in update where !Self.unrefreshedFields.contains(field.name) {
+                fields.append(field)
+            }
+            head.headerFields = fields
+        }
         let refreshed = StashResponse(head: head, body: stale.body)
         var status = status
         let shared = await self.store(refreshed, for: request, context: context, status: &status, requestTime: requestTime)
