@@ -14,12 +14,15 @@ public import Stash
 ///
 /// The key is the method, the path and the sorted query, plus the request fields the response's `Vary` names
 /// (`Vary: *` is never cached); a custom key builder may replace the first part. `GET` is cached and `HEAD` answered
-/// from it; statuses 2xx (but a partial 206), 301 and 308 are stored, and with
-/// ``Mode/responseHeaders`` any other final status whose response gives its own freshness. Nothing is stored that could belong to one user: a response that
+/// from it; statuses 2xx (but a partial 206), 301 and 308 are stored, and in ``Mode/responseHeaders`` any other final
+/// status whose response gives its own freshness. Nothing is stored that could belong to one user: a response that
 /// sets a cookie, says `Cache-Control: no-store` or `private`, answers a request with `Authorization` (unless it
 /// says `public` or `s-maxage`), or whose handler read or changed the request's ``Session`` (with
 /// ``SessionMiddleware`` in front of the cache or behind it). Nor is a response that says not to reuse it unchecked
-/// (`no-cache`, `max-age=0`, `s-maxage=0`), unless ``Configuration/honorsResponseNoCache`` is turned off. Hits carry `Age`, an `If-None-Match` naming the stored `ETag` (or, without one, an `If-Modified-Since` no earlier than the stored `Last-Modified`) gets 304, and every
+/// (`no-cache`, `max-age=0`, `s-maxage=0`): in ``Mode/configuredLifetimes`` unless
+/// ``Configuration/honorsResponseNoCache`` is turned off; in ``Mode/responseHeaders`` unless it has a validator, to
+/// be revalidated before every use. Hits carry `Age`, an `If-None-Match` naming the stored `ETag` (or, without one,
+/// an `If-Modified-Since` no earlier than the stored `Last-Modified`) gets 304, and every
 /// response says what the cache did in `Cache-Status` (RFC 9211), such as `Stash; hit; ttl=12` or
 /// `Stash; fwd=uri-miss; stored`. A stored response is served to every request with its key, with or without
 /// `Authorization` or cookies: a response that depends on who asks must say so (`private`, `Vary`) or be kept out
@@ -34,7 +37,8 @@ public import Stash
 ///
 /// A request with an unsafe method (`POST`, `PUT`, `DELETE`, `PATCH`, …) whose response is not an error (2xx, 3xx)
 /// invalidates what is stored for its URL — every variant — and for the same-origin URLs its response names in
-/// `Location` and `Content-Location` (RFC 9111 §4.4), on every instance sharing the store.
+/// `Location` and `Content-Location` (RFC 9111 §4.4), on every instance sharing the store. With a
+/// ``Configuration/tagField``, responses list their tags, and ``invalidate(tag:)`` removes every response with one.
 ///
 /// A store that fails never fails a request: the handler answers it, and the failure is logged and counted. A
 /// damaged entry is a miss, and is replaced by the next response stored.
@@ -51,7 +55,9 @@ public import Stash
 /// ```
 ///
 /// Metrics: `stash_response_cache_requests_total` by `outcome` (`hit`, `stale`, `collapsed`, `stored`, `miss`,
-/// `bypass`) and `stash_response_cache_errors_total` by `kind` (`store`, `corrupt_entry`).
+/// `bypass`), `stash_response_cache_revalidations_total` by `result` (`not_modified`, `modified`),
+/// `stash_response_cache_invalidations_total`, and `stash_response_cache_errors_total` by `kind` (`store`,
+/// `corrupt_entry`).
 public struct ResponseCache: HTTPMiddleware {
     /// The longest lifetime kept: the longest expiry a store takes.
     static let longestLifetime = StoreLimits.maximumExpiry
