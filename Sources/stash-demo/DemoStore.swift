@@ -12,12 +12,12 @@ enum DemoStore: Equatable, CustomStringConvertible {
     case memory
     /// A `FileStore` in a directory.
     case file(path: String)
-    /// A `RedisStore` at a `redis://` URL.
+    /// A `RedisStore` at a `redis://` (or, with TLS, `rediss://`) URL.
     case redis(url: String)
     /// A `PostgresStore` at a `postgres://` URL, its table made at start when missing.
     case postgres(url: String)
 
-    /// Parses `memory`, `file:PATH`, `redis://…` or `postgres://…`.
+    /// Parses `memory`, `file:PATH`, `redis://…`, `rediss://…` or `postgres://…`.
     init(parsing text: String) throws(ValidationError) {
         if text == "memory" {
             self = .memory
@@ -25,7 +25,7 @@ enum DemoStore: Equatable, CustomStringConvertible {
             let path = String(text.dropFirst("file:".count))
             guard !path.isEmpty else { throw ValidationError("--store file:PATH needs a directory path after 'file:'") }
             self = .file(path: path)
-        } else if text.hasPrefix("redis://") {
+        } else if text.hasPrefix("redis://") || text.hasPrefix("rediss://") {
             do {
                 _ = try RedisConfiguration(url: text)
             } catch {
@@ -41,7 +41,7 @@ enum DemoStore: Equatable, CustomStringConvertible {
             self = .postgres(url: text)
         } else {
             throw ValidationError(
-                "--store must be memory, file:PATH, redis://HOST[:PORT][/DB] or postgres://USER[:PASSWORD]@HOST[:PORT]/DB, not '\(text)'"
+                "--store must be memory, file:PATH, redis[s]://HOST[:PORT][/DB] or postgres://USER[:PASSWORD]@HOST[:PORT]/DB, not '\(text)'"
             )
         }
     }

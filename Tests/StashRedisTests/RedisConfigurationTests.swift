@@ -1,3 +1,4 @@
+import NIOSSL
 import Stash
 import StashRedis
 import Testing
@@ -19,12 +20,19 @@ import Testing
 
         let ipv6 = try RedisConfiguration(url: "redis://[::1]:7000/2")
         #expect(ipv6.host == "::1" && ipv6.port == 7000 && ipv6.database == 2)
+        #expect(plain.tls == nil && full.tls == nil)
+
+        let secure = try RedisConfiguration(url: "rediss://app:secret@cache.internal:6380/1?tls_server_name=redis.internal")
+        #expect(secure.host == "cache.internal" && secure.port == 6380 && secure.database == 1 && secure.password == "secret")
+        #expect(secure.tls?.serverName == "redis.internal")
+        #expect(secure.tls?.configuration.certificateVerification == .fullVerification, "verification is on by default")
     }
 
     @Test(arguments: [
         "http://localhost", "redis://", "redis://host:0", "redis://host:70000", "redis://host:port", "redis://host/-1",
         "redis://host/db", "redis://host?timeout=1", "redis://[::1", "redis://user:%zz@host", "redis://user:%C3@host",
-        "redis://:pass/word@host",
+        "redis://:pass/word@host", "redis://host?tls_ca=/tmp/ca.pem", "rediss://host?tls_ca", "rediss://host?tls_cert=/tmp/a.pem",
+        "rediss://host?tls_ca=/nonexistent/ca.pem", "redis+cluster://host",
     ])
     func rejectsMalformedURLs(_ url: String) {
         let error = #expect(throws: StoreError.self) { try RedisConfiguration(url: url) }
@@ -33,7 +41,7 @@ import Testing
 
     @Test(arguments: [
         "redis://user:hunter2@host:99999", "redis://hunter2@host:99999", "redis://:hunter2@host/db", "redis://user:hunter2%zz@host",
-        "rediss://hunter2@host",
+        "rediss://hunter2@host?bogus=1", "rediss://user:hunter2@host?tls_ca=",
     ])
     func aBadURLNeverShowsItsPassword(_ url: String) {
         let error = #expect(throws: StoreError.self) { try RedisConfiguration(url: url) }

@@ -6,9 +6,9 @@ import Testing
 @Suite struct RedisStoreConformanceTests {
     typealias Conformance = StoreConformance<RedisStore>
 
-    /// Every row of the contract against the real server, each in a namespace of its own (Redis keeps time).
-    @Test(arguments: Conformance.Check.allCases)
-    func conformance(_ check: Conformance.Check) async throws {
-        try await Conformance { try RedisTestServer.freshNamespace() }.run(check)
+    /// Every row of the contract against each real server, each in a namespace of its own (the server keeps time).
+    @Test(arguments: RedisTestServer.Server.allCases, Conformance.Check.allCases)
+    func conformance(_ server: RedisTestServer.Server, _ check: Conformance.Check) async throws {
+        try await Conformance { try server.freshNamespace() }.run(check)
     }
 }

@@ -13,7 +13,7 @@ enum RedisTestServer {
     struct Missing: Error, CustomStringConvertible {
         var variable = "STASH_REDIS_URL"
         var description: String {
-            "\(self.variable) is not set: run the Redis tests through scripts/test.sh, which starts a redis-server"
+            "\(self.variable) is not set: run the Redis tests through scripts/test.sh, which starts redis-server and valkey-server"
         }
     }
 
@@ -33,6 +33,45 @@ enum RedisTestServer {
     /// A namespace of the shared store that no other test uses.
     static func freshNamespace() throws -> RedisStore {
         try self.shared.get().withNamespace("test-" + UUID().uuidString.prefix(8).lowercased())
+    }
+
+    /// The servers the store's conformance suite runs against: Debian's redis-server, in plain text and over TLS,
+    /// and valkey-server.
+    enum Server: String, CaseIterable, Sendable, CustomStringConvertible {
+        case redis
+        case valkey
+        case redisOverTLS = "redis over TLS"
+
+        var description: String { self.rawValue }
+
+        /// The store on the server, shared by the tests that only need a store.
+        static let stores: [Server: Result<RedisStore, any Error>] = [
+            .redis: RedisTestServer.shared,
+            .valkey: Result { try RedisStore(url: Self.valkey.url()) },
+            .redisOverTLS: Result { try RedisStore(url: Self.redisOverTLS.url()) },
+        ]
+
+        /// The environment variable `scripts/test.sh` gives the server's URL in.
+        var variable: String {
+            switch self {
+            case .redis: "STASH_REDIS_URL"
+            case .valkey: "STASH_VALKEY_URL"
+            case .redisOverTLS: "STASH_REDIS_TLS_URL"
+            }
+        }
+
+        func url() throws -> String {
+            guard let url = ProcessInfo.processInfo.environment[self.variable], !url.isEmpty else {
+                throw Missing(variable: self.variable)
+            }
+            return url
+        }
+
+        /// A namespace of the server's shared store that no other test uses.
+        func freshNamespace() throws -> RedisStore {
+            guard let store = Self.stores[self] else { throw Missing(variable: self.variable) }
+            return try store.get().withNamespace("test-" + UUID().uuidString.prefix(8).lowercased())
+        }
     }
 
     /// Runs redis-cli against the server and returns what it printed. The process is waited for on a thread of

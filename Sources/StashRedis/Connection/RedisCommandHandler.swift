@@ -64,6 +64,10 @@ final class RedisCommandHandler: ChannelDuplexHandler {
                 "Redis at \(self.state.address) broke the protocol: \(protocolError.message)",
                 underlying: error
             )
+        } else if let reason = RedisTLS.reason(error) {
+            // With TLS 1.3 the server judges the client's certificate after the client's handshake is done: its
+            // refusal arrives with the first reply.
+            storeError = StoreError(.tlsFailed, "TLS with Redis at \(self.state.address) failed: \(reason)", underlying: error)
         } else {
             storeError = StoreError(.unavailable, "the connection to Redis at \(self.state.address) failed", underlying: error)
         }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Stash
 import Synchronization
 
@@ -59,18 +60,29 @@ final class RedisConnection: Sendable {
         if self.inFlight.load(ordering: .relaxed) == 0 { self.close() }
     }
 
-    /// Connects and performs the handshake (protocol, authentication, name, database), all on the event loop.
+    /// Connects, completes the TLS handshake when `tls` is given (within the connect timeout), and performs the Redis
+    /// handshake (protocol, authentication, name, database), all on the event loop.
     static func connect(
         configuration: RedisConfiguration,
+        tls: NIOSSLContext? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) -> EventLoopFuture<RedisConnection> {
         let address = configuration.address
         let timeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
-        return ClientBootstrap(group: group)
+        let hostname = configuration.tls?.hostname(for: configuration.host)
+        let loop = group.next()
+        let handshake = tls.map { _ in loop.makePromise(of: Void.self) }
+        return ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls, let handshake {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: hostname))
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSHandshakeHandler(completed: handshake, address: address, timeout: timeout)
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPDecoder()),
                         RedisCommandHandler(address: address)
@@ -79,7 +91,16 @@ final class RedisConnection: Sendable {
             }
             .connect(host: configuration.host, port: configuration.port)
             .flatMapErrorThrowing { error in
+                handshake?.fail(error)
+                if let error = error as? StoreError { throw error }
                 throw StoreError(.unavailable, "cannot connect to Redis at \(address)", underlying: error)
+            }
+            .flatMap { channel in
+                guard let handshake else { return loop.makeSucceededFuture(channel) }
+                return handshake.futureResult.map { channel }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
             }
             .flatMap { channel in
                 let connection = RedisConnection(

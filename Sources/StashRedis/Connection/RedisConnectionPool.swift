@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Stash
 import Synchronization
@@ -20,11 +21,15 @@ final class RedisConnectionPool: Sendable {
     typealias Waiter = CheckedContinuation<RedisConnection, any Error>
 
     let configuration: RedisConfiguration
+    /// The TLS context every connection shares, when the configuration asks for TLS.
+    private let tls: NIOSSLContext?
     private let group: any EventLoopGroup
     private let state: Mutex<RedisPoolStateMachine<RedisConnection, Waiter>>
 
-    init(configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` when the TLS configuration is refused.
+    init(configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.configuration = configuration
+        self.tls = try configuration.tls?.makeContext()
         self.group = group
         self.state = Mutex(
             RedisPoolStateMachine(
@@ -72,7 +77,7 @@ final class RedisConnectionPool: Sendable {
     /// Connects a slot the state machine chose, and reports how the attempt ended.
     /// - Returns: A future that completes once the outcome has been handled.
     private func connect(slot index: Int) -> EventLoopFuture<Void> {
-        RedisConnection.connect(configuration: self.configuration, group: self.group).map { connection in
+        RedisConnection.connect(configuration: self.configuration, tls: self.tls, group: self.group).map { connection in
             switch self.state.withLock({ $0.connected(slot: index, connection) }) {
             case .resume(let waiters, let connection):
                 connection.channel.closeFuture.whenComplete { _ in
