@@ -17,6 +17,9 @@
 # TLS: throw-away certificates made with openssl, and two redis-servers that speak only TLS (one-way and mutual);
 # the tests find them through STASH_REDIS_TLS_URL, STASH_REDIS_MTLS_URL and STASH_TLS_DIRECTORY.
 #
+# Redis Cluster: six redis-servers (three primaries with a replica each) joined by `redis-cli --cluster create`;
+# the tests find it through STASH_REDIS_CLUSTER_URL and run the conformance suite and the middleware on it.
+#
 # PostgreSQL: installed from Debian's packages when missing, then a throw-away cluster (initdb, pg_ctl, trust
 # authentication) on a free loopback port in a temporary directory, stopped and removed at exit. The tests find it
 # through STASH_POSTGRES_URL (and STASH_POSTGRES_BIN, to run clusters of their own); they fail, never skip, without it.
@@ -32,11 +35,13 @@ source scripts/common.sh
 source scripts/redis.sh
 source scripts/valkey.sh
 source scripts/tls.sh
+source scripts/cluster.sh
 source scripts/postgres.sh
 
 start_redis
 start_valkey
 start_redis_tls
+start_redis_cluster
 on_exit stop_postgres
 start_postgres
 

@@ -28,6 +28,10 @@ public struct RedisConfiguration: Sendable {
     public var maximumReconnectDelay: Duration
     /// The prefix of every key the store writes (a namespace name), so it never touches keys it did not write.
     public var keyPrefix: String
+    /// The seed nodes of a Redis Cluster, or `nil` for one server (``host`` and ``port``). With seeds, the store reads
+    /// the cluster's topology from the first that answers and sends each command to the primary that serves its
+    /// key; ``database`` must be 0.
+    public var cluster: [RedisNodeAddress]?
     /// TLS for every connection, or `nil` for plain text: a `rediss://` URL turns it on, verifying the server's
     /// certificate and name against the system's trust roots unless told otherwise.
     public var tls: RedisTLS?
@@ -47,6 +51,7 @@ public struct RedisConfiguration: Sendable {
         reconnectDelay: Duration = .milliseconds(50),
         maximumReconnectDelay: Duration = .seconds(5),
         keyPrefix: String = "stash",
+        cluster: [RedisNodeAddress]? = nil,
         tls: RedisTLS? = nil
     ) {
         self.host = host
@@ -62,11 +67,13 @@ public struct RedisConfiguration: Sendable {
         self.reconnectDelay = reconnectDelay
         self.maximumReconnectDelay = maximumReconnectDelay
         self.keyPrefix = keyPrefix
+        self.cluster = cluster
         self.tls = tls
     }
 
     /// Creates a configuration from a URL: `redis://[[user]:password@]host[:port][/database]`, or `rediss://…` for
-    /// TLS.
+    /// TLS; a Redis Cluster by its seed nodes, `redis+cluster://[[user]:password@]host1:port1,host2:port2/` (or
+    /// `rediss+cluster://…`), database 0 only.
     ///
     /// User and password are percent-decoded; the other settings keep their defaults. A `rediss://` URL may name
     /// PEM files and the server's name in its query: `tls_ca` (CA certificates to trust instead of the system's),
@@ -88,10 +95,12 @@ public struct RedisConfiguration: Sendable {
         } catch {
             throw invalid(error.reason)
         }
-        guard components.scheme == "redis" || components.scheme == "rediss" else {
-            throw invalid("it must start with redis:// or rediss://")
+        let schemes = ["redis", "rediss", "redis+cluster", "rediss+cluster"]
+        let scheme = components.scheme
+        guard schemes.contains(scheme) else {
+            throw invalid("it must start with redis://, rediss://, redis+cluster:// or rediss+cluster://")
         }
-        if components.scheme == "rediss" {
+        if scheme.hasPrefix("rediss") {
             var files: [String: String] = [:]
             for (name, value) in components.parameters {
                 guard ["tls_ca", "tls_cert", "tls_key", "tls_server_name"].contains(name) else {
@@ -109,7 +118,10 @@ public struct RedisConfiguration: Sendable {
         } else {
             guard components.parameters.isEmpty else { throw invalid("query strings are only for rediss:// URLs") }
         }
-        guard components.servers.count == 1, let server = components.servers.first else { throw invalid("it must name one server") }
+        let isCluster = scheme.hasSuffix("+cluster")
+        guard let server = components.servers.first, isCluster || components.servers.count == 1 else {
+            throw invalid(isCluster ? "it must name at least one seed node" : "it must name one server")
+        }
         if let password = components.password {
             self.username = components.user.flatMap { $0.isEmpty ? nil : $0 }
             self.password = password
@@ -123,12 +135,23 @@ public struct RedisConfiguration: Sendable {
             guard let database = Int(path), database >= 0 else { throw invalid("the database must be a non-negative number") }
             self.database = database
         }
+        if isCluster {
+            guard self.database == 0 else { throw invalid("a cluster has database 0 only") }
+            self.cluster = components.servers.map { RedisNodeAddress(host: $0.host, port: $0.port ?? 6379) }
+        }
     }
 
     /// Checks the settings that would otherwise fail later and less clearly.
     func validate() throws {
         func invalid(_ reason: String) -> StoreError { StoreError(.invalidConfiguration, "invalid Redis configuration: \(reason)") }
         guard (1...65535).contains(self.port) else { throw invalid("port \(self.port) is not 1 to 65535") }
+        if let cluster = self.cluster {
+            guard !cluster.isEmpty else { throw invalid("a cluster needs at least one seed node") }
+            guard cluster.allSatisfy({ (1...65535).contains($0.port) && !$0.host.isEmpty }) else {
+                throw invalid("every seed node needs a host and a port from 1 to 65535")
+            }
+            guard self.database == 0 else { throw invalid("a cluster has database 0 only") }
+        }
         guard self.database >= 0 else { throw invalid("database \(self.database) is negative") }
         guard self.commandTimeout > .zero, self.connectTimeout > .zero else { throw invalid("timeouts must be positive") }
         guard self.minimumConnections >= 0, self.maximumConnections >= 1, self.minimumConnections <= self.maximumConnections else {
@@ -146,6 +169,20 @@ public struct RedisConfiguration: Sendable {
 }
 
 extension RedisConfiguration {
-    /// `host:port`, as messages name the server.
-    var address: String { "\(self.host):\(self.port)" }
+    /// `host:port` (or the seeds of a cluster), as messages name the server.
+    var address: String {
+        guard let cluster = self.cluster else { return "\(self.host):\(self.port)" }
+        return "the cluster of " + cluster.map { "\($0.host):\($0.port)" }.joined(separator: ",")
+    }
+}
+
+/// A node of a Redis Cluster, by host and port.
+public struct RedisNodeAddress: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int = 6379) {
+        self.host = host
+        self.port = port
+    }
 }

@@ -13,12 +13,21 @@ extension RedisStore {
         let pattern = Self.escapedForMatch(self.namespacePrefix + "|" + prefix) + "*"
         let strip = self.namespacePrefix.utf8.count + 1
         return StoreKeys {
-            try await self.keysPage(cursor: "0", pattern: pattern, strip: strip, seen: [])
+            // On a cluster, each primary's keys in turn (not its replicas'), each with a cursor of its own.
+            let targets = try await self.client.scanTargets()
+            return try await self.keysPage(targets[...], cursor: "0", pattern: pattern, strip: strip, seen: [])
         }
     }
 
-    private func keysPage(cursor: String, pattern: String, strip: Int, seen: Set<[UInt8]>) async throws -> StoreKeys.Page {
-        let (next, keys) = try await self.scan(cursor: cursor, pattern: pattern)
+    private func keysPage(
+        _ targets: ArraySlice<RedisClusterTopology.Node?>,
+        cursor: String,
+        pattern: String,
+        strip: Int,
+        seen: Set<[UInt8]>
+    ) async throws -> StoreKeys.Page {
+        guard let target = targets.first else { return StoreKeys.Page(keys: []) }
+        let (next, keys) = try await self.scan(target, cursor: cursor, pattern: pattern)
         var seen = seen
         var page: [String] = []
         for key in keys {
@@ -27,32 +36,35 @@ extension RedisStore {
             let stripped = Array(key.utf8.dropFirst(strip))
             if seen.insert(stripped).inserted { page.append(String(decoding: stripped, as: UTF8.self)) }
         }
-        guard next != "0" else { return StoreKeys.Page(keys: page) }
+        let rest = next == "0" ? targets.dropFirst() : targets
+        guard !rest.isEmpty else { return StoreKeys.Page(keys: page) }
         let remembered = seen
         return StoreKeys.Page(keys: page) {
-            try await self.keysPage(cursor: next, pattern: pattern, strip: strip, seen: remembered)
+            try await self.keysPage(rest, cursor: next, pattern: pattern, strip: strip, seen: remembered)
         }
     }
 
-    /// Removes every key of this namespace and of its children: `SCAN` for the exact patterns, `UNLINK` per page.
+    /// Removes every key of this namespace and of its children: `SCAN` for the exact patterns (on a cluster, on
+    /// every primary), `UNLINK` per page.
     public func deleteAll() async throws {
         let own = Self.escapedForMatch(self.namespacePrefix + "|") + "*"
         let children = Self.escapedForMatch(self.namespacePrefix + ":") + "*"
-        for pattern in [own, children] {
-            var cursor = "0"
-            repeat {
-                let (next, keys) = try await self.scan(cursor: cursor, pattern: pattern)
-                if !keys.isEmpty {
-                    _ = try await self.client.send(["UNLINK"] + keys.map { .string($0) })
-                }
-                cursor = next
-            } while cursor != "0"
+        for target in try await self.client.scanTargets() {
+            for pattern in [own, children] {
+                var cursor = "0"
+                repeat {
+                    let (next, keys) = try await self.scan(target, cursor: cursor, pattern: pattern)
+                    try await self.client.unlink(keys)
+                    cursor = next
+                } while cursor != "0"
+            }
         }
     }
 
-    /// One `SCAN` step: the next cursor and the keys found.
-    private func scan(cursor: String, pattern: String) async throws -> (next: String, keys: [String]) {
-        let reply = try await self.client.send(["SCAN", .string(cursor), "MATCH", .string(pattern), "COUNT", .integer(Self.scanCount)])
+    /// One `SCAN` step on one node: the next cursor and the keys found.
+    private func scan(_ target: RedisClusterTopology.Node?, cursor: String, pattern: String) async throws -> (next: String, keys: [String]) {
+        let command: [RESPArgument] = ["SCAN", .string(cursor), "MATCH", .string(pattern), "COUNT", .integer(Self.scanCount)]
+        let reply = try await self.client.send(command, to: target)
         guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].stringBytes, case .array(let found) = parts[1] else {
             throw StoreError(.protocolError, "Redis answered SCAN with \(reply)")
         }

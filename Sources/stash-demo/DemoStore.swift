@@ -12,12 +12,13 @@ enum DemoStore: Equatable, CustomStringConvertible {
     case memory
     /// A `FileStore` in a directory.
     case file(path: String)
-    /// A `RedisStore` at a `redis://` (or, with TLS, `rediss://`) URL.
+    /// A `RedisStore` at a `redis://` URL (`rediss://` with TLS; `redis+cluster://` for a cluster's seed nodes).
     case redis(url: String)
     /// A `PostgresStore` at a `postgres://` URL, its table made at start when missing.
     case postgres(url: String)
 
-    /// Parses `memory`, `file:PATH`, `redis://…`, `rediss://…` or `postgres://…`.
+    /// Parses `memory`, `file:PATH`, `redis://…` (`rediss://`, `redis+cluster://`, `rediss+cluster://`) or
+    /// `postgres://…`.
     init(parsing text: String) throws(ValidationError) {
         if text == "memory" {
             self = .memory
@@ -25,7 +26,7 @@ enum DemoStore: Equatable, CustomStringConvertible {
             let path = String(text.dropFirst("file:".count))
             guard !path.isEmpty else { throw ValidationError("--store file:PATH needs a directory path after 'file:'") }
             self = .file(path: path)
-        } else if text.hasPrefix("redis://") || text.hasPrefix("rediss://") {
+        } else if ["redis://", "rediss://", "redis+cluster://", "rediss+cluster://"].contains(where: text.hasPrefix) {
             do {
                 _ = try RedisConfiguration(url: text)
             } catch {
@@ -41,7 +42,7 @@ enum DemoStore: Equatable, CustomStringConvertible {
             self = .postgres(url: text)
         } else {
             throw ValidationError(
-                "--store must be memory, file:PATH, redis[s]://HOST[:PORT][/DB] or postgres://USER[:PASSWORD]@HOST[:PORT]/DB, not '\(text)'"
+                "--store must be memory, file:PATH, redis[s]://HOST[:PORT][/DB], redis[s]+cluster://HOST:PORT[,HOST:PORT…]/ or postgres://USER[:PASSWORD]@HOST[:PORT]/DB, not '\(text)'"
             )
         }
     }

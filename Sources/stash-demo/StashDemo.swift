@@ -21,7 +21,7 @@ struct StashDemo: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Where data lives: memory, file:PATH, redis[s]://HOST[:PORT][/DB] or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.",
+            "Where data lives: memory, file:PATH, redis[s]://HOST[:PORT][/DB], redis[s]+cluster://HOST:PORT[,HOST:PORT…]/ or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.",
             valueName: "store"
         ),
         transform: { text in try DemoStore(parsing: text) }

@@ -32,7 +32,7 @@ import Testing
         "http://localhost", "redis://", "redis://host:0", "redis://host:70000", "redis://host:port", "redis://host/-1",
         "redis://host/db", "redis://host?timeout=1", "redis://[::1", "redis://user:%zz@host", "redis://user:%C3@host",
         "redis://:pass/word@host", "redis://host?tls_ca=/tmp/ca.pem", "rediss://host?tls_ca", "rediss://host?tls_cert=/tmp/a.pem",
-        "rediss://host?tls_ca=/nonexistent/ca.pem", "redis+cluster://host",
+        "rediss://host?tls_ca=/nonexistent/ca.pem", "redis+cluster://host/3",
     ])
     func rejectsMalformedURLs(_ url: String) {
         let error = #expect(throws: StoreError.self) { try RedisConfiguration(url: url) }

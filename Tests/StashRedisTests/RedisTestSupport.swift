@@ -35,12 +35,13 @@ enum RedisTestServer {
         try self.shared.get().withNamespace("test-" + UUID().uuidString.prefix(8).lowercased())
     }
 
-    /// The servers the store's conformance suite runs against: Debian's redis-server, in plain text and over TLS,
-    /// and valkey-server.
+    /// The servers the store's conformance suite runs against: Debian's redis-server, in plain text, over TLS and as
+    /// a cluster, and valkey-server.
     enum Server: String, CaseIterable, Sendable, CustomStringConvertible {
         case redis
         case valkey
         case redisOverTLS = "redis over TLS"
+        case cluster = "redis cluster"
 
         var description: String { self.rawValue }
 
@@ -49,6 +50,7 @@ enum RedisTestServer {
             .redis: RedisTestServer.shared,
             .valkey: Result { try RedisStore(url: Self.valkey.url()) },
             .redisOverTLS: Result { try RedisStore(url: Self.redisOverTLS.url()) },
+            .cluster: Result { try RedisStore(url: Self.cluster.url()) },
         ]
 
         /// The environment variable `scripts/test.sh` gives the server's URL in.
@@ -57,6 +59,7 @@ enum RedisTestServer {
             case .redis: "STASH_REDIS_URL"
             case .valkey: "STASH_VALKEY_URL"
             case .redisOverTLS: "STASH_REDIS_TLS_URL"
+            case .cluster: "STASH_REDIS_CLUSTER_URL"
             }
         }
 

@@ -25,6 +25,32 @@ final class RedisConnection: Sendable {
 
     /// Sends a command; the future completes with the server's reply (an error reply is a value, not a failure).
     func send(_ arguments: [RESPArgument]) -> EventLoopFuture<RESPValue> {
+        let (request, written) = self.request(arguments)
+        self.channel.write(request, promise: written)
+        return request.reply.futureResult
+    }
+
+    /// Sends `ASKING` and then a command, back to back on this connection (no other command between them, as a
+    /// cluster node needs): the future completes with the command's reply.
+    func sendAsking(_ arguments: [RESPArgument]) -> EventLoopFuture<RESPValue> {
+        let (asking, askingWritten) = self.request(["ASKING"])
+        let (request, written) = self.request(arguments)
+        let channel = self.channel
+        channel.eventLoop.execute {
+            channel.write(asking, promise: askingWritten)
+            channel.write(request, promise: written)
+        }
+        return asking.reply.futureResult.flatMap { reply in
+            guard let message = reply.errorMessage else { return request.reply.futureResult }
+            return request.reply.futureResult.flatMapThrowing { _ in
+                throw StoreError(.serverError, "Redis refused ASKING: \(message)")
+            }
+        }
+    }
+
+    /// A command's request, counted as in flight, and the promise of its write: a channel that closed since it was
+    /// chosen has no handler left to fail the command, so the failed write does.
+    private func request(_ arguments: [RESPArgument]) -> (RedisRequest, EventLoopPromise<Void>) {
         var command = self.channel.allocator.buffer(capacity: 64)
         RESPCommandEncoder.encode(arguments, into: &command)
         let reply = self.channel.eventLoop.makePromise(of: RESPValue.self)
@@ -35,14 +61,15 @@ final class RedisConnection: Sendable {
             }
         }
         let request = RedisRequest(command: command, reply: reply, deadline: self.channel.eventLoop.now + self.commandTimeout)
-        // A channel that closed since it was chosen has no handler left to fail the command: the failed write does.
         let written = self.channel.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { error in
-            reply.fail(StoreError(.unavailable, "the connection to Redis closed before a command was sent", underlying: error))
+            reply.fail(StoreError(.unavailable, Self.notSentMessage, underlying: error))
         }
-        self.channel.write(request, promise: written)
-        return reply.futureResult
+        return (request, written)
     }
+
+    /// What a command that never left fails with (a cluster router may send it elsewhere).
+    static let notSentMessage = "the connection to Redis closed before a command was sent"
 
     /// Sends a command and waits for its reply.
     func send(_ arguments: [RESPArgument]) async throws -> RESPValue {

@@ -26,10 +26,11 @@ final class RedisConnectionPool: Sendable {
     private let group: any EventLoopGroup
     private let state: Mutex<RedisPoolStateMachine<RedisConnection, Waiter>>
 
-    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` when the TLS configuration is refused.
-    init(configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+    /// - Parameter tls: The TLS context of every connection, made once from ``RedisConfiguration/tls`` (and shared
+    ///   by the pools of a cluster's nodes).
+    init(configuration: RedisConfiguration, tls: NIOSSLContext?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
-        self.tls = try configuration.tls?.makeContext()
+        self.tls = tls
         self.group = group
         self.state = Mutex(
             RedisPoolStateMachine(
@@ -44,6 +45,11 @@ final class RedisConnectionPool: Sendable {
     /// Sends a command on the least busy connection, opening one when needed.
     func send(_ arguments: [RESPArgument]) async throws -> RESPValue {
         try await self.connection().send(arguments)
+    }
+
+    /// Sends `ASKING` and a command back to back on one connection (a cluster's `ASK` redirection).
+    func sendAsking(_ arguments: [RESPArgument]) async throws -> RESPValue {
+        try await self.connection().sendAsking(arguments).get()
     }
 
     /// A connection to send on: the least busy open one; while it is busy and a slot is free, another opens for the

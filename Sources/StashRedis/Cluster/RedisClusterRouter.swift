@@ -1,0 +1,200 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Stash
+import Synchronization
+
+/// Sends each command to the primary that serves its key's slot in a Redis Cluster, with one pipelined
+/// ``RedisConnectionPool`` per primary, and follows the cluster's redirections.
+///
+/// The topology is read from any reachable node (`CLUSTER SHARDS`, or `CLUSTER SLOTS` where a server lacks it): when
+/// the first command needs it, after a `MOVED`, and when a node cannot be reached (a replica may have been promoted).
+/// `MOVED` sends the command to the new node at once; `ASK` sends `ASKING` and the command to the target once;
+/// `TRYAGAIN` and `CLUSTERDOWN` send it again after a pause that doubles. A command that was never sent (its node is
+/// unreachable) waits for the next topology and is sent again. Every command is sent at most
+/// ``RedisClusterStateMachine/maximumAttempts`` times and within its timeout; a command that was sent and lost its
+/// connection fails with ``Stash/StoreError/Code/unavailable``, never sent twice. Decisions are
+/// ``RedisClusterStateMachine``'s, under the router's lock; I/O happens outside it.
+final class RedisClusterRouter: Sendable {
+    let configuration: RedisConfiguration
+    private let seeds: [RedisClusterTopology.Node]
+    private let tls: NIOSSLContext?
+    private let group: any EventLoopGroup
+
+    private struct State: Sendable {
+        var machine = RedisClusterStateMachine()
+        var pools: [RedisClusterTopology.Node: RedisConnectionPool] = [:]
+        var isShutDown = false
+    }
+
+    private let state = Mutex(State())
+
+    init(configuration: RedisConfiguration, seeds: [RedisClusterTopology.Node], tls: NIOSSLContext?, group: any EventLoopGroup) {
+        self.configuration = configuration
+        self.seeds = seeds
+        self.tls = tls
+        self.group = group
+    }
+
+    private var commandTimeout: TimeAmount {
+        .nanoseconds(self.configuration.commandTimeout.nanosecondsClamped)
+    }
+
+    /// The pool of a node, made when first needed (no I/O: it connects on its first command).
+    private func pool(for node: RedisClusterTopology.Node) throws -> RedisConnectionPool {
+        try self.state.withLock { state in
+            guard !state.isShutDown else { throw StoreError(.unavailable, "the Redis Cluster store has shut down") }
+            if let pool = state.pools[node] { return pool }
+            var configuration = self.configuration
+            configuration.host = node.host
+            configuration.port = node.port
+            configuration.cluster = nil
+            let pool = RedisConnectionPool(configuration: configuration, tls: self.tls, group: self.group)
+            state.pools[node] = pool
+            return pool
+        }
+    }
+
+    /// Sends a command to the primary of `slot`, following redirections.
+    func send(_ arguments: [RESPArgument], slot: Int) async throws -> RESPValue {
+        let deadline = NIODeadline.now() + self.commandTimeout
+        var target: (node: RedisClusterTopology.Node, asking: Bool)?
+        var attempt = 0
+        while true {
+            attempt += 1
+            let now = NIODeadline.now()
+            let next = target ?? self.state.withLock { state in state.machine.primary(forSlot: slot).map { ($0, false) } }
+            target = nil
+            guard let (node, asking) = next else {
+                // No primary known for the slot yet: read the topology and wait for it.
+                let (action, refresh) = self.state.withLock { $0.machine.unreachable(attempt: attempt, now: now, deadline: deadline) }
+                if refresh { self.startRefresh() }
+                try await self.perform(action, command: arguments, target: &target, underlying: nil)
+                continue
+            }
+            if self.state.withLock({ $0.machine.dueRefresh(now: now) }) { self.startRefresh() }
+            let reply: RESPValue
+            do {
+                let pool = try self.pool(for: node)
+                reply = asking ? try await pool.sendAsking(arguments) : try await pool.send(arguments)
+            } catch let error as StoreError where Self.wasNotSent(error) {
+                let (action, refresh) = self.state.withLock {
+                    $0.machine.unreachable(attempt: attempt, now: NIODeadline.now(), deadline: deadline)
+                }
+                if refresh { self.startRefresh() }
+                try await self.perform(action, command: arguments, target: &target, underlying: error)
+                continue
+            }
+            let redirect = RedisClusterRedirect(reply, asked: node)
+            let (action, refresh) = self.state.withLock {
+                $0.machine.replied(redirect, attempt: attempt, now: NIODeadline.now(), deadline: deadline)
+            }
+            if refresh { self.startRefresh() }
+            if case .deliver = action { return reply }
+            try await self.perform(action, command: arguments, target: &target, underlying: nil)
+        }
+    }
+
+    /// Performs a retry decision: sets where to send next, waits, or throws.
+    private func perform(
+        _ action: RedisClusterStateMachine.ReplyAction,
+        command: [RESPArgument],
+        target: inout (node: RedisClusterTopology.Node, asking: Bool)?,
+        underlying: (any Error)?
+    ) async throws {
+        switch action {
+        case .deliver:
+            return
+        case .retry(let node, let asking):
+            target = (node, asking)
+        case .retryAfter(let pause):
+            try await Task.sleep(nanoseconds: UInt64(max(pause.nanoseconds, 0)))
+        case .fail(let reason):
+            throw StoreError(.unavailable, "Redis Cluster: \(Self.name(of: command)) \(reason)", underlying: underlying)
+        }
+    }
+
+    /// Whether a command failed before it left (its node unreachable): then it may be sent elsewhere.
+    static func wasNotSent(_ error: StoreError) -> Bool {
+        error.code == .unavailable
+            && (error.message.hasPrefix("cannot connect") || error.message.hasSuffix("is unreachable; reconnecting")
+                || error.message == RedisConnection.notSentMessage)
+    }
+
+    /// Sends a command to one node, without redirections (`SCAN` lists one node's keys).
+    func send(_ arguments: [RESPArgument], to node: RedisClusterTopology.Node) async throws -> RESPValue {
+        try await self.pool(for: node).send(arguments)
+    }
+
+    /// The primaries, reading the topology first when none is known yet.
+    func primaries() async throws -> [RedisClusterTopology.Node] {
+        let known = self.state.withLock { $0.machine.topology.primaries }
+        if !known.isEmpty { return known }
+        let deadline = NIODeadline.now() + self.commandTimeout
+        while NIODeadline.now() < deadline {
+            if self.state.withLock({ $0.machine.requestRefresh(now: NIODeadline.now()) }) { await self.refresh() }
+            let primaries = self.state.withLock { $0.machine.topology.primaries }
+            if !primaries.isEmpty { return primaries }
+            try await Task.sleep(nanoseconds: UInt64(RedisClusterStateMachine.firstPause.nanoseconds))
+        }
+        throw StoreError(.unavailable, "no node of the Redis Cluster (\(self.seeds.map(\.description).joined(separator: ", "))) answered")
+    }
+
+    /// Starts a topology read in a task of its own (it is short: one command to the first node that answers).
+    private func startRefresh() {
+        Task { await self.refresh() }
+    }
+
+    /// Reads the topology from the known primaries, then the seeds, until one answers; the state machine was told
+    /// a read runs.
+    private func refresh() async {
+        let known = self.state.withLock { $0.machine.topology.primaries }
+        var topology: RedisClusterTopology?
+        for node in known + self.seeds.filter({ !known.contains($0) }) {
+            if let read = try? await self.readTopology(from: node), read.coversEverySlot || !read.primaries.isEmpty {
+                topology = read
+                break
+            }
+        }
+        let retired: [RedisConnectionPool] = self.state.withLock { state in
+            state.machine.refreshEnded(topology, now: NIODeadline.now())
+            guard let topology else { return [] }
+            // Pools of nodes that serve no slot any more (a failed primary, a removed node) are closed.
+            let gone = state.pools.keys.filter { !topology.primaries.contains($0) && !self.seeds.contains($0) }
+            return gone.compactMap { state.pools.removeValue(forKey: $0) }
+        }
+        for pool in retired { await pool.shutDown() }
+    }
+
+    /// Reads the topology from one node: `CLUSTER SHARDS`, or `CLUSTER SLOTS` when the server does not know it.
+    private func readTopology(from node: RedisClusterTopology.Node) async throws -> RedisClusterTopology? {
+        let pool = try self.pool(for: node)
+        let shards = try await pool.send(["CLUSTER", "SHARDS"])
+        if shards.errorMessage == nil {
+            return RedisClusterTopology.fromShards(shards, asked: node, tls: self.tls != nil)
+        }
+        return RedisClusterTopology.fromSlots(try await pool.send(["CLUSTER", "SLOTS"]), asked: node)
+    }
+
+    /// Waits for graceful shutdown, then closes every node's pool once its commands are answered.
+    func run() async throws {
+        _ = try? await self.primaries()
+        try? await gracefulShutdown()
+        await self.shutDown()
+    }
+
+    /// Refuses new commands and closes every pool.
+    func shutDown() async {
+        let pools = self.state.withLock { state in
+            state.isShutDown = true
+            return Array(state.pools.values)
+        }
+        for pool in pools { await pool.shutDown() }
+    }
+
+    private static func name(of arguments: [RESPArgument]) -> String {
+        if case .string(let name) = arguments.first { return name }
+        return "a command"
+    }
+}
