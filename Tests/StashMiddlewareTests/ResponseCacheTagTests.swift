@@ -42,8 +42,10 @@ import Testing
     @Test func invalidatingATagRemovesEveryResponseWithItOnEveryInstance() async throws {
         for (name, store) in try TestStores.all() {
             try await store.deleteAll()
-            let first = Self.cache(store)
-            let second = Self.cache(store)
+            // Two instances on one clock: a manual clock starts at the time it is made.
+            let clock = ManualClock()
+            let first = Self.cache(store, clock: clock)
+            let second = Self.cache(store, clock: clock)
             let origin = Self.origin()
             let english: HTTPFields = [.acceptLanguage: "en"]
             let french: HTTPFields = [.acceptLanguage: "fr"]

@@ -54,7 +54,7 @@ import Testing
             ]),
             .map([
                 Self.bulk("slots"), .array([.integer(10923), .integer(16000), .integer(16001), .integer(16383)]),
-                Self.bulk("nodes"), .array([node("10.0.0.3", 7002, role: "master"), node("10.0.0.9", 7009, role: "master", health: "fail")]),
+                Self.bulk("nodes"), .array([node("10.0.0.3", 7002, role: "master"), node("10.0.0.9", 7009, role: "master", health: "failed")]),
             ]),
         ])
         let fromShards = try #require(RedisClusterTopology.fromShards(shards, asked: asked, tls: false))
@@ -151,9 +151,16 @@ import Testing
             Issue.record("the time is bounded")
         }
         // An unreachable node: pause, read the topology again (not more often than the interval).
-        let unreachable = machine.unreachable(attempt: 1, now: start + .seconds(1), deadline: deadline)
+        let unreachable = machine.unreachable(waits: 0, now: start + .seconds(1), deadline: deadline)
         #expect(unreachable == (.retryAfter(.milliseconds(10)), true))
-        let result9 = machine.unreachable(attempt: 2, now: start + .seconds(1), deadline: deadline)
+        // Waits are not sends: however many, only the deadline ends them.
+        let manyWaits = machine.unreachable(waits: 100, now: start + .seconds(2), deadline: deadline)
+        #expect(manyWaits.action == .retryAfter(.milliseconds(250)))
+        if case .fail = machine.unreachable(waits: 1, now: deadline, deadline: deadline).action {
+        } else {
+            Issue.record("waits end with the deadline")
+        }
+        let result9 = machine.unreachable(waits: 1, now: start + .seconds(1), deadline: deadline)
         #expect(result9.refresh == false)
     }
 }

@@ -105,17 +105,25 @@ final class RedisServerProcess: @unchecked Sendable {
     private let directory: String
     private var process: Process?
 
-    init() throws {
+    /// - Parameters:
+    ///   - port: The port, a random one from 20000 to 40000 by default.
+    ///   - clusterNode: Whether the server is a Redis Cluster node (`cluster-node-timeout` 1000 ms); its bus port is
+    ///     the port + 10000.
+    init(port: Int? = nil, clusterNode: Bool = false) throws {
         guard let binary = ProcessInfo.processInfo.environment["STASH_REDIS_SERVER"], !binary.isEmpty else {
             throw RedisTestServer.Missing(variable: "STASH_REDIS_SERVER")
         }
         self.binary = binary
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-redis-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
-        self.port = Int.random(in: 20_000...40_000)
+        self.port = port ?? Int.random(in: 20_000...40_000)
+        self.clusterArguments =
+            clusterNode
+            ? ["--cluster-enabled", "yes", "--cluster-config-file", self.directory + "/nodes.conf", "--cluster-node-timeout", "1000"] : []
     }
 
     private let binary: String
+    private let clusterArguments: [String]
 
     var url: String { "redis://127.0.0.1:\(self.port)/0" }
 
@@ -123,10 +131,12 @@ final class RedisServerProcess: @unchecked Sendable {
     func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: self.binary)
-        process.arguments = [
-            "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory, "--enable-debug-command",
-            "yes",
-        ]
+        process.arguments =
+            [
+                "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory,
+                "--enable-debug-command",
+                "yes",
+            ] + self.clusterArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

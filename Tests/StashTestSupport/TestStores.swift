@@ -3,8 +3,8 @@ package import Stash
 import StashRedis
 
 /// The stores the middleware and adapter tests run on: memory, files in a fresh directory, and a fresh namespace of
-/// the Redis server, the Valkey server and the Redis Cluster `scripts/test.sh` starts (their URLs in
-/// `STASH_REDIS_URL`, `STASH_VALKEY_URL` and `STASH_REDIS_CLUSTER_URL`; a missing server fails the tests).
+/// the Redis and the Valkey server `scripts/test.sh` starts (their URLs in `STASH_REDIS_URL` and `STASH_VALKEY_URL`;
+/// a missing server fails the tests).
 package enum TestStores {
     package static func all() throws -> [(String, any Store)] {
         let run = UUID().uuidString.prefix(8).lowercased()
@@ -14,7 +14,6 @@ package enum TestStores {
             ("file", try FileStore(directory: directory)),
             ("redis", try RedisStore(url: Self.serverURL("STASH_REDIS_URL")).withNamespace("tests-\(run)")),
             ("valkey", try RedisStore(url: Self.serverURL("STASH_VALKEY_URL")).withNamespace("tests-\(run)")),
-            ("redis cluster", try RedisStore(url: Self.serverURL("STASH_REDIS_CLUSTER_URL")).withNamespace("tests-\(run)")),
         ]
     }
 

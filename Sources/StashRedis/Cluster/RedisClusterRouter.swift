@@ -12,9 +12,9 @@ import Synchronization
 /// the first command needs it, after a `MOVED`, and when a node cannot be reached (a replica may have been promoted).
 /// `MOVED` sends the command to the new node at once; `ASK` sends `ASKING` and the command to the target once;
 /// `TRYAGAIN` and `CLUSTERDOWN` send it again after a pause that doubles. A command that was never sent (its node is
-/// unreachable) waits for the next topology and is sent again. Every command is sent at most
-/// ``RedisClusterStateMachine/maximumAttempts`` times and within its timeout; a command that was sent and lost its
-/// connection fails with ``Stash/StoreError/Code/unavailable``, never sent twice. Decisions are
+/// unreachable, or no topology is known yet) waits for the next topology and is sent then. Every command is sent at
+/// most ``RedisClusterStateMachine/maximumAttempts`` times, and gives up when its timeout is over; a command that was
+/// sent and lost its connection fails with ``Stash/StoreError/Code/unavailable``, never sent twice. Decisions are
 /// ``RedisClusterStateMachine``'s, under the router's lock; I/O happens outside it.
 final class RedisClusterRouter: Sendable {
     let configuration: RedisConfiguration
@@ -26,6 +26,8 @@ final class RedisClusterRouter: Sendable {
         var machine = RedisClusterStateMachine()
         var pools: [RedisClusterTopology.Node: RedisConnectionPool] = [:]
         var isShutDown = false
+        /// Commands waiting for the running topology read.
+        var refreshWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -60,17 +62,30 @@ final class RedisClusterRouter: Sendable {
     func send(_ arguments: [RESPArgument], slot: Int) async throws -> RESPValue {
         let deadline = NIODeadline.now() + self.commandTimeout
         var target: (node: RedisClusterTopology.Node, asking: Bool)?
-        var attempt = 0
+        // Times the command was sent, and times it waited for a node (not sends: they bound nothing but time).
+        var sends = 0
+        var waits = 0
+        var lastError: (any Error)?
         while true {
-            attempt += 1
             let now = NIODeadline.now()
             let next = target ?? self.state.withLock { state in state.machine.primary(forSlot: slot).map { ($0, false) } }
             target = nil
             guard let (node, asking) = next else {
-                // No primary known for the slot yet: read the topology and wait for it.
-                let (action, refresh) = self.state.withLock { $0.machine.unreachable(attempt: attempt, now: now, deadline: deadline) }
+                // No primary known for the slot yet: wait for the topology read (the running one, or one started
+                // now). Its own timeouts bound it; the command's timeout counts only once a read ended without one.
+                let reading = self.state.withLock { state in
+                    if state.machine.requestRefresh(now: now) { return (start: true, running: true) }
+                    return (start: false, running: state.machine.isRefreshing)
+                }
+                if reading.start { self.startRefresh() }
+                if reading.running {
+                    await self.awaitRefresh()
+                    continue
+                }
+                let (action, refresh) = self.state.withLock { $0.machine.unreachable(waits: waits, now: now, deadline: deadline) }
+                waits += 1
                 if refresh { self.startRefresh() }
-                try await self.perform(action, command: arguments, target: &target, underlying: nil)
+                try await self.perform(action, command: arguments, target: &target, underlying: lastError)
                 continue
             }
             if self.state.withLock({ $0.machine.dueRefresh(now: now) }) { self.startRefresh() }
@@ -79,16 +94,19 @@ final class RedisClusterRouter: Sendable {
                 let pool = try self.pool(for: node)
                 reply = asking ? try await pool.sendAsking(arguments) : try await pool.send(arguments)
             } catch let error as StoreError where Self.wasNotSent(error) {
+                lastError = error
                 let (action, refresh) = self.state.withLock {
-                    $0.machine.unreachable(attempt: attempt, now: NIODeadline.now(), deadline: deadline)
+                    $0.machine.unreachable(waits: waits, now: NIODeadline.now(), deadline: deadline)
                 }
+                waits += 1
                 if refresh { self.startRefresh() }
                 try await self.perform(action, command: arguments, target: &target, underlying: error)
                 continue
             }
+            sends += 1
             let redirect = RedisClusterRedirect(reply, asked: node)
             let (action, refresh) = self.state.withLock {
-                $0.machine.replied(redirect, attempt: attempt, now: NIODeadline.now(), deadline: deadline)
+                $0.machine.replied(redirect, attempt: sends, now: NIODeadline.now(), deadline: deadline)
             }
             if refresh { self.startRefresh() }
             if case .deliver = action { return reply }
@@ -111,7 +129,8 @@ final class RedisClusterRouter: Sendable {
         case .retryAfter(let pause):
             try await Task.sleep(nanoseconds: UInt64(max(pause.nanoseconds, 0)))
         case .fail(let reason):
-            throw StoreError(.unavailable, "Redis Cluster: \(Self.name(of: command)) \(reason)", underlying: underlying)
+            let cause = underlying.map { " (last: \($0))" } ?? ""
+            throw StoreError(.unavailable, "Redis Cluster: \(Self.name(of: command)) \(reason)\(cause)", underlying: underlying)
         }
     }
 
@@ -132,11 +151,13 @@ final class RedisClusterRouter: Sendable {
         let known = self.state.withLock { $0.machine.topology.primaries }
         if !known.isEmpty { return known }
         let deadline = NIODeadline.now() + self.commandTimeout
-        while NIODeadline.now() < deadline {
-            if self.state.withLock({ $0.machine.requestRefresh(now: NIODeadline.now()) }) { await self.refresh() }
+        while true {
+            if self.state.withLock({ $0.machine.requestRefresh(now: NIODeadline.now()) }) { self.startRefresh() }
+            await self.awaitRefresh()
             let primaries = self.state.withLock { $0.machine.topology.primaries }
             if !primaries.isEmpty { return primaries }
-            try await Task.sleep(nanoseconds: UInt64(RedisClusterStateMachine.firstPause.nanoseconds))
+            if NIODeadline.now() >= deadline { break }
+            try await Task.sleep(nanoseconds: UInt64(RedisClusterStateMachine.refreshInterval.nanoseconds))
         }
         throw StoreError(.unavailable, "no node of the Redis Cluster (\(self.seeds.map(\.description).joined(separator: ", "))) answered")
     }
@@ -146,25 +167,52 @@ final class RedisClusterRouter: Sendable {
         Task { await self.refresh() }
     }
 
-    /// Reads the topology from the known primaries, then the seeds, until one answers; the state machine was told
-    /// a read runs.
+    /// Reads the topology from the known primaries and the seeds, all at once, keeping the first full answer; the
+    /// state machine was told a read runs. Then resumes the commands that waited for it.
     private func refresh() async {
         let known = self.state.withLock { $0.machine.topology.primaries }
-        var topology: RedisClusterTopology?
-        for node in known + self.seeds.filter({ !known.contains($0) }) {
-            if let read = try? await self.readTopology(from: node), read.coversEverySlot || !read.primaries.isEmpty {
-                topology = read
-                break
+        let candidates = known + self.seeds.filter { !known.contains($0) }
+        let topology = await withTaskGroup(of: RedisClusterTopology?.self, returning: RedisClusterTopology?.self) { group in
+            for node in candidates {
+                group.addTask {
+                    guard let read = try? await self.readTopology(from: node), !read.primaries.isEmpty else { return nil }
+                    return read
+                }
             }
+            var best: RedisClusterTopology?
+            for await read in group {
+                guard let read else { continue }
+                if read.coversEverySlot {
+                    group.cancelAll()
+                    return read
+                }
+                if best == nil { best = read }
+            }
+            return best
         }
-        let retired: [RedisConnectionPool] = self.state.withLock { state in
+        let (retired, waiters) = self.state.withLock { state in
             state.machine.refreshEnded(topology, now: NIODeadline.now())
-            guard let topology else { return [] }
+            let waiters = state.refreshWaiters
+            state.refreshWaiters = []
+            guard let topology else { return ([RedisConnectionPool](), waiters) }
             // Pools of nodes that serve no slot any more (a failed primary, a removed node) are closed.
             let gone = state.pools.keys.filter { !topology.primaries.contains($0) && !self.seeds.contains($0) }
-            return gone.compactMap { state.pools.removeValue(forKey: $0) }
+            return (gone.compactMap { state.pools.removeValue(forKey: $0) }, waiters)
         }
+        for waiter in waiters { waiter.resume() }
         for pool in retired { await pool.shutDown() }
+    }
+
+    /// Waits until the running topology read ends (at once when none runs).
+    private func awaitRefresh() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = self.state.withLock { state -> Bool in
+                guard state.machine.isRefreshing else { return true }
+                state.refreshWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
     }
 
     /// Reads the topology from one node: `CLUSTER SHARDS`, or `CLUSTER SLOTS` when the server does not know it.

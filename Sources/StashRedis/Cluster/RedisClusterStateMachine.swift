@@ -98,11 +98,13 @@ struct RedisClusterStateMachine: Sendable {
         }
     }
 
-    /// Decides what becomes of a command whose node could not be reached (it was never sent): wait, read the
-    /// topology again (a replica may have been promoted), and send it again — until its time is over.
-    mutating func unreachable(attempt: Int, now: NIODeadline, deadline: NIODeadline) -> (action: ReplyAction, refresh: Bool) {
-        guard attempt < Self.maximumAttempts, now < deadline else { return (.fail("its node could not be reached"), false) }
-        return (.retryAfter(self.pause(after: attempt, now: now, deadline: deadline)), self.requestRefresh(now: now))
+    /// Decides what becomes of a command that has no node to go to yet (no topology is known for its slot) or whose
+    /// node could not be reached (it was never sent): wait, read the topology again (a replica may have been
+    /// promoted), and try again — until its time is over. Such waits are not sends: only its deadline bounds them.
+    /// - Parameter waits: How many times the command waited so before (0 for the first).
+    mutating func unreachable(waits: Int, now: NIODeadline, deadline: NIODeadline) -> (action: ReplyAction, refresh: Bool) {
+        guard now < deadline else { return (.fail("found no node to serve it before its timeout"), false) }
+        return (.retryAfter(self.pause(after: waits + 1, now: now, deadline: deadline)), self.requestRefresh(now: now))
     }
 
     /// The pause before the next attempt: doubling from ``firstPause``, never past ``maximumPause`` or the deadline.

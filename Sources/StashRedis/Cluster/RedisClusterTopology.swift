@@ -76,14 +76,16 @@ struct RedisClusterTopology: Sendable, Equatable {
             guard let fields = Self.fields(shard), let slots = fields["slots"].flatMap(Self.elements),
                 let nodes = fields["nodes"].flatMap(Self.elements)
             else { return nil }
+            // The shard's primary: a master that is online; after a failover the old one is listed too, as failed.
             var primary: Node?
             for node in nodes {
                 guard let node = Self.fields(node) else { return nil }
-                guard node["role"].flatMap(Self.text) == "master", node["health"].flatMap(Self.text) != "fail" else { continue }
+                let health = node["health"].flatMap(Self.text) ?? "online"
+                guard node["role"].flatMap(Self.text) == "master", !health.hasPrefix("fail") else { continue }
                 let port = (tls ? node["tls-port"] : nil).flatMap(Self.integer) ?? node["port"].flatMap(Self.integer)
                 let endpoint = node["endpoint"].flatMap(Self.text) ?? node["ip"].flatMap(Self.text)
                 guard let port, let host = Self.host(endpoint, asked: asked) else { continue }
-                primary = Node(host: host, port: port)
+                if primary == nil || health == "online" { primary = Node(host: host, port: port) }
             }
             guard let primary else { continue }
             var index = 0
