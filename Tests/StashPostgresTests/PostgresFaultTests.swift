@@ -1,12 +1,17 @@
 import NIOCore
 import Stash
 import StashPostgres
+import StashTestSupport
 import StashTesting
 import Testing
 
 /// Failures against a PostgreSQL of the test's own: a restart, wrong credentials, nothing listening.
 @Suite struct PostgresFaultTests {
     @Test func restartingTheServerGivesTypedErrorsThenTheSameStoreWorks() async throws {
+        try await ServerFaultGate.shared.run { try await self.restartingTheServer() }
+    }
+
+    private func restartingTheServer() async throws {
         let cluster = try await PostgresCluster.start()
         do {
             var connection = try PostgresStore.Connection(url: cluster.url())

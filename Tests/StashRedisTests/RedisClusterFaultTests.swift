@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Stash
 import StashRedis
+import StashTestSupport
 import StashTesting
 import Synchronization
 import Testing
@@ -58,7 +59,8 @@ import Testing
                                     if value % 2 == 1 { state.acknowledged[task] = value } else { state.increments[task, default: 0] += 1 }
                                 }
                             }
-                            try? await Task.sleep(for: .milliseconds(2))
+                            // Paced: the point is 64 tasks in flight through the fault, not the most operations.
+                            try? await Task.sleep(for: .milliseconds(5))
                         }
                     }
                 }
@@ -80,6 +82,10 @@ import Testing
     }
 
     @Test func killingAPrimaryUnderLoadGivesTypedErrorsUntilItsReplicaServes() async throws {
+        try await ServerFaultGate.shared.run { try await self.killingAPrimary() }
+    }
+
+    private func killingAPrimary() async throws {
         let cluster = try await RedisTestCluster.start()
         defer { cluster.stop() }
         let store = try Self.store(cluster)
@@ -113,6 +119,10 @@ import Testing
     }
 
     @Test func movingSlotsUnderLoadLosesNoAcknowledgedWrite() async throws {
+        try await ServerFaultGate.shared.run { try await self.movingSlots() }
+    }
+
+    private func movingSlots() async throws {
         let cluster = try await RedisTestCluster.start()
         defer { cluster.stop() }
         let store = try Self.store(cluster)

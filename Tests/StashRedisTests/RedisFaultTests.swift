@@ -4,6 +4,7 @@ import NIOCore
 import ServiceLifecycle
 import Stash
 import StashRedis
+import StashTestSupport
 import Testing
 
 @Suite struct RedisFaultTests {
@@ -15,6 +16,10 @@ import Testing
     }
 
     @Test func aServerStoppedUnderLoadGivesTypedErrorsWithinTheTimeoutAndTheStoreRecovers() async throws {
+        try await ServerFaultGate.shared.run { try await self.serverStoppedUnderLoad() }
+    }
+
+    private func serverStoppedUnderLoad() async throws {
         let server = try RedisServerProcess()
         try await server.start()
         var configuration = try RedisConfiguration(url: server.url)
@@ -117,6 +122,10 @@ import Testing
     }
 
     @Test func gracefulShutdownAnswersCommandsInFlightThenRefusesNewOnes() async throws {
+        try await ServerFaultGate.shared.run { try await self.gracefulShutdown() }
+    }
+
+    private func gracefulShutdown() async throws {
         let server = try RedisServerProcess()
         try await server.start()
         var configuration = try RedisConfiguration(url: server.url)

@@ -1,5 +1,4 @@
 import Foundation
-import NIOPosix
 import Testing
 
 /// A Redis Cluster of a test's own — three primaries with a replica each, `cluster-node-timeout` 1000 ms — for tests
@@ -75,18 +74,7 @@ final class RedisTestCluster: Sendable {
 
     /// Runs redis-cli with arguments that name their nodes themselves (`--cluster …`).
     static func cliWithoutServer(_ arguments: [String]) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["redis-cli"] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: output, as: UTF8.self)
-        }
+        try await RedisTestServer.redisCLI(arguments)
     }
 
     func stop() {

@@ -77,23 +77,29 @@ enum RedisTestServer {
         }
     }
 
-    /// Runs redis-cli against the server and returns what it printed. The process is waited for on a thread of
-    /// its own: the tests' cooperative threads (two on a two-core machine) must never block, or unrelated tests
-    /// running beside this one stall.
+    /// Runs redis-cli against the server and returns what it printed, trimmed.
     @discardableResult
     static func cli(_ arguments: [String], port: Int? = nil) async throws -> String {
         let port = try port ?? self.port()
-        return try await NIOThreadPool.singleton.runIfActive {
+        let output = try await Self.redisCLI(["-h", "127.0.0.1", "-p", String(port), "--raw"] + arguments)
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs redis-cli with the given arguments and returns what it printed. The process is waited for on a thread
+    /// of its own: the tests' cooperative threads (two on a two-core machine) must never block, or unrelated tests
+    /// running beside this one stall.
+    static func redisCLI(_ arguments: [String]) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["redis-cli", "-h", "127.0.0.1", "-p", String(port), "--raw"] + arguments
+            process.arguments = ["redis-cli"] + arguments
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = pipe
             try process.run()
             let output = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return String(decoding: output, as: UTF8.self)
         }
     }
 }
