@@ -15,12 +15,26 @@ final class RedisTestCluster: Sendable {
     /// Two seeds, as an application would name the cluster.
     var url: String { "redis+cluster://127.0.0.1:\(self.ports[0]),127.0.0.1:\(self.ports[1])/" }
 
-    /// Starts six nodes on consecutive free ports (bus ports 10000 above), joins them, and waits until every node sees
-    /// every slot served.
+    /// Starts six nodes on consecutive free ports from 11000 to 21995 (bus ports 10000 above), joins them, and waits
+    /// until every node sees every slot served.
     static func start() async throws -> RedisTestCluster {
-        let base = Int.random(in: 2_000...2_900) * 10
-        let servers = try (0..<6).map { try RedisServerProcess(port: base + $0, clusterNode: true) }
-        for server in servers { try await server.start() }
+        var servers: [RedisServerProcess] = []
+        // Ports whose bus ports (10000 above) stay below Linux's ephemeral range (32768 up), where an outgoing
+        // connection could hold one; a base whose ports are taken is given up for another.
+        for _ in 0..<5 where servers.isEmpty {
+            let base = Int.random(in: 1_100...2_199) * 10
+            let candidates = try (0..<6).map { try RedisServerProcess(port: base + $0, clusterNode: true) }
+            var started = true
+            for server in candidates where started {
+                started = try await server.startIfPossible()
+            }
+            if started {
+                servers = candidates
+            } else {
+                for server in candidates { server.kill() }
+            }
+        }
+        try #require(servers.count == 6, "six cluster nodes could not be started on free ports")
         let cluster = RedisTestCluster(servers: servers)
         let nodes = servers.map { "127.0.0.1:\($0.port)" }
         let created = try await Self.cliWithoutServer(["--cluster", "create"] + nodes + ["--cluster-replicas", "1", "--cluster-yes"])

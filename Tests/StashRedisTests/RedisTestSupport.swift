@@ -147,12 +147,32 @@ final class RedisServerProcess: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
+        if try await !self.waitUntilAnswering() { Issue.record("redis-server on port \(self.port) did not start") }
+    }
+
+    /// Starts the server, and reports whether it answers (it exits at once when a port of its is taken).
+    func startIfPossible() async throws -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: self.binary)
+        process.arguments =
+            ["--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory]
+            + self.clusterArguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        return try await self.waitUntilAnswering()
+    }
+
+    /// Waits (30 s at most) until the server answers `PING`; `false` when it exited or never answered.
+    private func waitUntilAnswering() async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            if (try? await RedisTestServer.cli(["ping"], port: self.port)) == "PONG" { return }
+            if (try? await RedisTestServer.cli(["ping"], port: self.port)) == "PONG" { return true }
+            guard self.process?.isRunning == true else { return false }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("redis-server on port \(self.port) did not start")
+        return false
     }
 
     /// Freezes the server (SIGSTOP): its connections stay open and nothing answers, at once and for certain.
