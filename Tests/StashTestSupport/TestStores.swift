@@ -3,8 +3,8 @@ package import Stash
 import StashRedis
 
 /// The stores the middleware and adapter tests run on: memory, files in a fresh directory, and a fresh namespace of
-/// the Redis and the Valkey server `scripts/test.sh` starts (their URLs in `STASH_REDIS_URL` and `STASH_VALKEY_URL`;
-/// a missing server fails the tests).
+/// the Redis server `scripts/test.sh` starts (its URL in `STASH_REDIS_URL`; a missing server fails the tests). Valkey,
+/// Redis over TLS and the cluster run the store's conformance suite (`RedisStoreConformanceTests`).
 package enum TestStores {
     package static func all() throws -> [(String, any Store)] {
         let run = UUID().uuidString.prefix(8).lowercased()
@@ -13,7 +13,6 @@ package enum TestStores {
             ("memory", MemoryStore()),
             ("file", try FileStore(directory: directory)),
             ("redis", try RedisStore(url: Self.serverURL("STASH_REDIS_URL")).withNamespace("tests-\(run)")),
-            ("valkey", try RedisStore(url: Self.serverURL("STASH_VALKEY_URL")).withNamespace("tests-\(run)")),
         ]
     }
 
