@@ -47,7 +47,11 @@ final class RedisClient: Sendable {
     /// Sends a command whose key (on a cluster) is its second argument, as for `GET key`; an error reply throws
     /// ``Stash/StoreError/Code/serverError`` with the server's message.
     func send(_ arguments: [RESPArgument]) async throws -> RESPValue {
-        let reply = try await self.sendRaw(arguments, key: arguments.count > 1 ? arguments[1] : nil)
+        try Self.checked(try await self.sendRaw(arguments, key: arguments.count > 1 ? arguments[1] : nil), for: arguments)
+    }
+
+    /// A reply, or ``Stash/StoreError/Code/serverError`` with the server's message when it is an error reply.
+    private static func checked(_ reply: RESPValue, for arguments: [RESPArgument]) throws -> RESPValue {
         if let message = reply.errorMessage {
             throw StoreError(.serverError, "Redis answered \(Self.name(of: arguments)) with an error: \(message)")
         }
@@ -96,10 +100,7 @@ final class RedisClient: Sendable {
         case (.server(let pool), _): reply = try await pool.send(arguments)
         case (.cluster, .none): throw StoreError(.invalidConfiguration, "\(Self.name(of: arguments)) needs a node of the Redis Cluster")
         }
-        if let message = reply.errorMessage {
-            throw StoreError(.serverError, "Redis answered \(Self.name(of: arguments)) with an error: \(message)")
-        }
-        return reply
+        return try Self.checked(reply, for: arguments)
     }
 
     /// Removes keys: one `UNLINK` on a server; on a cluster, one per slot (a command's keys must share one).

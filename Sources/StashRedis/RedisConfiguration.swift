@@ -178,9 +178,12 @@ extension RedisConfiguration {
 
 /// A node of a Redis Cluster, by host and port.
 public struct RedisNodeAddress: Sendable, Hashable {
+    /// The node's host name or address.
     public var host: String
+    /// The node's port.
     public var port: Int
 
+    /// Creates an address; the port defaults to Redis's, 6379.
     public init(host: String, port: Int = 6379) {
         self.host = host
         self.port = port
