@@ -4,8 +4,8 @@ import Stash
 /// Matches replies to commands on one connection, as ``RedisCommandStateMachine`` decides: it performs the machine's
 /// actions (writes, flushes, the timer, completing and failing the replies' promises) on the channel's event loop.
 ///
-/// Writes are flushed once per event-loop tick, so commands that many tasks send at once leave in one write
-/// (automatic pipelining). Pushed messages (RESP3 `>`) are not replies and are dropped. Time is the event loop's
+/// Writes are flushed once per event-loop tick, so commands that many tasks send at once leave in one buffer and one
+/// write (automatic pipelining). Pushed messages (RESP3 `>`) are not replies and are dropped. Time is the event loop's
 /// (`EventLoop.now`), so an `EmbeddedEventLoop` drives it in tests.
 ///
 /// Timeouts close the connection: one timer watches the oldest pending command, and when its deadline passes the
@@ -19,6 +19,8 @@ final class RedisCommandHandler: ChannelDuplexHandler {
 
     private var state: RedisCommandStateMachine<EventLoopPromise<RESPValue>>
     private var timer: Scheduled<Void>?
+    /// The commands written since the last flush, in order, to leave as one buffer.
+    private var pendingBytes: ByteBuffer?
 
     init(address: String) {
         self.state = RedisCommandStateMachine(address: address)
@@ -31,18 +33,47 @@ final class RedisCommandHandler: ChannelDuplexHandler {
             request.reply.fail(error)
             promise?.fail(error)
         case .write(let scheduleFlush, let armTimer):
-            context.write(self.wrapOutboundOut(request.command), promise: promise)
+            // The command is the handler's now: if the connection fails before its reply, `channelInactive` fails
+            // it with the rest, so the write's promise (which says "never reached the connection") succeeds here.
+            promise?.succeed()
+            self.batch(request.command, context: context)
             if scheduleFlush {
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.execute {
                     let (handler, context) = bound.value
                     handler.state.flushed()
+                    handler.writeBatch(context: context)
                     context.flush()
                 }
             }
             if let armTimer { self.arm(context: context, at: armTimer) }
         }
     }
+
+    /// Adds a command to the bytes the next flush writes. The commands of one tick leave as one buffer, so that over
+    /// TLS they are one record the server decrypts and executes at once, not one record (and one server event-loop
+    /// turn) per command; a large command is written on its own, uncopied.
+    private func batch(_ command: ByteBuffer, context: ChannelHandlerContext) {
+        if command.readableBytes >= Self.largeCommand {
+            self.writeBatch(context: context)
+            context.write(self.wrapOutboundOut(command), promise: nil)
+        } else if self.pendingBytes == nil {
+            self.pendingBytes = command
+        } else {
+            self.pendingBytes!.writeImmutableBuffer(command)
+            if self.pendingBytes!.readableBytes >= Self.largeCommand { self.writeBatch(context: context) }
+        }
+    }
+
+    /// Writes the commands batched so far (without flushing).
+    private func writeBatch(context: ChannelHandlerContext) {
+        guard let bytes = self.pendingBytes else { return }
+        self.pendingBytes = nil
+        context.write(self.wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// Commands at least this long are not copied into a batch, and a batch this long is written at once.
+    private static let largeCommand = 16 * 1024
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let value = self.unwrapInboundIn(data)
