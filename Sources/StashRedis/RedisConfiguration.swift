@@ -18,9 +18,14 @@ public struct RedisConfiguration: Sendable {
     public var commandTimeout: Duration
     /// How long connecting (and the handshake) may take.
     public var connectTimeout: Duration
-    /// Connections opened when the pool starts running, and kept open.
+    /// Connections opened when the pool starts running, and kept open (on a cluster, at most as many per primary as
+    /// ``maximumConnections`` allows it).
     public var minimumConnections: Int
     /// The most connections the pool opens; concurrent commands share them, pipelined.
+    ///
+    /// On a cluster they are shared out among the primaries: each primary gets at most `maximumConnections` divided
+    /// by the number of primaries, and at least one. Commands pipelined on fewer connections leave in larger
+    /// batches: with 3 primaries, one connection each ran 64 concurrent tasks about 1.5 times as fast as four each.
     public var maximumConnections: Int
     /// The first wait before reconnecting after a failed connection attempt; it doubles on each failure.
     public var reconnectDelay: Duration

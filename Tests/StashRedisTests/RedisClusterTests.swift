@@ -104,4 +104,28 @@ import Testing
         #expect(try await store.get("k").map { String(buffer: $0) } == "v")
         try await store.deleteAll()
     }
+
+    @Test(arguments: [(maximum: 4, perPrimary: 1), (maximum: 6, perPrimary: 2)])
+    func theConnectionsAreSharedOutAmongThePrimaries(maximum: Int, perPrimary: Int) async throws {
+        let name = "share-" + UUID().uuidString.prefix(8).lowercased()
+        var configuration = try RedisConfiguration(url: RedisTestServer.Server.cluster.url())
+        configuration.maximumConnections = maximum
+        configuration.connectionName = name
+        let store = try RedisStore(configuration: configuration).withNamespace(name)
+        // Enough concurrent commands on every primary for each pool to open all it may.
+        for _ in 0..<3 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<256 {
+                    group.addTask { try await store.set("key-\(index)", value: ByteBuffer(string: "v"), expiresIn: .seconds(60)) }
+                }
+                try await group.waitForAll()
+            }
+        }
+        for port in try await Self.primaryPorts() {
+            let clients = try await RedisTestServer.cli(["CLIENT", "LIST"], port: port)
+            let ours = clients.split(separator: "\n").filter { $0.contains(" name=\(name) ") }.count
+            #expect(ours == perPrimary, "the primary on \(port) has \(ours) of the store's connections")
+        }
+        try await store.deleteAll()
+    }
 }

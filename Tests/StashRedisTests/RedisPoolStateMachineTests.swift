@@ -38,7 +38,7 @@ import Testing
             return
         }
         let connection = FakeConnection("c0")
-        guard case .resume(let waiters, let resumed) = pool.connected(slot: 0, connection) else {
+        guard case .resume(let waiters, let resumed, retire: false) = pool.connected(slot: 0, connection) else {
             Issue.record("resumed")
             return
         }
@@ -48,6 +48,49 @@ import Testing
             return
         }
         #expect(used === connection)
+    }
+
+    @Test func aLimitKeepsCommandsOnTheFirstSlotsAndRetiresTheConnectionsPastIt() {
+        var pool = Self.machine(connections: 4)
+        #expect(pool.limit(to: 2).isEmpty, "nothing open yet")
+        let connections = (0..<2).map { FakeConnection("c\($0)") }
+        _ = pool.lease("a", now: Self.start)
+        _ = pool.connected(slot: 0, connections[0])
+        connections[0].pendingCount = 5
+        guard case .use(_, open: 1) = pool.lease(nil, now: Self.start) else {
+            Issue.record("busy: slot 1 opens")
+            return
+        }
+        _ = pool.connected(slot: 1, connections[1])
+        connections[1].pendingCount = 5
+        guard case .use(let used, open: nil) = pool.lease(nil, now: Self.start) else {
+            Issue.record("both busy, but no slot past the limit of 2 opens")
+            return
+        }
+        #expect(used === connections[0])
+
+        // Growing the limit lets a third open; shrinking it retires what is past it.
+        #expect(pool.limit(to: 3).isEmpty)
+        guard case .use(_, open: 2) = pool.lease(nil, now: Self.start) else {
+            Issue.record("a larger limit lets slot 2 open")
+            return
+        }
+        let third = FakeConnection("c2")
+        #expect(pool.limit(to: 1).map(\.name) == ["c1"], "the open connection past the new limit is retired")
+        guard case .resume(_, let late, retire: true) = pool.connected(slot: 2, third) else {
+            Issue.record("an attempt that ends past the limit serves its waiters, then retires")
+            return
+        }
+        #expect(late === third)
+        connections[0].pendingCount = 9
+        guard case .use(let only, open: nil) = pool.lease(nil, now: Self.start) else {
+            Issue.record("only the first slot is used, however busy")
+            return
+        }
+        #expect(only === connections[0])
+        #expect(pool.limit(to: 0).map(\.name) == ["c1", "c2"], "a limit is at least one")
+        #expect(pool.limit(to: 99).isEmpty, "and at most the slots there are")
+        #expect(pool.limit == 4)
     }
 
     @Test func aBusyConnectionIsUsedWhileAnotherOpensForLaterCommands() {
@@ -181,7 +224,7 @@ import Testing
             Issue.record("waits for a warm-up attempt")
             return
         }
-        guard case .resume(let waiters, _) = pool.connected(slot: 0, FakeConnection("c0")) else {
+        guard case .resume(let waiters, _, _) = pool.connected(slot: 0, FakeConnection("c0")) else {
             Issue.record("resumed")
             return
         }

@@ -6,7 +6,8 @@ import Stash
 import Synchronization
 
 /// Sends each command to the primary that serves its key's slot in a Redis Cluster, with one pipelined
-/// ``RedisConnectionPool`` per primary, and follows the cluster's redirections.
+/// ``RedisConnectionPool`` per primary (the configuration's connections shared out among them), and follows the
+/// cluster's redirections.
 ///
 /// The topology is read from any reachable node (`CLUSTER SHARDS`, or `CLUSTER SLOTS` where a server lacks it): when
 /// the first command needs it, after a `MOVED`, and when a node cannot be reached (a replica may have been promoted).
@@ -53,9 +54,17 @@ final class RedisClusterRouter: Sendable {
             configuration.port = node.port
             configuration.cluster = nil
             let pool = RedisConnectionPool(configuration: configuration, tls: self.tls, group: self.group)
+            pool.limit(to: self.share(of: state.machine.topology))
             state.pools[node] = pool
             return pool
         }
+    }
+
+    /// How many connections each node's pool may use: the configuration's maximum shared out among the primaries
+    /// (among the seeds before the first topology), at least one. Fewer connections carry larger pipelined batches.
+    private func share(of topology: RedisClusterTopology) -> Int {
+        let nodes = topology.primaries.isEmpty ? self.seeds.count : topology.primaries.count
+        return max(1, self.configuration.maximumConnections / max(nodes, 1))
     }
 
     /// Sends a command to the primary of `slot`, following redirections.
@@ -190,15 +199,18 @@ final class RedisClusterRouter: Sendable {
             }
             return best
         }
-        let (retired, waiters) = self.state.withLock { state in
+        let (retired, kept, share, waiters) = self.state.withLock { state in
             state.machine.refreshEnded(topology, now: NIODeadline.now())
             let waiters = state.refreshWaiters
             state.refreshWaiters = []
-            guard let topology else { return ([RedisConnectionPool](), waiters) }
+            guard let topology else { return ([RedisConnectionPool](), [RedisConnectionPool](), 0, waiters) }
             // Pools of nodes that serve no slot any more (a failed primary, a removed node) are closed.
             let gone = state.pools.keys.filter { !topology.primaries.contains($0) && !self.seeds.contains($0) }
-            return (gone.compactMap { state.pools.removeValue(forKey: $0) }, waiters)
+            let retired = gone.compactMap { state.pools.removeValue(forKey: $0) }
+            return (retired, Array(state.pools.values), self.share(of: topology), waiters)
         }
+        // The others get their share of the connections for the primaries there are now.
+        for pool in kept { pool.limit(to: share) }
         for waiter in waiters { waiter.resume() }
         for pool in retired { await pool.shutDown() }
     }

@@ -85,11 +85,12 @@ final class RedisConnectionPool: Sendable {
     private func connect(slot index: Int) -> EventLoopFuture<Void> {
         RedisConnection.connect(configuration: self.configuration, tls: self.tls, group: self.group).map { connection in
             switch self.state.withLock({ $0.connected(slot: index, connection) }) {
-            case .resume(let waiters, let connection):
+            case .resume(let waiters, let connection, let retire):
                 connection.channel.closeFuture.whenComplete { _ in
                     self.state.withLock { $0.closed(slot: index, connection) }
                 }
                 for waiter in waiters { waiter.resume(returning: connection) }
+                if retire { connection.closeWhenIdle() }
             case .closeAndFail(let connection, let waiters, let error):
                 connection.close()
                 for waiter in waiters { waiter.resume(throwing: error) }
@@ -104,6 +105,13 @@ final class RedisConnectionPool: Sendable {
     }
 
     private var address: String { self.configuration.address }
+
+    /// Lets the pool use at most `limit` of its connections from now on (at least one); the ones past it close once
+    /// the commands sent on them are answered.
+    func limit(to limit: Int) {
+        let retired = self.state.withLock { $0.limit(to: limit) }
+        for connection in retired { connection.closeWhenIdle() }
+    }
 
     /// Opens the minimum connections, waits for graceful shutdown, then closes every connection and refuses new
     /// commands. The store's ``Stash/StoreService`` runs it, once.

@@ -16,8 +16,9 @@ protocol RedisPooledConnection: AnyObject {
 /// the actions after releasing it. Generic over the connection and over what waits for one, so that it is tested
 /// event by event with plain values, without a server.
 ///
-/// Up to `maximumConnections` slots. A command goes to the least busy open connection; while that one is busy and a
-/// slot is free, another opens for the commands that follow. After a failed attempt a slot waits before trying again,
+/// Up to `maximumConnections` slots, of which the first ``limit`` may be used (a cluster shares its connections out
+/// among its primaries, and changes the share when the primaries change). A command goes to the least busy open
+/// connection; while that one is busy and a slot is free, another opens for the commands that follow. After a failed attempt a slot waits before trying again,
 /// twice as long each time up to the maximum delay; while every slot waits, commands fail at once with the last
 /// connection error rather than hang.
 struct RedisPoolStateMachine<Connection: RedisPooledConnection, Waiter> {
@@ -42,8 +43,9 @@ struct RedisPoolStateMachine<Connection: RedisPooledConnection, Waiter> {
 
     /// What to do when an attempt ends.
     enum ConnectedAction {
-        /// Give the connection to these waiters.
-        case resume([Waiter], Connection)
+        /// Give the connection to these waiters; when `retire`, its slot is past the limit now: close it once their
+        /// commands are answered.
+        case resume([Waiter], Connection, retire: Bool)
         /// The pool shut down meanwhile: close the connection, and fail the waiters.
         case closeAndFail(Connection, [Waiter], StoreError)
     }
@@ -53,6 +55,8 @@ struct RedisPoolStateMachine<Connection: RedisPooledConnection, Waiter> {
     let maximumDelay: TimeAmount
     let address: String
     private(set) var slots: [Slot]
+    /// How many of the slots may hold a connection; the ones past it are closed once idle.
+    private(set) var limit: Int
     private(set) var isShutDown = false
 
     init(maximumConnections: Int, firstDelay: TimeAmount, maximumDelay: TimeAmount, address: String) {
@@ -61,6 +65,14 @@ struct RedisPoolStateMachine<Connection: RedisPooledConnection, Waiter> {
         self.maximumDelay = maximumDelay
         self.address = address
         self.slots = Array(repeating: .idle(failures: 0, retryAt: nil, lastError: nil), count: maximumConnections)
+        self.limit = maximumConnections
+    }
+
+    /// Lets only the first `limit` slots (at least one, at most `maximumConnections`) hold connections from now on;
+    /// returns the open connections past it, to close once their commands are answered.
+    mutating func limit(to limit: Int) -> [Connection] {
+        self.limit = min(max(limit, 1), self.slots.count)
+        return self.slots[self.limit...].compactMap { if case .ready(let connection) = $0 { connection } else { nil } }
     }
 
     /// A command asks for a connection. With `waiter` nil, only a connection that can be used at once (or a failure)
@@ -74,6 +86,9 @@ struct RedisPoolStateMachine<Connection: RedisPooledConnection, Waiter> {
         var lastError: StoreError?
         for index in self.slots.indices {
             switch self.slots[index] {
+            case .ready where index >= self.limit, .idle where index >= self.limit:
+                // Past the limit: closing once idle, or never to open.
+                break
             case .ready(let connection):
                 if connection.isActive {
                     if best == nil || connection.pendingCount < best!.connection.pendingCount { best = (index, connection) }
@@ -116,7 +131,7 @@ struct RedisPoolStateMachine<Connection: RedisPooledConnection, Waiter> {
     /// The pool starts: the slot to open for one more of its minimum connections, if one is free.
     mutating func warmUp() -> Int? {
         guard !self.isShutDown else { return nil }
-        guard let index = self.slots.firstIndex(where: { if case .idle = $0 { true } else { false } }) else { return nil }
+        guard let index = self.slots[..<self.limit].firstIndex(where: { if case .idle = $0 { true } else { false } }) else { return nil }
         self.startConnecting(index, waiters: [])
         return index
     }
@@ -131,7 +146,7 @@ struct RedisPoolStateMachine<Connection: RedisPooledConnection, Waiter> {
             return .closeAndFail(connection, waiters, self.shutDownError)
         }
         self.slots[index] = .ready(connection)
-        return .resume(waiters, connection)
+        return .resume(waiters, connection, retire: index >= self.limit)
     }
 
     /// An attempt failed: the slot waits before the next one; its waiters fail with the error.
