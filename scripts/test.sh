@@ -18,7 +18,8 @@
 # the tests find them through STASH_REDIS_TLS_URL, STASH_REDIS_MTLS_URL and STASH_TLS_DIRECTORY.
 #
 # Redis Cluster: six redis-servers (three primaries with a replica each) joined by `redis-cli --cluster create`;
-# the tests find it through STASH_REDIS_CLUSTER_URL and run the conformance suite and the middleware on it.
+# the tests find it through STASH_REDIS_CLUSTER_URL and run the conformance suite and the middleware on it. A second
+# cluster of three primaries speaks only TLS (STASH_REDIS_TLS_CLUSTER_URL), for the conformance suite over TLS.
 #
 # PostgreSQL: installed from Debian's packages when missing, then a throw-away cluster (initdb, pg_ctl, trust
 # authentication) on a free loopback port in a temporary directory, stopped and removed at exit. The tests find it
@@ -42,6 +43,7 @@ start_redis
 start_valkey
 start_redis_tls
 start_redis_cluster
+start_redis_tls_cluster
 on_exit stop_postgres
 start_postgres
 

@@ -66,6 +66,21 @@ import Testing
         #expect(error?.code == .tlsFailed && error?.message.contains("not trusted") == true, "\(String(describing: error))")
     }
 
+    @Test func aClusterOverTLSIsRoutedAndAnUntrustedOneFailsAsATLSError() async throws {
+        let trusted = try Self.configuration(url: "STASH_REDIS_TLS_CLUSTER_URL")
+        let store = try RedisStore(configuration: trusted)
+        #expect(try await Self.roundTrip(store) == "over TLS")
+        let namespace = try store.withNamespace("tls-cluster-" + UUID().uuidString.prefix(8).lowercased())
+        for index in 0..<30 { try await namespace.set("key-\(index)", value: ByteBuffer(string: "\(index)")) }
+        #expect(try await namespace.keys().collect().count == 30, "keys on every primary, each reached over TLS")
+        try await namespace.deleteAll()
+
+        for tls in [try RedisTLS(caFile: Self.file("other-ca.pem"), serverName: "localhost"), try RedisTLS(caFile: Self.file("ca.pem"))] {
+            let error = try await Self.firstError(Self.configuration(url: "STASH_REDIS_TLS_CLUSTER_URL", tls: tls))
+            #expect(error?.code == .tlsFailed, "\(String(describing: error))")
+        }
+    }
+
     @Test func aCertificateForAnotherNameFails() async throws {
         // The certificate is for localhost: not for another name, nor for the address 127.0.0.1.
         for serverName in ["cache.example.com", nil] {

@@ -35,13 +35,14 @@ enum RedisTestServer {
         try self.shared.get().withNamespace("test-" + UUID().uuidString.prefix(8).lowercased())
     }
 
-    /// The servers the store's conformance suite runs against: Debian's redis-server, in plain text, over TLS and as
-    /// a cluster, and valkey-server.
+    /// The servers the store's conformance suite runs against: Debian's redis-server, in plain text, over TLS, as a
+    /// cluster and as a cluster over TLS, and valkey-server.
     enum Server: String, CaseIterable, Sendable, CustomStringConvertible {
         case redis
         case valkey
         case redisOverTLS = "redis over TLS"
         case cluster = "redis cluster"
+        case clusterOverTLS = "redis cluster over TLS"
 
         var description: String { self.rawValue }
 
@@ -51,6 +52,7 @@ enum RedisTestServer {
             .valkey: Result { try RedisStore(url: Self.valkey.url()) },
             .redisOverTLS: Result { try RedisStore(url: Self.redisOverTLS.url()) },
             .cluster: Result { try RedisStore(url: Self.cluster.url()) },
+            .clusterOverTLS: Result { try RedisStore(url: Self.clusterOverTLS.url()) },
         ]
 
         /// The environment variable `scripts/test.sh` gives the server's URL in.
@@ -60,6 +62,7 @@ enum RedisTestServer {
             case .valkey: "STASH_VALKEY_URL"
             case .redisOverTLS: "STASH_REDIS_TLS_URL"
             case .cluster: "STASH_REDIS_CLUSTER_URL"
+            case .clusterOverTLS: "STASH_REDIS_TLS_CLUSTER_URL"
             }
         }
 

@@ -29,6 +29,9 @@ final class RedisClusterRouter: Sendable {
         var isShutDown = false
         /// Commands waiting for the running topology read.
         var refreshWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Why the last topology read found no node, when every node refused the store itself (TLS, credentials):
+        /// commands that find no primary fail with it at once, as waiting would not change it.
+        var refusal: StoreError?
     }
 
     private let state = Mutex(State())
@@ -89,6 +92,7 @@ final class RedisClusterRouter: Sendable {
                 if reading.start { self.startRefresh() }
                 if reading.running {
                     await self.awaitRefresh()
+                    if let refusal = self.state.withLock({ $0.refusal }) { throw refusal }
                     continue
                 }
                 let (action, refresh) = self.state.withLock { $0.machine.unreachable(waits: waits, now: now, deadline: deadline) }
@@ -165,6 +169,7 @@ final class RedisClusterRouter: Sendable {
             await self.awaitRefresh()
             let primaries = self.state.withLock { $0.machine.topology.primaries }
             if !primaries.isEmpty { return primaries }
+            if let refusal = self.state.withLock({ $0.refusal }) { throw refusal }
             if NIODeadline.now() >= deadline { break }
             try await Task.sleep(nanoseconds: UInt64(RedisClusterStateMachine.refreshInterval.nanoseconds))
         }
@@ -181,26 +186,45 @@ final class RedisClusterRouter: Sendable {
     private func refresh() async {
         let known = self.state.withLock { $0.machine.topology.primaries }
         let candidates = known + self.seeds.filter { !known.contains($0) }
-        let topology = await withTaskGroup(of: RedisClusterTopology?.self, returning: RedisClusterTopology?.self) { group in
+        let (topology, refusal) = await withTaskGroup(
+            of: Result<RedisClusterTopology?, StoreError>.self,
+            returning: (RedisClusterTopology?, StoreError?).self
+        ) { group in
             for node in candidates {
                 group.addTask {
-                    guard let read = try? await self.readTopology(from: node), !read.primaries.isEmpty else { return nil }
-                    return read
+                    do {
+                        guard let read = try await self.readTopology(from: node), !read.primaries.isEmpty else { return .success(nil) }
+                        return .success(read)
+                    } catch let error as StoreError {
+                        return .failure(error)
+                    } catch {
+                        return .success(nil)
+                    }
                 }
             }
             var best: RedisClusterTopology?
+            // Set while every node that answered refused the store itself.
+            var refusal: StoreError?
+            var others = false
             for await read in group {
-                guard let read else { continue }
-                if read.coversEverySlot {
-                    group.cancelAll()
-                    return read
+                switch read {
+                case .success(let read?):
+                    if read.coversEverySlot {
+                        group.cancelAll()
+                        return (read, nil)
+                    }
+                    if best == nil { best = read }
+                case .failure(let error) where [.tlsFailed, .authenticationFailed].contains(error.code):
+                    refusal = refusal ?? error
+                case .success(nil), .failure:
+                    others = true
                 }
-                if best == nil { best = read }
             }
-            return best
+            return (best, best == nil && !others ? refusal : nil)
         }
         let (retired, kept, share, waiters) = self.state.withLock { state in
             state.machine.refreshEnded(topology, now: NIODeadline.now())
+            state.refusal = refusal
             let waiters = state.refreshWaiters
             state.refreshWaiters = []
             guard let topology else { return ([RedisConnectionPool](), [RedisConnectionPool](), 0, waiters) }
