@@ -226,6 +226,40 @@ import Darwin
         }
     }
 
+    @Test func twoDemosOnTheClusterShareSessionsCacheEntriesAndOneLimit() async throws {
+        let url = try #require(ProcessInfo.processInfo.environment["STASH_REDIS_CLUSTER_URL"], "run the tests through scripts/test.sh")
+        // The demo's middleware keep their data in the root store's `rate_limit`, `response_cache` and `sessions`
+        // namespaces: start from none (the sessions' ids are new anyway).
+        let root = try RedisStore(url: url)
+        for namespace in ["rate_limit", "response_cache"] { try await root.withNamespace(namespace).deleteAll() }
+        let arguments = ["--store", url, "--rate-limit", "3/hour", "--cache-ttl", "300"]
+        // One on each framework: what one writes, the other reads.
+        try await Self.withDemo("hummingbird", arguments) { first in
+            try await Self.withDemo("vapor", arguments) { second in
+                let login = try await first.post("/login?user=ada", body: ByteBuffer())
+                let cookie = try #require(Self.sessionCookie(login), "logging in sets the cookie")
+                let whoami = try await second.get("/whoami", headers: [.cookie: cookie])
+                #expect(whoami.body.map { String(buffer: $0) } == "ada\n", "the session the first wrote, read by the second")
+                let visit = try await second.get("/session", headers: [.cookie: cookie])
+                #expect(visit.body.map { String(buffer: $0) } == "visits: 1\n")
+                let again = try await first.get("/session", headers: [.cookie: cookie])
+                #expect(again.body.map { String(buffer: $0) } == "visits: 2\n", "the visit the second saved, seen by the first")
+
+                let miss = try await first.get("/cached")
+                #expect(miss.headers[.init("Cache-Status")!]?.contains("stored") == true, "\(miss.headers)")
+                let hit = try await second.get("/cached")
+                #expect(hit.headers[.init("Cache-Status")!]?.hasPrefix("Stash; hit") == true, "\(hit.headers)")
+                #expect(hit.body == miss.body, "the entry the first stored, served by the second byte for byte")
+
+                let statuses = [
+                    try await first.get("/limited").status, try await second.get("/limited").status,
+                    try await first.get("/limited").status, try await second.get("/limited").status,
+                ]
+                #expect(statuses == [.ok, .ok, .ok, .tooManyRequests], "one limit across both processes")
+            }
+        }
+    }
+
     @Test(arguments: [
         ["--rate-limit", "10/fortnight"],
         ["--rate-limit", "-1/minute"],
