@@ -25,8 +25,8 @@ launch_redis_cluster() {
     for first in $(seq "$first_port" 10 $((first_port + 200))); do
         free=yes
         for port in $(seq "$first" $((first + count - 1))); do
-            if redis-cli "${cluster_cli_args[@]}" -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 ||
-                redis-cli -h 127.0.0.1 -p $((port + 10000)) ping >/dev/null 2>&1; then
+            # Anything listening there (of whatever protocol) makes the range taken.
+            if (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null || (: </dev/tcp/127.0.0.1/$((port + 10000))) 2>/dev/null; then
                 free=no
                 break
             fi
