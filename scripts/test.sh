@@ -2,8 +2,8 @@
 # Runs Stash's whole test suite: builds every target (benchmarks included, so they never rot), starts the real
 # servers the integration tests need, runs every test, and stops the servers.
 #
-#   scripts/test.sh                      # everything: all but the fault tests, the middleware on Valkey and the
-#                                        # cluster, then the fault tests
+#   scripts/test.sh                      # everything: all but the fault tests, the conformance suite and the
+#                                        # middleware on Valkey, TLS and the clusters, then the fault tests
 #   scripts/test.sh --filter FileStore   # extra arguments go to `swift test`
 #
 # Redis: redis-server is installed from Debian's packages when missing (apt-get; needs root), then a throw-away
@@ -60,11 +60,13 @@ else
     # on the same two cores.
     echo "==> swift test (all but the fault tests)"
     swift test --skip-build --skip "FaultTests"
-    # The middleware and adapter tests that run on every store (TestStores.all) run again on Valkey and on the
-    # cluster, in a phase of their own: beside the whole suite, the extra servers overloaded two cores.
+    # The Redis store's conformance suite and the middleware and adapter tests that run on every store
+    # (TestStores.all) run again on Valkey, Redis over TLS and the two clusters, in a phase of their own: beside the
+    # whole suite, the extra servers overloaded two cores (PostgreSQL's tests timed out at 30 s).
     suites=$(grep -rl "TestStores\.\(all\|shared\)()" Tests | xargs grep -ho "@Suite struct [A-Za-z]*" | awk '{print $3}' | sort -u | paste -sd'|')
-    echo "==> swift test (the middleware on valkey and redis-cluster)"
-    STASH_TEST_STORES=valkey,redis-cluster swift test --skip-build --filter "\.($suites)/"
+    echo "==> swift test (the conformance suite and the middleware on valkey, redis-tls, redis-cluster, redis-cluster-tls)"
+    STASH_TEST_STORES=valkey,redis-tls,redis-cluster,redis-cluster-tls \
+        swift test --skip-build --filter "\.(RedisStoreConformanceTests|$suites)/"
     echo "==> swift test (the fault tests)"
     swift test --skip-build --filter "FaultTests"
 fi

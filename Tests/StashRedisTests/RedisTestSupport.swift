@@ -46,6 +46,26 @@ enum RedisTestServer {
 
         var description: String { self.rawValue }
 
+        /// The name `STASH_TEST_STORES` gives the server (see `TestStores`).
+        var storeName: String {
+            switch self {
+            case .redis: "redis"
+            case .valkey: "valkey"
+            case .redisOverTLS: "redis-tls"
+            case .cluster: "redis-cluster"
+            case .clusterOverTLS: "redis-cluster-tls"
+            }
+        }
+
+        /// The servers the conformance suite runs on: those `STASH_TEST_STORES` names, or the plain redis-server.
+        /// `scripts/test.sh` runs it on the others in a phase of their own, with the middleware tests.
+        static var chosen: [Server] {
+            guard let names = ProcessInfo.processInfo.environment["STASH_TEST_STORES"]?.split(separator: ",") else {
+                return [.redis]
+            }
+            return Self.allCases.filter { names.contains(Substring($0.storeName)) }
+        }
+
         /// The store on the server, shared by the tests that only need a store.
         static let stores: [Server: Result<RedisStore, any Error>] = [
             .redis: RedisTestServer.shared,

@@ -4,14 +4,15 @@ import StashRedis
 
 /// The stores the middleware and adapter tests run on. By default memory, files in a fresh directory, and a fresh
 /// namespace of the Redis server `scripts/test.sh` starts (its URL in `STASH_REDIS_URL`); `STASH_TEST_STORES` names
-/// others, comma-separated, among ``names`` — `scripts/test.sh` runs these tests again on `valkey,redis-cluster` in a
-/// phase of their own (with every server beside the whole suite, two cores were too few). A server whose URL is
-/// missing fails the tests.
+/// others, comma-separated, among ``names`` — `scripts/test.sh` runs these tests (and the Redis store's conformance
+/// suite) again on Valkey, Redis over TLS and the two clusters in a phase of their own: with every server beside the
+/// whole suite, two cores were too few. A server whose URL is missing fails the tests.
 package enum TestStores {
     /// The stores `STASH_TEST_STORES` may name, and the variables their servers' URLs are in.
     package static let names: [(name: String, variable: String?)] = [
         ("memory", nil), ("file", nil), ("redis", "STASH_REDIS_URL"), ("valkey", "STASH_VALKEY_URL"),
-        ("redis-cluster", "STASH_REDIS_CLUSTER_URL"),
+        ("redis-tls", "STASH_REDIS_TLS_URL"), ("redis-cluster", "STASH_REDIS_CLUSTER_URL"),
+        ("redis-cluster-tls", "STASH_REDIS_TLS_CLUSTER_URL"),
     ]
 
     package static func all() throws -> [(String, any Store)] {
