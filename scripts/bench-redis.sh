@@ -47,6 +47,9 @@ for mode in "${modes[@]}"; do
         echo "==> [$mode] redis-benchmark -t get,set -d 100 -r 1000 -c $clients -n 200000 (requests per second, p50 latency)"
         redis-benchmark "${target[@]}" -t get,set -d 100 -r 1000 -c "$clients" -n 200000 -q
     done
+    # What the servers themselves can do on this machine: 64 clients pipelining 16 commands each.
+    echo "==> [$mode] redis-benchmark -t get,set -d 100 -r 1000 -c 64 -P 16 -n 1000000 (the servers' ceiling here)"
+    redis-benchmark "${target[@]}" -t get,set -d 100 -r 1000 -c 64 -P 16 -n 1000000 -q
     echo "==> [$mode] swift package benchmark --target RedisBenchmarks (release build) against $url"
     STASH_REDIS_URL=$url swift package --allow-writing-to-package-directory benchmark --target RedisBenchmarks --no-progress
 done
