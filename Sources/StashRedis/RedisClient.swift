@@ -10,6 +10,8 @@ final class RedisClient: Sendable {
     private let transport: Transport
     /// The owner of the service (the pool or the router) the store and its namespaces share.
     let serviceOwner: StoreService.Owner
+    /// The values kept in memory when the configuration asks for a near cache, shared by every namespace.
+    let nearCache: RedisNearCacheTier?
 
     /// Where commands go.
     private enum Transport: Sendable {
@@ -21,11 +23,15 @@ final class RedisClient: Sendable {
     init(configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.configuration = configuration
         let tls = try configuration.tls?.makeContext()
+        let nearCache = configuration.nearCache.map(RedisNearCacheTier.init(configuration:))
+        self.nearCache = nearCache
         if let seeds = configuration.cluster {
             let nodes = seeds.map { RedisClusterTopology.Node(host: $0.host, port: $0.port) }
-            self.transport = .cluster(RedisClusterRouter(configuration: configuration, seeds: nodes, tls: tls, group: group))
+            self.transport = .cluster(
+                RedisClusterRouter(configuration: configuration, seeds: nodes, tls: tls, group: group, nearCache: nearCache)
+            )
         } else {
-            self.transport = .server(RedisConnectionPool(configuration: configuration, tls: tls, group: group))
+            self.transport = .server(RedisConnectionPool(configuration: configuration, tls: tls, group: group, nearCache: nearCache))
         }
         self.serviceOwner = StoreService.Owner("the RedisStore of \(configuration.address)")
     }

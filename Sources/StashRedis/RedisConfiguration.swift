@@ -40,6 +40,9 @@ public struct RedisConfiguration: Sendable {
     /// TLS for every connection, or `nil` for plain text: a `rediss://` URL turns it on, verifying the server's
     /// certificate and name against the system's trust roots unless told otherwise.
     public var tls: RedisTLS?
+    /// Values read kept in process memory and served from there, coherent through RESP3 client-side caching (see
+    /// ``RedisNearCache``); `nil`, the default, for none. Needs Redis 6 or later (or Valkey).
+    public var nearCache: RedisNearCache?
 
     /// Creates a configuration.
     public init(
@@ -159,6 +162,7 @@ public struct RedisConfiguration: Sendable {
         }
         guard self.database >= 0 else { throw invalid("database \(self.database) is negative") }
         guard self.commandTimeout > .zero, self.connectTimeout > .zero else { throw invalid("timeouts must be positive") }
+        try self.nearCache?.validate()
         guard self.minimumConnections >= 0, self.maximumConnections >= 1, self.minimumConnections <= self.maximumConnections else {
             throw invalid("connections must satisfy 0 <= minimum <= maximum, 1 <= maximum")
         }

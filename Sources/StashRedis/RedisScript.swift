@@ -23,6 +23,17 @@ struct RedisScript: Sendable {
         """
     )
 
+    /// A read for the near cache: the value and its remaining time to live in milliseconds (-1: none), in one atomic
+    /// step, so the copy kept never outlives the key; false for a missing key. The keys a script reads are tracked
+    /// for the connection that called it, as a `GET`'s are.
+    static let getWithExpiry = RedisScript(
+        """
+        local value = redis.call('GET', KEYS[1])
+        if not value then return false end
+        return {value, redis.call('PTTL', KEYS[1])}
+        """
+    )
+
     /// Increment, creating the counter (with its expiry) when missing. The new counter's value is computed by the
     /// client (ARGV[2], overflow already checked), because a script's writes are not undone when a later command in
     /// it fails: nothing here writes before it knows it will succeed.

@@ -6,13 +6,15 @@ extension RedisStore {
     public func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
         try StoreValidation.validateKey(key)
         let arguments = rule.serverArguments
-        let reply = try await self.client.evaluate(
-            .rateLimit,
-            keys: [self.redisKey(key)],
-            arguments: [
-                .string(arguments.algorithm), .integer(arguments.limit), .integer(arguments.windowMilliseconds), .integer(arguments.burst),
-            ]
-        )
+        let reply = try await self.writing(key) {
+            try await self.client.evaluate(
+                .rateLimit,
+                keys: [self.redisKey(key)],
+                arguments: [
+                    .string(arguments.algorithm), .integer(arguments.limit), .integer(arguments.windowMilliseconds), .integer(arguments.burst),
+                ]
+            )
+        }
         try Self.check(reply, "a rate limit")
         guard case .array(let parts) = reply, parts.count == 5 else {
             throw StoreError(.protocolError, "Redis answered a rate limit with \(reply)")

@@ -32,7 +32,7 @@ extension RedisStore {
             arguments.append(.string(name))
             arguments.append(.bytes(value))
         }
-        let reply = try await self.client.evaluate(.insertRecord, keys: [self.redisKey(key)], arguments: arguments)
+        let reply = try await self.writing(key) { try await self.client.evaluate(.insertRecord, keys: [self.redisKey(key)], arguments: arguments) }
         try Self.checkRecord(reply, "inserting a record")
         return reply == .integer(1)
     }
@@ -59,7 +59,7 @@ extension RedisStore {
         for name in changes.remove {
             arguments.append(.string(name))
         }
-        let reply = try await self.client.evaluate(.mergeRecord, keys: [self.redisKey(key)], arguments: arguments)
+        let reply = try await self.writing(key) { try await self.client.evaluate(.mergeRecord, keys: [self.redisKey(key)], arguments: arguments) }
         try Self.checkRecord(reply, "merging into a record")
         switch reply {
         case .integer(0): return .missing
@@ -71,7 +71,7 @@ extension RedisStore {
 
     public func takeRecord(_ key: String) async throws -> [String: ByteBuffer]? {
         try StoreValidation.validateKey(key)
-        let reply = try await self.client.evaluate(.takeRecord, keys: [self.redisKey(key)], arguments: [])
+        let reply = try await self.writing(key) { try await self.client.evaluate(.takeRecord, keys: [self.redisKey(key)], arguments: []) }
         return try Self.fields(of: reply, "taking a record")
     }
 

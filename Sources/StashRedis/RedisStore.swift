@@ -49,12 +49,53 @@ public struct RedisStore: Store {
 
     /// The Redis key of a store key: the namespace prefix, `|`, and the key's bytes.
     func redisKey(_ key: String) -> RESPArgument {
-        .string(self.namespacePrefix + "|" + key)
+        .string(self.redisKeyName(key))
     }
 
+    func redisKeyName(_ key: String) -> String {
+        self.namespacePrefix + "|" + key
+    }
+
+    /// The value of a key: with a ``RedisConfiguration/nearCache``, from process memory when it holds the key, else
+    /// from Redis, keeping what Redis returns (with its remaining time to live) for the next read.
     public func get(_ key: String) async throws -> ByteBuffer? {
         try StoreValidation.validateKey(key)
-        return try await self.client.send(["GET", self.redisKey(key)]).stringBytes
+        guard let nearCache = self.client.nearCache else {
+            return try await self.client.send(["GET", self.redisKey(key)]).stringBytes
+        }
+        let name = self.redisKeyName(key)
+        if let value = nearCache.value(for: name) { return value }
+        let ticket = nearCache.beginRead(name)
+        do {
+            let reply = try await self.client.evaluate(.getWithExpiry, keys: [.string(name)], arguments: [])
+            try Self.check(reply, "reading a key")
+            switch reply {
+            case .array(let parts) where parts.count == 2:
+                guard case .integer(let milliseconds) = parts[1], let value = parts[0].stringBytes else {
+                    throw StoreError(.protocolError, "Redis answered a near-cache read with \(reply)")
+                }
+                nearCache.fill(name, value: value, milliseconds: milliseconds == -1 ? nil : milliseconds, ticket: ticket)
+                return value
+            case .null, .boolean(false):
+                nearCache.fill(name, value: nil, milliseconds: nil, ticket: ticket)
+                return nil
+            default:
+                throw StoreError(.protocolError, "Redis answered a near-cache read with \(reply)")
+            }
+        } catch {
+            nearCache.fill(name, value: nil, milliseconds: nil, ticket: ticket)
+            throw error
+        }
+    }
+
+    /// Runs a write of `key`; with a near cache, its copy is dropped before the write is sent and again once it is
+    /// answered (or failed), so no read after the answer returns the old value — not even one that raced the write.
+    func writing<Result>(_ key: String, _ write: () async throws -> Result) async throws -> Result {
+        guard let nearCache = self.client.nearCache else { return try await write() }
+        let name = self.redisKeyName(key)
+        nearCache.invalidate(name)
+        defer { nearCache.invalidate(name) }
+        return try await write()
     }
 
     public func get(_ key: String, renewingFor duration: Duration) async throws -> ByteBuffer? {
@@ -69,19 +110,19 @@ public struct RedisStore: Store {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         var command: [RESPArgument] = ["SET", self.redisKey(key), .bytes(value)]
         if let milliseconds { command += ["PX", .integer(milliseconds)] }
-        _ = try await self.client.send(command)
+        _ = try await self.writing(key) { try await self.client.send(command) }
     }
 
     public func insert(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws -> Bool {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         var command: [RESPArgument] = ["SET", self.redisKey(key), .bytes(value), "NX"]
         if let milliseconds { command += ["PX", .integer(milliseconds)] }
-        return try await self.client.send(command) != .null
+        return try await self.writing(key) { try await self.client.send(command) } != .null
     }
 
     public func delete(_ key: String) async throws {
         try StoreValidation.validateKey(key)
-        _ = try await self.client.send(["UNLINK", self.redisKey(key)])
+        _ = try await self.writing(key) { try await self.client.send(["UNLINK", self.redisKey(key)]) }
     }
 
     public func exists(_ key: String) async throws -> Bool {
@@ -110,11 +151,13 @@ public struct RedisStore: Store {
         let milliseconds = try StoreValidation.validateExpiry(expiresIn)
         // The value of a new counter, checked here: the script writes it as it is.
         let created = try StoreCounter.incremented(nil, by: amount, initialValue: initialValue, key: key)
-        let reply = try await self.client.evaluate(
-            .increment,
-            keys: [self.redisKey(key)],
-            arguments: [.integer(amount), .integer(created), milliseconds.map { .integer($0) } ?? .string("")]
-        )
+        let reply = try await self.writing(key) {
+            try await self.client.evaluate(
+                .increment,
+                keys: [self.redisKey(key)],
+                arguments: [.integer(amount), .integer(created), milliseconds.map { .integer($0) } ?? .string("")]
+            )
+        }
         if let message = reply.errorMessage {
             if message.contains("not an integer") { throw StoreError.notAnInteger(key: key) }
             if message.contains("overflow") { throw StoreError.overflow(key: key) }
@@ -160,7 +203,7 @@ public struct RedisStore: Store {
                 arguments += ["keep", .bytes(value), ""]
                 result = value
             }
-            let reply = try await self.client.evaluate(.compareAndSet, keys: [redisKey], arguments: arguments)
+            let reply = try await self.writing(key) { try await self.client.evaluate(.compareAndSet, keys: [redisKey], arguments: arguments) }
             try Self.check(reply, "updating a key")
             if reply == .integer(1) { return result }
             // Conflict: back off a little, more as conflicts repeat, so that contending clients spread out.

@@ -12,8 +12,9 @@ enum DemoStore: Equatable, CustomStringConvertible {
     case memory
     /// A `FileStore` in a directory.
     case file(path: String)
-    /// A `RedisStore` at a `redis://` URL (`rediss://` with TLS; `redis+cluster://` for a cluster's seed nodes).
-    case redis(url: String)
+    /// A `RedisStore` at a `redis://` URL (`rediss://` with TLS; `redis+cluster://` for a cluster's seed nodes), with
+    /// a near cache when `nearCache` (`--near-cache`).
+    case redis(url: String, nearCache: Bool)
     /// A `PostgresStore` at a `postgres://` URL, its table made at start when missing.
     case postgres(url: String)
 
@@ -32,7 +33,7 @@ enum DemoStore: Equatable, CustomStringConvertible {
             } catch {
                 throw ValidationError("--store \(text): \(error)")
             }
-            self = .redis(url: text)
+            self = .redis(url: text, nearCache: false)
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             do {
                 _ = try PostgresStore.Connection(url: text)
@@ -51,17 +52,27 @@ enum DemoStore: Equatable, CustomStringConvertible {
         switch self {
         case .memory: "memory"
         case .file(let path): "file:\(path)"
-        case .redis(let url), .postgres(let url): StoreURL.redactingPassword(url)
+        case .redis(let url, false), .postgres(let url): StoreURL.redactingPassword(url)
+        case .redis(let url, true): StoreURL.redactingPassword(url) + " with a near cache"
         }
+    }
+
+    /// The same Redis store with a near cache (other stores unchanged).
+    var withNearCache: DemoStore {
+        guard case .redis(let url, _) = self else { return self }
+        return .redis(url: url, nearCache: true)
     }
 
     /// The root store whose namespaces the features use.
     func makeRootStore() throws -> any Store {
         switch self {
-        case .memory: try Self.makeMemoryStore()
-        case .file(let path): try FileStore(directory: path)
-        case .redis(let url): try RedisStore(url: url)
-        case .postgres(let url): try PostgresStore(url: url)
+        case .memory: return try Self.makeMemoryStore()
+        case .file(let path): return try FileStore(directory: path)
+        case .redis(let url, let nearCache):
+            var configuration = try RedisConfiguration(url: url)
+            if nearCache { configuration.nearCache = RedisNearCache() }
+            return try RedisStore(configuration: configuration)
+        case .postgres(let url): return try PostgresStore(url: url)
         }
     }
 

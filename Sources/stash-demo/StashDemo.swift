@@ -36,6 +36,12 @@ struct StashDemo: AsyncParsableCommand {
     )
     var persist: String?
 
+    @Flag(
+        name: .customLong("near-cache"),
+        help: "With a Redis store: keep what it reads in memory, kept coherent by Redis's client-side caching."
+    )
+    var nearCache = false
+
     @Option(name: .customLong("cache-ttl"), help: "How long /cached responses are kept, in whole seconds.")
     var cacheTTL = 5
 
@@ -49,6 +55,9 @@ struct StashDemo: AsyncParsableCommand {
         guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be from 0 to 65535, not \(self.port)") }
         guard self.cacheTTL > 0 else { throw ValidationError("--cache-ttl must be a positive number of seconds, not \(self.cacheTTL)") }
         guard !self.host.isEmpty else { throw ValidationError("--host must not be empty") }
+        if self.nearCache {
+            guard case .redis = self.store else { throw ValidationError("--near-cache keeps what Redis returns; it needs a redis store") }
+        }
         if let persist = self.persist {
             guard self.store == .memory else { throw ValidationError("--persist keeps the memory store; it needs --store memory") }
             guard !persist.isEmpty else { throw ValidationError("--persist needs a file path") }
@@ -63,7 +72,7 @@ struct StashDemo: AsyncParsableCommand {
                 framework: self.framework,
                 host: self.host,
                 port: self.port,
-                store: self.store,
+                store: self.nearCache ? self.store.withNearCache : self.store,
                 persistPath: self.persist,
                 cacheTTL: .seconds(self.cacheTTL),
                 rateLimit: self.rateLimit

@@ -226,6 +226,26 @@ import Darwin
         }
     }
 
+    // One framework after the other: both store /cached in the same Redis namespace.
+    @Test(.serialized, arguments: Self.frameworks)
+    func withANearCacheTheDemoServesAndSeesAnotherClientsWrites(framework: String) async throws {
+        let url = try #require(ProcessInfo.processInfo.environment["STASH_REDIS_URL"], "run the tests through scripts/test.sh")
+        try await Self.withDemo(framework, ["--store", url, "--near-cache", "--cache-ttl", "300"]) { client in
+            let login = try await client.post("/login?user=ada", body: ByteBuffer())
+            let cookie = try #require(Self.sessionCookie(login))
+            #expect(try await client.get("/whoami", headers: [.cookie: cookie]).body.map { String(buffer: $0) } == "ada\n")
+            _ = try await client.get("/cached")
+            let hit = try await client.get("/cached")
+            #expect(hit.headers[.init("Cache-Status")!]?.hasPrefix("Stash; hit") == true, "\(hit.headers)")
+            // Another client empties the cache's namespace: the demo's near cache hears of it and stores anew.
+            try await RedisStore(url: url).withNamespace("response_cache").deleteAll()
+            let deadline = ContinuousClock.now + .seconds(5)
+            while try await client.get("/cached").headers[.init("Cache-Status")!]?.contains("stored") != true {
+                try #require(ContinuousClock.now < deadline, "the demo kept serving the deleted entry")
+            }
+        }
+    }
+
     @Test func twoDemosOnTheClusterShareSessionsCacheEntriesAndOneLimit() async throws {
         let url = try #require(ProcessInfo.processInfo.environment["STASH_REDIS_CLUSTER_URL"], "run the tests through scripts/test.sh")
         // The demo's middleware keep their data in the root store's `rate_limit`, `response_cache` and `sessions`
@@ -269,6 +289,8 @@ import Darwin
         ["--rate-limit", "ten/minute"],
         ["--store", "mongodb://localhost"],
         ["--store", "file:"],
+        ["--near-cache"],
+        ["--near-cache", "--store", "file:/tmp/stash-files"],
         ["--store", "redis://localhost:notaport"],
         ["--port", "70000"],
         ["--cache-ttl", "0"],

@@ -43,6 +43,7 @@ enum RedisTestServer {
         case redisOverTLS = "redis over TLS"
         case cluster = "redis cluster"
         case clusterOverTLS = "redis cluster over TLS"
+        case redisNearCache = "redis with a near cache"
 
         var description: String { self.rawValue }
 
@@ -54,6 +55,7 @@ enum RedisTestServer {
             case .redisOverTLS: "redis-tls"
             case .cluster: "redis-cluster"
             case .clusterOverTLS: "redis-cluster-tls"
+            case .redisNearCache: "redis-near-cache"
             }
         }
 
@@ -73,6 +75,11 @@ enum RedisTestServer {
             .redisOverTLS: Result { try RedisStore(url: Self.redisOverTLS.url()) },
             .cluster: Result { try RedisStore(url: Self.cluster.url()) },
             .clusterOverTLS: Result { try RedisStore(url: Self.clusterOverTLS.url()) },
+            .redisNearCache: Result {
+                var configuration = try RedisConfiguration(url: Self.redisNearCache.url())
+                configuration.nearCache = RedisNearCache()
+                return try RedisStore(configuration: configuration)
+            },
         ]
 
         /// The environment variable `scripts/test.sh` gives the server's URL in.
@@ -83,6 +90,7 @@ enum RedisTestServer {
             case .redisOverTLS: "STASH_REDIS_TLS_URL"
             case .cluster: "STASH_REDIS_CLUSTER_URL"
             case .clusterOverTLS: "STASH_REDIS_TLS_CLUSTER_URL"
+            case .redisNearCache: "STASH_REDIS_URL"
             }
         }
 

@@ -12,7 +12,7 @@ package enum TestStores {
     package static let names: [(name: String, variable: String?)] = [
         ("memory", nil), ("file", nil), ("redis", "STASH_REDIS_URL"), ("valkey", "STASH_VALKEY_URL"),
         ("redis-tls", "STASH_REDIS_TLS_URL"), ("redis-cluster", "STASH_REDIS_CLUSTER_URL"),
-        ("redis-cluster-tls", "STASH_REDIS_TLS_CLUSTER_URL"),
+        ("redis-cluster-tls", "STASH_REDIS_TLS_CLUSTER_URL"), ("redis-near-cache", "STASH_REDIS_URL"),
     ]
 
     package static func all() throws -> [(String, any Store)] {
@@ -30,7 +30,9 @@ package enum TestStores {
                     throw StoreError(.invalidConfiguration, "STASH_TEST_STORES names \(name.debugDescription): \(known) are known")
                 }
             }
-            return (name, try RedisStore(url: Self.serverURL(variable)).withNamespace("tests-\(run)"))
+            var configuration = try RedisConfiguration(url: Self.serverURL(variable))
+            if name.hasSuffix("-near-cache") { configuration.nearCache = RedisNearCache() }
+            return (name, try RedisStore(configuration: configuration).withNamespace("tests-\(run)"))
         }
     }
 

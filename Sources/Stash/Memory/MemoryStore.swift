@@ -222,10 +222,7 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
     /// A value as the store keeps it: a slice of a much larger buffer (a request body, a file read) is copied, so that
     /// the byte bound counts what memory really holds and one small value never keeps a large buffer alive.
     static func compacted(_ value: ByteBuffer) -> ByteBuffer {
-        guard value.storageCapacity > 2 * value.readableBytes + 1024 else { return value }
-        var copy = ByteBufferAllocator().buffer(capacity: value.readableBytes)
-        copy.writeImmutableBuffer(value)
-        return copy
+        value.compacted
     }
 
     static func compacted(_ update: StoreUpdate) -> StoreUpdate {
@@ -246,5 +243,16 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
             removed += self.storage.state.withLock { $0.removeExpired(space: space) }
         }
         return removed
+    }
+}
+
+extension ByteBuffer {
+    /// The bytes in a buffer of their own when they are a small slice of a much larger one (a value read from a
+    /// socket), so that what a cache keeps counts what memory really holds and never keeps a large buffer alive.
+    package var compacted: ByteBuffer {
+        guard self.storageCapacity > 2 * self.readableBytes + 1024 else { return self }
+        var copy = ByteBufferAllocator().buffer(capacity: self.readableBytes)
+        copy.writeImmutableBuffer(self)
+        return copy
     }
 }

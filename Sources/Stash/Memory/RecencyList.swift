@@ -1,20 +1,23 @@
 /// A doubly linked list of entries from most to least recently used, in one array so that touching an entry
-/// (moving it to the front) and evicting the least recent one are O(1) with no allocation.
-struct RecencyList {
-    struct Node {
-        var space: Int
-        var key: String
+/// (moving it to the front) and evicting the least recent one are O(1) with no allocation. The memory store's, and
+/// the Redis store's near cache's.
+package struct RecencyList {
+    package struct Node {
+        package var space: Int
+        package var key: String
         var previous: Int32
         var next: Int32
     }
 
-    private(set) var nodes: [Node] = []
+    package private(set) var nodes: [Node] = []
     private var free: [Int32] = []
     private var head: Int32 = -1
-    private(set) var tail: Int32 = -1
+    package private(set) var tail: Int32 = -1
+
+    package init() {}
 
     /// Adds an entry as the most recently used; returns its node.
-    mutating func insert(space: Int, key: String) -> Int32 {
+    package mutating func insert(space: Int, key: String) -> Int32 {
         let node = Node(space: space, key: key, previous: -1, next: self.head)
         let index: Int32
         if let reused = self.free.popLast() {
@@ -31,7 +34,7 @@ struct RecencyList {
     }
 
     /// Marks an entry as the most recently used.
-    mutating func touch(_ index: Int32) {
+    package mutating func touch(_ index: Int32) {
         guard index != self.head else { return }
         self.unlink(index)
         self.nodes[Int(index)].previous = -1
@@ -42,7 +45,7 @@ struct RecencyList {
     }
 
     /// Removes an entry's node.
-    mutating func remove(_ index: Int32) {
+    package mutating func remove(_ index: Int32) {
         self.unlink(index)
         self.nodes[Int(index)].key = ""
         self.free.append(index)

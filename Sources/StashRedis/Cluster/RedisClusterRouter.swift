@@ -36,7 +36,17 @@ final class RedisClusterRouter: Sendable {
 
     private let state = Mutex(State())
 
-    init(configuration: RedisConfiguration, seeds: [RedisClusterTopology.Node], tls: NIOSSLContext?, group: any EventLoopGroup) {
+    /// The store's near cache: every node's connections carry its invalidations, and a slot that moved drops it all.
+    private let nearCache: RedisNearCacheTier?
+
+    init(
+        configuration: RedisConfiguration,
+        seeds: [RedisClusterTopology.Node],
+        tls: NIOSSLContext?,
+        group: any EventLoopGroup,
+        nearCache: RedisNearCacheTier? = nil
+    ) {
+        self.nearCache = nearCache
         self.configuration = configuration
         self.seeds = seeds
         self.tls = tls
@@ -56,7 +66,7 @@ final class RedisClusterRouter: Sendable {
             configuration.host = node.host
             configuration.port = node.port
             configuration.cluster = nil
-            let pool = RedisConnectionPool(configuration: configuration, tls: self.tls, group: self.group)
+            let pool = RedisConnectionPool(configuration: configuration, tls: self.tls, group: self.group, nearCache: self.nearCache)
             pool.limit(to: self.share(of: state.machine.topology))
             state.pools[node] = pool
             return pool
@@ -118,6 +128,8 @@ final class RedisClusterRouter: Sendable {
             }
             sends += 1
             let redirect = RedisClusterRedirect(reply, asked: node)
+            // A slot moved: the node that served it no longer tells of its keys' changes.
+            if case .moved = redirect { self.nearCache?.invalidateAll() }
             let (action, refresh) = self.state.withLock {
                 $0.machine.replied(redirect, attempt: sends, now: NIODeadline.now(), deadline: deadline)
             }

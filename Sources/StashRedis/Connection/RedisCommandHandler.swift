@@ -5,7 +5,8 @@ import Stash
 /// actions (writes, flushes, the timer, completing and failing the replies' promises) on the channel's event loop.
 ///
 /// Writes are flushed once per event-loop tick, so commands that many tasks send at once leave in one buffer and one
-/// write (automatic pipelining). Pushed messages (RESP3 `>`) are not replies and are dropped. Time is the event loop's
+/// write (automatic pipelining). Pushed messages (RESP3 `>`) are not replies: invalidations go to the store's near cache,
+/// which also forgets everything when the connection closes; other pushes are dropped. Time is the event loop's
 /// (`EventLoop.now`), so an `EmbeddedEventLoop` drives it in tests.
 ///
 /// Timeouts close the connection: one timer watches the oldest pending command, and when its deadline passes the
@@ -22,8 +23,12 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     /// The commands written since the last flush, in order, to leave as one buffer.
     private var pendingBytes: ByteBuffer?
 
-    init(address: String) {
+    /// The near cache the server's invalidation pushes (and this connection's end) are for, when the store has one.
+    private let nearCache: RedisNearCacheTier?
+
+    init(address: String, nearCache: RedisNearCacheTier? = nil) {
         self.state = RedisCommandStateMachine(address: address)
+        self.nearCache = nearCache
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -81,7 +86,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         case .succeed(let reply):
             reply.succeed(value)
         case .ignore:
-            break
+            if case .push(let items) = value { self.nearCache?.apply(push: items) }
         case .close(let failed):
             self.close(context: context, failing: failed)
         }
@@ -106,6 +111,8 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // The pushes this connection would have carried are lost: nothing the near cache holds can be trusted.
+        self.nearCache?.invalidateAll()
         self.fail(self.state.closed(now: context.eventLoop.now))
         context.fireChannelInactive()
     }

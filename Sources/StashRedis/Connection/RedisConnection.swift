@@ -89,10 +89,13 @@ final class RedisConnection: Sendable {
 
     /// Connects, completes the TLS handshake when `tls` is given (within the connect timeout), and performs the Redis
     /// handshake (protocol, authentication, name, database), all on the event loop.
+    /// - Parameter nearCache: The store's near cache: the connection turns tracking on, and its invalidation pushes
+    ///   (and its end) go to the tier.
     static func connect(
         configuration: RedisConfiguration,
         tls: NIOSSLContext? = nil,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        nearCache: RedisNearCacheTier? = nil
     ) -> EventLoopFuture<RedisConnection> {
         let address = configuration.address
         let timeout = TimeAmount.nanoseconds(configuration.connectTimeout.nanosecondsClamped)
@@ -112,7 +115,7 @@ final class RedisConnection: Sendable {
                     }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPDecoder()),
-                        RedisCommandHandler(address: address)
+                        RedisCommandHandler(address: address, nearCache: nearCache)
                     )
                 }
             }
@@ -134,7 +137,7 @@ final class RedisConnection: Sendable {
                     channel: channel,
                     commandTimeout: .nanoseconds(configuration.commandTimeout.nanosecondsClamped)
                 )
-                return RedisHandshake(configuration: configuration, connection: connection).run()
+                return RedisHandshake(configuration: configuration, connection: connection, tracking: nearCache != nil).run()
                     .map { connection }
                     .flatMapErrorThrowing { error in
                         connection.close()

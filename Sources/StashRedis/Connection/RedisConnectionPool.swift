@@ -24,14 +24,22 @@ final class RedisConnectionPool: Sendable {
     /// The TLS context every connection shares, when the configuration asks for TLS.
     private let tls: NIOSSLContext?
     private let group: any EventLoopGroup
+    /// The store's near cache, whose invalidations every connection carries.
+    private let nearCache: RedisNearCacheTier?
     private let state: Mutex<RedisPoolStateMachine<RedisConnection, Waiter>>
 
     /// - Parameter tls: The TLS context of every connection, made once from ``RedisConfiguration/tls`` (and shared
     ///   by the pools of a cluster's nodes).
-    init(configuration: RedisConfiguration, tls: NIOSSLContext?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    init(
+        configuration: RedisConfiguration,
+        tls: NIOSSLContext?,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        nearCache: RedisNearCacheTier? = nil
+    ) {
         self.configuration = configuration
         self.tls = tls
         self.group = group
+        self.nearCache = nearCache
         self.state = Mutex(
             RedisPoolStateMachine(
                 maximumConnections: configuration.maximumConnections,
@@ -83,7 +91,7 @@ final class RedisConnectionPool: Sendable {
     /// Connects a slot the state machine chose, and reports how the attempt ended.
     /// - Returns: A future that completes once the outcome has been handled.
     private func connect(slot index: Int) -> EventLoopFuture<Void> {
-        RedisConnection.connect(configuration: self.configuration, tls: self.tls, group: self.group).map { connection in
+        RedisConnection.connect(configuration: self.configuration, tls: self.tls, group: self.group, nearCache: self.nearCache).map { connection in
             switch self.state.withLock({ $0.connected(slot: index, connection) }) {
             case .resume(let waiters, let connection, let retire):
                 connection.channel.closeFuture.whenComplete { _ in

@@ -2,10 +2,13 @@ import NIOCore
 import Stash
 
 /// What a new connection says first: `HELLO 3` with credentials and a name, falling back to RESP2 (`AUTH`,
-/// `CLIENT SETNAME`) when the server refuses RESP3, then `SELECT` for a database other than 0.
+/// `CLIENT SETNAME`) when the server refuses RESP3, then `SELECT` for a database other than 0; for a store with a near
+/// cache, `CLIENT TRACKING ON` (which needs RESP3: the pushes arrive on the same connection).
 struct RedisHandshake {
     let configuration: RedisConfiguration
     let connection: RedisConnection
+    /// Whether to turn client-side caching on (the store has a near cache).
+    var tracking = false
 
     private var address: String { self.configuration.address }
 
@@ -19,9 +22,19 @@ struct RedisHandshake {
         }
         return self.connection.send(hello)
             .flatMap { reply in
-                guard let message = reply.errorMessage else { return self.connection.channel.eventLoop.makeSucceededVoidFuture() }
+                guard let message = reply.errorMessage else {
+                    guard self.tracking else { return self.connection.channel.eventLoop.makeSucceededVoidFuture() }
+                    return self.sequence([["CLIENT", "TRACKING", "ON"]])
+                }
                 if Self.isAuthenticationError(message) {
                     return self.connection.channel.eventLoop.makeFailedFuture(self.authenticationFailed(message))
+                }
+                if self.tracking {
+                    let refusal = StoreError(
+                        .invalidConfiguration,
+                        "the near cache needs RESP3 client-side caching (Redis 6 or later, Valkey), which Redis at \(self.address) refused: \(message)"
+                    )
+                    return self.connection.channel.eventLoop.makeFailedFuture(refusal)
                 }
                 // NOPROTO, or a server older than HELLO: speak RESP2.
                 return self.resp2()

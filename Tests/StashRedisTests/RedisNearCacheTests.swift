@@ -1,0 +1,129 @@
+import Foundation
+import NIOCore
+import Stash
+import StashRedis
+import StashTestSupport
+import Testing
+
+@testable import StashRedis
+
+/// The near cache against real servers: values served from memory, and dropped when another client changes them —
+/// another store, redis-cli, an expiry — on Redis, Valkey and the cluster.
+@Suite struct RedisNearCacheTests {
+    /// A store of its own (its own connections and near cache) on a server, in `namespace`.
+    static func store(_ server: RedisTestServer.Server, namespace: String, nearCache: Bool = true) throws -> RedisStore {
+        var configuration = try RedisConfiguration(url: server.url())
+        if nearCache { configuration.nearCache = RedisNearCache(maximumEntries: 100, maximumBytes: 1 << 20) }
+        return try RedisStore(configuration: configuration).withNamespace(namespace)
+    }
+
+    static func tier(_ store: RedisStore) throws -> RedisNearCacheTier {
+        try #require(store.client.nearCache)
+    }
+
+    /// Reads until `store` returns `expected` (5 s at most); how long that took.
+    static func waitFor(_ expected: String?, in store: RedisStore, key: String) async throws -> Duration {
+        let start = ContinuousClock.now
+        while try await store.get(key).map({ String(buffer: $0) }) != expected {
+            try #require(ContinuousClock.now - start < .seconds(5), "\(key) never became \(String(describing: expected))")
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        return ContinuousClock.now - start
+    }
+
+    @Test(arguments: [RedisTestServer.Server.redis, .valkey, .cluster])
+    func aValueAnotherInstanceReplacesIsNeverServedAgainOnceTheInvalidationArrives(server: RedisTestServer.Server) async throws {
+        let namespace = "near-" + UUID().uuidString.prefix(8).lowercased()
+        let reader = try Self.store(server, namespace: namespace)
+        let writer = try Self.store(server, namespace: namespace)
+        let tier = try Self.tier(reader)
+        try await writer.set("k", value: ByteBuffer(string: "v1"), expiresIn: .seconds(60))
+        #expect(try await reader.get("k").map { String(buffer: $0) } == "v1")
+        let hits = tier.hits
+        #expect(try await reader.get("k").map { String(buffer: $0) } == "v1")
+        #expect(tier.hits == hits + 1, "the second read is served from memory")
+
+        try await writer.set("k", value: ByteBuffer(string: "v2"), expiresIn: .seconds(60))
+        _ = try await Self.waitFor("v2", in: reader, key: "k")
+        for _ in 0..<20 {
+            #expect(try await reader.get("k").map { String(buffer: $0) } == "v2", "never the old value once the new one was seen")
+        }
+        try await writer.delete("k")
+        _ = try await Self.waitFor(nil, in: reader, key: "k")
+        try await writer.deleteAll()
+    }
+
+    @Test func aWriteThroughTheStoreIsReadBackAtOnce() async throws {
+        let store = try Self.store(.redis, namespace: "near-" + UUID().uuidString.prefix(8).lowercased())
+        for round in 0..<50 {
+            try await store.set("k", value: ByteBuffer(string: "\(round)"), expiresIn: .seconds(60))
+            #expect(try await store.get("k").map { String(buffer: $0) } == "\(round)", "no window after the write's answer")
+            #expect(try await store.get("k").map { String(buffer: $0) } == "\(round)")
+        }
+        _ = try await store.increment("n", by: 1, initialValue: 0, expiresIn: nil)
+        #expect(try await store.get("n").map { String(buffer: $0) } == "1")
+        _ = try await store.increment("n", by: 1, initialValue: 0, expiresIn: nil)
+        #expect(try await store.get("n").map { String(buffer: $0) } == "2", "an increment drops the cached counter")
+        _ = try await store.update("n") { _ in .set(ByteBuffer(string: "7"), expiresIn: nil) }
+        #expect(try await store.get("n").map { String(buffer: $0) } == "7", "so does an update")
+        try await store.delete("n")
+        #expect(try await store.get("n") == nil, "and a delete")
+        try await store.deleteAll()
+    }
+
+    @Test func redisCLIWritesAndExpiriesReachTheNearCache() async throws {
+        let namespace = "near-" + UUID().uuidString.prefix(8).lowercased()
+        let store = try Self.store(.redis, namespace: namespace)
+        let key = try #require(store.redisKey("k").stringValue)
+        try await store.set("k", value: ByteBuffer(string: "mine"), expiresIn: .seconds(60))
+        #expect(try await store.get("k").map { String(buffer: $0) } == "mine")
+        try await RedisTestServer.cli(["SET", key, "theirs"])
+        _ = try await Self.waitFor("theirs", in: store, key: "k")
+        try await RedisTestServer.cli(["DEL", key])
+        _ = try await Self.waitFor(nil, in: store, key: "k")
+
+        // A copy never outlives the key: 1 s to live, read at once (kept in memory), gone after.
+        let start = ContinuousClock.now
+        try await store.set("short", value: ByteBuffer(string: "s"), expiresIn: .seconds(1))
+        let early = try await store.get("short")
+        _ = try await store.get("short")
+        // On a machine too busy to read within the second, the key is rightly gone already.
+        if ContinuousClock.now - start < .seconds(1) { #expect(early == ByteBuffer(string: "s")) }
+        try await Task.sleep(for: .milliseconds(1_100))
+        #expect(try await store.get("short") == nil, "the copy expired with the key")
+        try await store.deleteAll()
+    }
+
+    @Test func theTierIsBoundedAndTheLeastRecentlyUsedGoFirst() async throws {
+        let namespace = "near-" + UUID().uuidString.prefix(8).lowercased()
+        let store = try Self.store(.redis, namespace: namespace)
+        let tier = try Self.tier(store)
+        for index in 0..<150 {
+            try await store.set("key-\(index)", value: ByteBuffer(string: "\(index)"), expiresIn: .seconds(60))
+            _ = try await store.get("key-\(index)")
+        }
+        #expect(tier.count == 100, "at most maximumEntries values")
+        let hits = tier.hits
+        _ = try await store.get("key-149")
+        _ = try await store.get("key-0")
+        #expect(tier.hits == hits + 1, "the most recent is kept, the oldest was evicted")
+        try await store.deleteAll()
+    }
+
+    @Test func badLimitsAreConfigurationErrors() throws {
+        for nearCache in [RedisNearCache(maximumEntries: 0), RedisNearCache(maximumBytes: -1)] {
+            var configuration = RedisConfiguration()
+            configuration.nearCache = nearCache
+            let error = #expect(throws: StoreError.self) { try RedisStore(configuration: configuration) }
+            #expect(error?.code == .invalidConfiguration)
+        }
+    }
+}
+
+extension RESPArgument {
+    /// The text of a string argument.
+    var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+}
