@@ -9,6 +9,7 @@
 #   scripts/bench-http.sh --stores memory --runs 3 --duration 6
 #   scripts/bench-http.sh --frameworks "hummingbird vapor" --stores memory --routes "hello cached"
 #   scripts/bench-http.sh --stores redis://127.0.0.1:6379/0 --routes "hello session-shared"
+#   scripts/bench-http.sh --stores "redis redis-near" --routes "hello cached"   # redis-near: the demo's --near-cache
 #
 # Routes (wrk -t2 -c64 each):
 #   hello           GET /hello, the bare 1 KiB route: the baseline of the ratios
@@ -125,9 +126,11 @@ case "$framework" in
 esac
 for store in "${stores[@]}"; do
     redis_url=
+    near_cache=()
     case "$store" in
-        redis)
-            # One throw-away server for every framework.
+        redis | redis-near)
+            # One throw-away server for every framework; redis-near runs the demo with --near-cache.
+            if [ "$store" = redis-near ]; then near_cache=(--near-cache); fi
             [ -n "${redis_port:-}" ] || start_redis
             store_argument=$STASH_REDIS_URL
             redis_url=$STASH_REDIS_URL
@@ -135,7 +138,7 @@ for store in "${stores[@]}"; do
         redis://*) store_argument=$store; redis_url=$store ;;
         *) store_argument=$store ;;
     esac
-    "$demo" --framework "$framework" --host 127.0.0.1 --port 0 --store "$store_argument" --rate-limit 1000000/second \
+    "$demo" --framework "$framework" --host 127.0.0.1 --port 0 --store "$store_argument" "${near_cache[@]}" --rate-limit 1000000/second \
         >"$scratch/demo.log" 2>&1 &
     demo_pid=$!
     pids+=("$demo_pid")

@@ -45,6 +45,40 @@ let benchmarks: @Sendable () -> Void = {
         setup: fill
     )
 
+    // The near cache: a hit is served from process memory, beside a MemoryStore hit as its floor.
+    let nearCached: RedisStore
+    do {
+        var configuration = try RedisConfiguration(url: url)
+        configuration.nearCache = RedisNearCache()
+        nearCached = try RedisStore(configuration: configuration).withNamespace("benchmarks")
+    } catch {
+        fatalError("STASH_REDIS_URL: \(error)")
+    }
+    let memory = MemoryStore()
+    Benchmark(
+        "RedisStore get (near-cache hit), 1 task",
+        closure: { benchmark in
+            for iteration in benchmark.scaledIterations {
+                blackHole(try await nearCached.get(keys[iteration % keys.count]))
+            }
+        },
+        setup: {
+            try await fill()
+            for key in keys { _ = try await nearCached.get(key) }
+        }
+    )
+    Benchmark(
+        "MemoryStore get (hit), 1 task",
+        closure: { benchmark in
+            for iteration in benchmark.scaledIterations {
+                blackHole(try await memory.get(keys[iteration % keys.count]))
+            }
+        },
+        setup: {
+            for key in keys { try await memory.set(key, value: value) }
+        }
+    )
+
     Benchmark("RedisStore set, 1 task") { benchmark in
         for iteration in benchmark.scaledIterations {
             try await store.set(keys[iteration % keys.count], value: value)

@@ -22,6 +22,8 @@ public struct RedisStore: Store {
     let client: RedisClient
     /// The key prefix of this namespace, without the `|` that separates it from keys: `stash`, `stash:a:b`.
     let namespacePrefix: String
+    /// `namespacePrefix` and `|`, made once: a key's Redis name is this and the key (one string to build, not two).
+    private let keyHead: String
 
     /// Creates a store; it connects lazily, on the first command (or when its ``service`` runs).
     /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` for settings out of range.
@@ -29,6 +31,7 @@ public struct RedisStore: Store {
         try configuration.validate()
         self.client = try RedisClient(configuration: configuration)
         self.namespacePrefix = configuration.keyPrefix
+        self.keyHead = configuration.keyPrefix + "|"
     }
 
     /// Creates a store from a `redis://[[user]:password@]host[:port][/database]` URL.
@@ -40,6 +43,7 @@ public struct RedisStore: Store {
     private init(client: RedisClient, namespacePrefix: String) {
         self.client = client
         self.namespacePrefix = namespacePrefix
+        self.keyHead = namespacePrefix + "|"
     }
 
     /// The configuration the store was created with.
@@ -53,7 +57,7 @@ public struct RedisStore: Store {
     }
 
     func redisKeyName(_ key: String) -> String {
-        self.namespacePrefix + "|" + key
+        self.keyHead + key
     }
 
     /// The value of a key: with a ``RedisConfiguration/nearCache``, from process memory when it holds the key, else

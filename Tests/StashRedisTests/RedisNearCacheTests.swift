@@ -53,6 +53,33 @@ import Testing
         try await writer.deleteAll()
     }
 
+    @Test func theStalenessWindowAfterAnotherInstancesWriteIsShortAndNeverReopens() async throws {
+        let namespace = "near-" + UUID().uuidString.prefix(8).lowercased()
+        let reader = try Self.store(.redis, namespace: namespace)
+        let writer = try Self.store(.redis, namespace: namespace, nearCache: false)
+        try await writer.set("k", value: ByteBuffer(string: "0"))
+        _ = try await reader.get("k")
+        var windows: [Duration] = []
+        for round in 1...1_000 {
+            try await writer.set("k", value: ByteBuffer(string: "\(round)"))
+            // From the write's answer until the reader returns it: the push's way from the server. Read as often as
+            // the reader can (no sleep between reads, only a yield), to time the window, not a polling interval.
+            let start = ContinuousClock.now
+            while try await reader.get("k").map({ String(buffer: $0) }) != "\(round)" {
+                try #require(ContinuousClock.now - start < .seconds(5), "the write of \(round) never reached the reader")
+                await Task.yield()
+            }
+            windows.append(ContinuousClock.now - start)
+            #expect(try await reader.get("k").map { String(buffer: $0) } == "\(round)", "never the old value again")
+        }
+        windows.sort()
+        let (p50, p99, maximum) = (windows[499], windows[989], windows[999])
+        print("near cache staleness after another instance's write, 1,000 writes: p50 \(p50), p99 \(p99), max \(maximum)")
+        // Generous for a loaded two-core machine: the push is one message on an open connection.
+        #expect(maximum < .seconds(2), "p50 \(p50), p99 \(p99), max \(maximum)")
+        try await writer.deleteAll()
+    }
+
     @Test func aWriteThroughTheStoreIsReadBackAtOnce() async throws {
         let store = try Self.store(.redis, namespace: "near-" + UUID().uuidString.prefix(8).lowercased())
         for round in 0..<50 {
