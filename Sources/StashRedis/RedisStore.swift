@@ -67,8 +67,8 @@ public struct RedisStore: Store {
         guard let nearCache = self.client.nearCache else {
             return try await self.client.send(["GET", self.redisKey(key)]).stringBytes
         }
+        if let value = nearCache.value(for: RedisNearCacheKey(self.keyHead, key)) { return value }
         let name = self.redisKeyName(key)
-        if let value = nearCache.value(for: name) { return value }
         let ticket = nearCache.beginRead(name)
         do {
             let reply = try await self.client.evaluate(.getWithExpiry, keys: [.string(name)], arguments: [])

@@ -48,6 +48,16 @@ import Testing
         #expect(tier.value(for: composed, now: Self.now) == ByteBuffer(string: "1"))
     }
 
+    @Test func aKeyInTwoPartsIsTheKeyOfItsBytes() {
+        #expect(RedisNearCacheKey("stash:a|", "key") == RedisNearCacheKey("stash:a|key"))
+        #expect(RedisNearCacheKey("stash:a|", "key").hashValue == RedisNearCacheKey("stash:a|key").hashValue)
+        #expect(RedisNearCacheKey("stash:a|", "ke") != RedisNearCacheKey("stash:a|key"))
+        #expect(RedisNearCacheKey("stash:a|", "caf\u{E9}") != RedisNearCacheKey("stash:a|cafe\u{301}"), "bytes, not canonical equivalence")
+        let tier = Self.tier()
+        tier.fill("stash:a|key", value: ByteBuffer(string: "v"), milliseconds: nil, ticket: tier.beginRead("stash:a|key"), now: Self.now)
+        #expect(tier.value(for: RedisNearCacheKey("stash:a|", "key"), now: Self.now) == ByteBuffer(string: "v"), "a read finds what a push names")
+    }
+
     @Test func pushesDropTheirKeysOrEverything() {
         let tier = Self.tier()
         for key in ["a", "b", "c"] {

@@ -10,18 +10,17 @@ import Darwin
 ///
 /// Swift's `String` equality is canonical equivalence ("é" equals "e" + U+0301); the store contract compares keys
 /// byte for byte, as files, Redis and PostgreSQL do, so a key written by one backend is the same key in every other.
-/// The Redis store's near cache keys its values the same way.
 @usableFromInline
-package struct MemoryKey: Hashable {
-    @usableFromInline package let string: String
+struct MemoryKey: Hashable {
+    @usableFromInline let string: String
 
     @inlinable
-    package init(_ string: String) {
+    init(_ string: String) {
         self.string = string
     }
 
     @inlinable
-    package static func == (lhs: Self, rhs: Self) -> Bool {
+    static func == (lhs: Self, rhs: Self) -> Bool {
         let left = lhs.string.utf8
         let right = rhs.string.utf8
         guard left.count == right.count else { return false }
@@ -43,7 +42,7 @@ package struct MemoryKey: Hashable {
     }
 
     @inlinable
-    package func hash(into hasher: inout Hasher) {
+    func hash(into hasher: inout Hasher) {
         let hashed: Void? = self.string.utf8.withContiguousStorageIfAvailable { bytes in
             hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
         }

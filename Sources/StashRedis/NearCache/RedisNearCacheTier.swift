@@ -26,11 +26,11 @@ final class RedisNearCacheTier: Sendable {
 
     private struct State {
         /// Keyed by the key's bytes, as Redis compares keys (not by Swift's canonical equivalence).
-        var entries: [MemoryKey: Entry] = [:]
+        var entries: [RedisNearCacheKey: Entry] = [:]
         var recency = RecencyList()
         var bytes = 0
         /// The latest read in flight for each key; an invalidation removes it.
-        var reads: [MemoryKey: Ticket] = [:]
+        var reads: [RedisNearCacheKey: Ticket] = [:]
         var lastTicket: Ticket = 0
     }
 
@@ -56,8 +56,13 @@ final class RedisNearCacheTier: Sendable {
 
     /// The value kept for a Redis key, if any and not expired.
     func value(for key: String, now: NIODeadline = .now()) -> ByteBuffer? {
+        self.value(for: RedisNearCacheKey(key), now: now)
+    }
+
+    /// The value kept for the Redis key `head` + `tail` (a namespace's prefix and a store key: no string is built).
+    func value(for key: RedisNearCacheKey, now: NIODeadline = .now()) -> ByteBuffer? {
         let value = self.state.withLock { state -> ByteBuffer? in
-            guard let entry = state.entries[MemoryKey(key)] else { return nil }
+            guard let entry = state.entries[key] else { return nil }
             if let expiresAt = entry.expiresAt, expiresAt <= now {
                 Self.remove(key, from: &state)
                 return nil
@@ -79,7 +84,7 @@ final class RedisNearCacheTier: Sendable {
     func beginRead(_ key: String) -> Ticket {
         self.state.withLock { state in
             state.lastTicket += 1
-            state.reads[MemoryKey(key)] = state.lastTicket
+            state.reads[RedisNearCacheKey(key)] = state.lastTicket
             return state.lastTicket
         }
     }
@@ -88,20 +93,21 @@ final class RedisNearCacheTier: Sendable {
     /// ticket is still the key's. A missing value, or a read that failed, only ends the ticket.
     func fill(_ key: String, value: ByteBuffer?, milliseconds: Int64?, ticket: Ticket, now: NIODeadline = .now()) {
         self.state.withLock { state in
-            guard state.reads[MemoryKey(key)] == ticket else { return }
-            state.reads.removeValue(forKey: MemoryKey(key))
+            let key = RedisNearCacheKey(key)
+            guard state.reads[key] == ticket else { return }
+            state.reads.removeValue(forKey: key)
             guard let value else { return }
             if let milliseconds, milliseconds <= 0 { return }
-            let size = key.utf8.count + value.readableBytes
+            let size = key.head.utf8.count + value.readableBytes
             guard size <= self.configuration.maximumBytes else { return }
             Self.remove(key, from: &state)
-            let node = state.recency.insert(space: 0, key: key)
-            state.entries[MemoryKey(key)] = Entry(value: value.compacted, expiresAt: milliseconds.map { now + .milliseconds($0) }, node: node)
+            let node = state.recency.insert(space: 0, key: key.head)
+            state.entries[key] = Entry(value: value.compacted, expiresAt: milliseconds.map { now + .milliseconds($0) }, node: node)
             state.bytes += size
             while state.entries.count > self.configuration.maximumEntries || state.bytes > self.configuration.maximumBytes,
                 state.recency.tail >= 0
             {
-                Self.remove(state.recency.nodes[Int(state.recency.tail)].key, from: &state)
+                Self.remove(RedisNearCacheKey(state.recency.nodes[Int(state.recency.tail)].key), from: &state)
             }
         }
     }
@@ -109,8 +115,8 @@ final class RedisNearCacheTier: Sendable {
     /// A key changed (a push from the server, or a write through this store): drops its value and cancels its reads.
     func invalidate(_ key: String) {
         self.state.withLock { state in
-            state.reads.removeValue(forKey: MemoryKey(key))
-            Self.remove(key, from: &state)
+            state.reads.removeValue(forKey: RedisNearCacheKey(key))
+            Self.remove(RedisNearCacheKey(key), from: &state)
         }
         self.invalidationCount.add(1, ordering: .relaxed)
         self.keyInvalidations.increment()
@@ -139,9 +145,9 @@ final class RedisNearCacheTier: Sendable {
         }
     }
 
-    private static func remove(_ key: String, from state: inout State) {
-        guard let entry = state.entries.removeValue(forKey: MemoryKey(key)) else { return }
+    private static func remove(_ key: RedisNearCacheKey, from state: inout State) {
+        guard let entry = state.entries.removeValue(forKey: key) else { return }
         state.recency.remove(entry.node)
-        state.bytes -= key.utf8.count + entry.value.readableBytes
+        state.bytes -= key.head.utf8.count + key.tail.utf8.count + entry.value.readableBytes
     }
 }
