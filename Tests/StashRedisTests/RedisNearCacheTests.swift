@@ -8,7 +8,7 @@ import Testing
 @testable import StashRedis
 
 /// The near cache against real servers: values served from memory, and dropped when another client changes them —
-/// another store, redis-cli, an expiry — on Redis, Valkey and the cluster.
+/// another store, redis-cli, an expiry — on Redis, Valkey, Redis over TLS and both clusters.
 @Suite struct RedisNearCacheTests {
     /// A store of its own (its own connections and near cache) on a server, in `namespace`.
     static func store(_ server: RedisTestServer.Server, namespace: String, nearCache: Bool = true) throws -> RedisStore {
@@ -31,7 +31,7 @@ import Testing
         return ContinuousClock.now - start
     }
 
-    @Test(arguments: [RedisTestServer.Server.redis, .valkey, .cluster])
+    @Test(arguments: [RedisTestServer.Server.redis, .valkey, .redisOverTLS, .cluster, .clusterOverTLS])
     func aValueAnotherInstanceReplacesIsNeverServedAgainOnceTheInvalidationArrives(server: RedisTestServer.Server) async throws {
         let namespace = "near-" + UUID().uuidString.prefix(8).lowercased()
         let reader = try Self.store(server, namespace: namespace)
