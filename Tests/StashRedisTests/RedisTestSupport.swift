@@ -44,6 +44,7 @@ enum RedisTestServer {
         case cluster = "redis cluster"
         case clusterOverTLS = "redis cluster over TLS"
         case redisNearCache = "redis with a near cache"
+        case valkeyNearCache = "valkey with a near cache"
 
         var description: String { self.rawValue }
 
@@ -56,6 +57,7 @@ enum RedisTestServer {
             case .cluster: "redis-cluster"
             case .clusterOverTLS: "redis-cluster-tls"
             case .redisNearCache: "redis-near-cache"
+            case .valkeyNearCache: "valkey-near-cache"
             }
         }
 
@@ -75,11 +77,8 @@ enum RedisTestServer {
             .redisOverTLS: Result { try RedisStore(url: Self.redisOverTLS.url()) },
             .cluster: Result { try RedisStore(url: Self.cluster.url()) },
             .clusterOverTLS: Result { try RedisStore(url: Self.clusterOverTLS.url()) },
-            .redisNearCache: Result {
-                var configuration = try RedisConfiguration(url: Self.redisNearCache.url())
-                configuration.nearCache = RedisNearCache()
-                return try RedisStore(configuration: configuration)
-            },
+            .redisNearCache: Result { try Self.redisNearCache.nearCachedStore() },
+            .valkeyNearCache: Result { try Self.valkeyNearCache.nearCachedStore() },
         ]
 
         /// The environment variable `scripts/test.sh` gives the server's URL in.
@@ -91,7 +90,15 @@ enum RedisTestServer {
             case .cluster: "STASH_REDIS_CLUSTER_URL"
             case .clusterOverTLS: "STASH_REDIS_TLS_CLUSTER_URL"
             case .redisNearCache: "STASH_REDIS_URL"
+            case .valkeyNearCache: "STASH_VALKEY_URL"
             }
+        }
+
+        /// A store of its own on the server, with a near cache.
+        func nearCachedStore() throws -> RedisStore {
+            var configuration = try RedisConfiguration(url: self.url())
+            configuration.nearCache = RedisNearCache()
+            return try RedisStore(configuration: configuration)
         }
 
         func url() throws -> String {

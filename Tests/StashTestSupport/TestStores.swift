@@ -13,6 +13,7 @@ package enum TestStores {
         ("memory", nil), ("file", nil), ("redis", "STASH_REDIS_URL"), ("valkey", "STASH_VALKEY_URL"),
         ("redis-tls", "STASH_REDIS_TLS_URL"), ("redis-cluster", "STASH_REDIS_CLUSTER_URL"),
         ("redis-cluster-tls", "STASH_REDIS_TLS_CLUSTER_URL"), ("redis-near-cache", "STASH_REDIS_URL"),
+        ("valkey-near-cache", "STASH_VALKEY_URL"),
     ]
 
     package static func all() throws -> [(String, any Store)] {
@@ -32,7 +33,8 @@ package enum TestStores {
             }
             var configuration = try RedisConfiguration(url: Self.serverURL(variable))
             if name.hasSuffix("-near-cache") { configuration.nearCache = RedisNearCache() }
-            return (name, try RedisStore(configuration: configuration).withNamespace("tests-\(run)"))
+            // A namespace per store: two of them may share a server (valkey and valkey-near-cache).
+            return (name, try RedisStore(configuration: configuration).withNamespace("tests-\(run)-\(name)"))
         }
     }
 
