@@ -68,6 +68,12 @@ public struct RedisStore: Store {
             return try await self.client.send(["GET", self.redisKey(key)]).stringBytes
         }
         if let value = nearCache.value(for: RedisNearCacheKey(self.keyHead, key)) { return value }
+        return try await self.readThrough(key, into: nearCache)
+    }
+
+    /// A near-cache miss: reads the value and its remaining time to live from Redis, and keeps them unless the key
+    /// was invalidated meanwhile.
+    private func readThrough(_ key: String, into nearCache: RedisNearCacheTier) async throws -> ByteBuffer? {
         let name = self.redisKeyName(key)
         let ticket = nearCache.beginRead(name)
         do {

@@ -55,15 +55,16 @@ final class RedisNearCacheTier: Sendable {
     var count: Int { self.state.withLock { $0.entries.count } }
 
     /// The value kept for a Redis key, if any and not expired.
-    func value(for key: String, now: NIODeadline = .now()) -> ByteBuffer? {
+    func value(for key: String, now: NIODeadline? = nil) -> ByteBuffer? {
         self.value(for: RedisNearCacheKey(key), now: now)
     }
 
     /// The value kept for the Redis key `head` + `tail` (a namespace's prefix and a store key: no string is built).
-    func value(for key: RedisNearCacheKey, now: NIODeadline = .now()) -> ByteBuffer? {
+    /// - Parameter now: The time to judge expiry by; the clock is read only for a value that expires.
+    func value(for key: RedisNearCacheKey, now: NIODeadline? = nil) -> ByteBuffer? {
         let value = self.state.withLock { state -> ByteBuffer? in
             guard let entry = state.entries[key] else { return nil }
-            if let expiresAt = entry.expiresAt, expiresAt <= now {
+            if let expiresAt = entry.expiresAt, expiresAt <= (now ?? .now()) {
                 Self.remove(key, from: &state)
                 return nil
             }
