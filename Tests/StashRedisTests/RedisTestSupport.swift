@@ -145,12 +145,16 @@ enum RedisTestServer {
 /// A redis-server of a test's own, on its own port, that the test stops and starts again (fault tests).
 final class RedisServerProcess: @unchecked Sendable {
     // Only used from one test's task; @unchecked because Process is not Sendable on every platform.
-    let port: Int
+    /// The port; one the server chose itself may change on the first start, if it was taken.
+    private(set) var port: Int
     private let directory: String
     private var process: Process?
+    /// Whether the port was chosen here (not given), and no start has succeeded yet.
+    private var mayMove: Bool
 
     /// - Parameters:
-    ///   - port: The port, a random one from 20000 to 40000 by default.
+    ///   - port: The port; by default a random free one from 20000 to 32000 (below Linux's ephemeral range, where an
+    ///     outgoing connection may hold one), another one if the first start finds it taken.
     ///   - clusterNode: Whether the server is a Redis Cluster node (`cluster-node-timeout` 1000 ms); its bus port is
     ///     the port + 10000.
     init(port: Int? = nil, clusterNode: Bool = false) throws {
@@ -160,7 +164,8 @@ final class RedisServerProcess: @unchecked Sendable {
         self.binary = binary
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-redis-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
-        self.port = port ?? Int.random(in: 20_000...40_000)
+        self.port = port ?? Self.randomPort()
+        self.mayMove = port == nil
         self.clusterArguments =
             clusterNode
             ? ["--cluster-enabled", "yes", "--cluster-config-file", self.directory + "/nodes.conf", "--cluster-node-timeout", "1000"] : []
@@ -173,20 +178,32 @@ final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts the server and waits until it answers.
     func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.binary)
-        process.arguments =
-            [
-                "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory,
-                "--enable-debug-command",
-                "yes",
-            ] + self.clusterArguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        if try await !self.waitUntilAnswering() { Issue.record("redis-server on port \(self.port) did not start") }
+        for _ in 0..<5 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: self.binary)
+            process.arguments =
+                [
+                    "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory,
+                    "--enable-debug-command",
+                    "yes",
+                ] + self.clusterArguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            self.process = process
+            if try await self.waitUntilAnswering() {
+                self.mayMove = false
+                return
+            }
+            // It exited: something else holds the port. A port of our choosing moves before the first start only (a
+            // restart must come back where the store was pointed).
+            guard self.mayMove, process.isRunning == false else { break }
+            self.port = Self.randomPort()
+        }
+        Issue.record("redis-server on port \(self.port) did not start")
     }
+
+    private static func randomPort() -> Int { Int.random(in: 20_000...32_000) }
 
     /// Starts the server, and reports whether it answers (it exits at once when a port of its is taken).
     func startIfPossible() async throws -> Bool {
