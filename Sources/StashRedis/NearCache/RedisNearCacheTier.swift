@@ -36,10 +36,8 @@ final class RedisNearCacheTier: Sendable {
 
     let configuration: RedisNearCache
     private let state = Mutex(State())
-    /// Counts for metrics and tests: values served from the tier, reads that went to Redis, invalidations.
+    /// The values served from the tier, for tests (metrics go to the counters below).
     private let hitCount = Atomic<Int>(0)
-    private let missCount = Atomic<Int>(0)
-    private let invalidationCount = Atomic<Int>(0)
     private let hitCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "hit")])
     private let missCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "miss")])
     private let keyInvalidations = Counter(label: "stash_redis_near_cache_invalidations_total", dimensions: [("scope", "key")])
@@ -50,8 +48,6 @@ final class RedisNearCacheTier: Sendable {
     }
 
     var hits: Int { self.hitCount.load(ordering: .relaxed) }
-    var misses: Int { self.missCount.load(ordering: .relaxed) }
-    var invalidations: Int { self.invalidationCount.load(ordering: .relaxed) }
     var count: Int { self.state.withLock { $0.entries.count } }
 
     /// The value kept for a Redis key, if any and not expired.
@@ -72,7 +68,6 @@ final class RedisNearCacheTier: Sendable {
             return entry.value
         }
         if value == nil {
-            self.missCount.add(1, ordering: .relaxed)
             self.missCounter.increment()
         } else {
             self.hitCount.add(1, ordering: .relaxed)
@@ -119,7 +114,6 @@ final class RedisNearCacheTier: Sendable {
             state.reads.removeValue(forKey: RedisNearCacheKey(key))
             Self.remove(RedisNearCacheKey(key), from: &state)
         }
-        self.invalidationCount.add(1, ordering: .relaxed)
         self.keyInvalidations.increment()
     }
 
@@ -128,7 +122,6 @@ final class RedisNearCacheTier: Sendable {
         self.state.withLock { state in
             state = State(lastTicket: state.lastTicket)
         }
-        self.invalidationCount.add(1, ordering: .relaxed)
         self.allInvalidations.increment()
     }
 
