@@ -34,6 +34,16 @@ struct RedisScript: Sendable {
         """
     )
 
+    /// A record read for the near cache: `HGETALL`'s fields and the key's remaining time to live, as
+    /// ``getWithExpiry`` does for a value; false for a missing key.
+    static let recordWithExpiry = RedisScript(
+        """
+        local fields = redis.call('HGETALL', KEYS[1])
+        if #fields == 0 then return false end
+        return {fields, redis.call('PTTL', KEYS[1])}
+        """
+    )
+
     /// Increment, creating the counter (with its expiry) when missing. The new counter's value is computed by the
     /// client (ARGV[2], overflow already checked), because a script's writes are not undone when a later command in
     /// it fails: nothing here writes before it knows it will succeed.

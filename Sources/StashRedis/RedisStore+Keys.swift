@@ -47,9 +47,9 @@ extension RedisStore {
     /// Removes every key of this namespace and of its children: `SCAN` for the exact patterns (on a cluster, on
     /// every primary), `UNLINK` per page.
     public func deleteAll() async throws {
-        // The near cache forgets everything (it does not know which namespace a key is in), before and after.
-        self.client.nearCache?.invalidateAll()
-        defer { self.client.nearCache?.invalidateAll() }
+        // The near cache forgets this namespace and its children, before and after.
+        self.client.nearCache?.invalidateNamespace(self.namespacePrefix)
+        defer { self.client.nearCache?.invalidateNamespace(self.namespacePrefix) }
         let own = Self.escapedForMatch(self.namespacePrefix + "|") + "*"
         let children = Self.escapedForMatch(self.namespacePrefix + ":") + "*"
         for target in try await self.client.scanTargets() {

@@ -11,6 +11,16 @@ extension RedisStore {
         if let duration {
             let milliseconds = try StoreValidation.validateExpiry(duration)
             reply = try await self.client.evaluate(.recordRenewing, keys: [self.redisKey(key)], arguments: [.integer(milliseconds)])
+        } else if let nearCache = self.client.nearCache {
+            if let fields = nearCache.record(in: self.nearCacheSpace, key) { return fields }
+            let value = try await self.readThrough(key, into: nearCache, .recordWithExpiry, checking: Self.checkRecord) { reply in
+                guard let fields = try Self.fields(of: reply, "reading a record") else {
+                    throw StoreError(.protocolError, "Redis answered a near-cache read of a record with no fields")
+                }
+                return .record(fields)
+            }
+            guard case .record(let fields) = value else { return nil }
+            return fields
         } else {
             do {
                 reply = try await self.client.send(["HGETALL", self.redisKey(key)])

@@ -24,6 +24,8 @@ public struct RedisStore: Store {
     let namespacePrefix: String
     /// `namespacePrefix` and `|`, made once: a key's Redis name is this and the key (one string to build, not two).
     private let keyHead: String
+    /// This namespace's keys in the near cache, when there is one.
+    let nearCacheSpace: Int
 
     /// Creates a store; it connects lazily, on the first command (or when its ``service`` runs).
     /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` for settings out of range.
@@ -32,6 +34,7 @@ public struct RedisStore: Store {
         self.client = try RedisClient(configuration: configuration)
         self.namespacePrefix = configuration.keyPrefix
         self.keyHead = configuration.keyPrefix + "|"
+        self.nearCacheSpace = self.client.nearCache?.space(for: self.keyHead) ?? 0
     }
 
     /// Creates a store from a `redis://[[user]:password@]host[:port][/database]` URL.
@@ -44,6 +47,7 @@ public struct RedisStore: Store {
         self.client = client
         self.namespacePrefix = namespacePrefix
         self.keyHead = namespacePrefix + "|"
+        self.nearCacheSpace = client.nearCache?.space(for: self.keyHead) ?? 0
     }
 
     /// The configuration the store was created with.
@@ -67,34 +71,43 @@ public struct RedisStore: Store {
         guard let nearCache = self.client.nearCache else {
             return try await self.client.send(["GET", self.redisKey(key)]).stringBytes
         }
-        if let value = nearCache.value(for: RedisNearCacheKey(self.keyHead, key)) { return value }
-        return try await self.readThrough(key, into: nearCache)
+        if let value = nearCache.value(in: self.nearCacheSpace, key) { return value }
+        let value = try await self.readThrough(key, into: nearCache, .getWithExpiry, checking: Self.check) { reply in
+            guard let value = reply.stringBytes else { throw StoreError(.protocolError, "Redis answered a near-cache read with \(reply)") }
+            return .bytes(value)
+        }
+        guard case .bytes(let bytes) = value else { return nil }
+        return bytes
     }
 
-    /// A near-cache miss: reads the value and its remaining time to live from Redis, and keeps them unless the key
-    /// was invalidated meanwhile.
-    private func readThrough(_ key: String, into nearCache: RedisNearCacheTier) async throws -> ByteBuffer? {
-        let name = self.redisKeyName(key)
-        let ticket = nearCache.beginRead(name)
-        do {
-            let reply = try await self.client.evaluate(.getWithExpiry, keys: [.string(name)], arguments: [])
-            try Self.check(reply, "reading a key")
-            switch reply {
-            case .array(let parts) where parts.count == 2:
-                guard case .integer(let milliseconds) = parts[1], let value = parts[0].stringBytes else {
-                    throw StoreError(.protocolError, "Redis answered a near-cache read with \(reply)")
-                }
-                nearCache.fill(name, value: value, milliseconds: milliseconds == -1 ? nil : milliseconds, ticket: ticket)
-                return value
-            case .null, .boolean(false):
-                nearCache.fill(name, value: nil, milliseconds: nil, ticket: ticket)
-                return nil
-            default:
+    /// A near-cache miss: reads the key's value and its remaining time to live from Redis with `script` (which
+    /// answers false for a missing key, else the value and the key's `PTTL`), and keeps them unless the key was
+    /// invalidated meanwhile. `check` throws for an error reply.
+    func readThrough(
+        _ key: String,
+        into nearCache: RedisNearCacheTier,
+        _ script: RedisScript,
+        checking check: (RESPValue, String) throws -> Void,
+        _ decode: (RESPValue) throws -> RedisNearCacheTier.Value
+    ) async throws -> RedisNearCacheTier.Value? {
+        let ticket = nearCache.beginRead(in: self.nearCacheSpace, key)
+        var kept: RedisNearCacheTier.Value?
+        var milliseconds: Int64?
+        defer { nearCache.fill(in: self.nearCacheSpace, key, with: kept, milliseconds: milliseconds, ticket: ticket) }
+        let reply = try await self.client.evaluate(script, keys: [self.redisKey(key)], arguments: [])
+        switch reply {
+        case .array(let parts) where parts.count == 2:
+            guard case .integer(let remaining) = parts[1] else {
                 throw StoreError(.protocolError, "Redis answered a near-cache read with \(reply)")
             }
-        } catch {
-            nearCache.fill(name, value: nil, milliseconds: nil, ticket: ticket)
-            throw error
+            let value = try decode(parts[0])
+            (kept, milliseconds) = (value, remaining == -1 ? nil : remaining)
+            return value
+        case .null, .boolean(false):
+            return nil
+        default:
+            try check(reply, "reading a key")
+            throw StoreError(.protocolError, "Redis answered a near-cache read with \(reply)")
         }
     }
 
@@ -102,9 +115,8 @@ public struct RedisStore: Store {
     /// answered (or failed), so no read after the answer returns the old value — not even one that raced the write.
     func writing<Result>(_ key: String, _ write: () async throws -> Result) async throws -> Result {
         guard let nearCache = self.client.nearCache else { return try await write() }
-        let name = self.redisKeyName(key)
-        nearCache.invalidate(name)
-        defer { nearCache.invalidate(name) }
+        nearCache.invalidate(in: self.nearCacheSpace, key)
+        defer { nearCache.invalidate(in: self.nearCacheSpace, key) }
         return try await write()
     }
 

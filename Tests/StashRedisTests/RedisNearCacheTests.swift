@@ -53,6 +53,60 @@ import Testing
         try await writer.deleteAll()
     }
 
+    /// Session loads: a record read twice is served from memory the second time; another instance's merge, delete,
+    /// or a value written over it, reach the reader.
+    @Test(arguments: [RedisTestServer.Server.redis, .valkey, .cluster])
+    func aRecordAnotherInstanceChangesIsNeverServedAgainOnceTheInvalidationArrives(server: RedisTestServer.Server) async throws {
+        let namespace = "near-" + UUID().uuidString.prefix(8).lowercased()
+        let reader = try Self.store(server, namespace: namespace)
+        let writer = try Self.store(server, namespace: namespace)
+        let tier = try Self.tier(reader)
+        let fields = ["user": ByteBuffer(string: "ada"), "visits": ByteBuffer(string: "1")]
+        #expect(try await writer.insertRecord("s", fields: fields, expiresIn: .seconds(60)))
+        #expect(try await reader.record("s") == fields)
+        let hits = tier.hits
+        #expect(try await reader.record("s") == fields)
+        #expect(tier.hits == hits + 1, "the second load is served from memory")
+
+        _ = try await writer.mergeRecord("s", RecordChanges(set: ["visits": ByteBuffer(string: "2")]))
+        let start = ContinuousClock.now
+        while try await reader.record("s")?["visits"] != ByteBuffer(string: "2") {
+            try #require(ContinuousClock.now - start < .seconds(5), "the merge never reached the reader")
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(try await reader.record("s")?["user"] == ByteBuffer(string: "ada"), "the whole record, merged")
+        try await writer.delete("s")
+        while try await reader.record("s") != nil {
+            try #require(ContinuousClock.now - start < .seconds(5), "the delete never reached the reader")
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        // A value where a record was: the reader's load fails as it does without a near cache.
+        try await writer.set("s", value: ByteBuffer(string: "legacy"), expiresIn: .seconds(60))
+        await #expect(throws: StoreError.self) { _ = try await reader.record("s") }
+        #expect(try await reader.get("s") == ByteBuffer(string: "legacy"))
+        try await writer.deleteAll()
+    }
+
+    @Test func deletingANamespaceKeepsTheCopiesOfOthers() async throws {
+        let namespace = "near-" + UUID().uuidString.prefix(8).lowercased()
+        let root = try Self.store(.redis, namespace: namespace)
+        let child = try root.withNamespace("child")
+        let sibling = try root.withNamespace("sibling")
+        let tier = try Self.tier(root)
+        for store in [root, child, sibling] {
+            try await store.set("k", value: ByteBuffer(string: "v"), expiresIn: .seconds(60))
+            _ = try await store.get("k")
+        }
+        #expect(tier.count == 3)
+        try await child.deleteAll()
+        #expect(try await child.get("k") == nil)
+        let hits = tier.hits
+        #expect(try await sibling.get("k") == ByteBuffer(string: "v"))
+        #expect(tier.hits == hits + 1, "another namespace's copy stays")
+        try await root.deleteAll()
+        #expect(tier.count == 0, "a namespace's deletion drops its children's copies")
+    }
+
     @Test func theStalenessWindowAfterAnotherInstancesWriteIsShortAndNeverReopens() async throws {
         let namespace = "near-" + UUID().uuidString.prefix(8).lowercased()
         let reader = try Self.store(.redis, namespace: namespace)

@@ -12,79 +12,144 @@ import Testing
 
     static let now = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
+    /// Fills `key` of `space` as an answered read does.
+    static func fill(
+        _ tier: RedisNearCacheTier,
+        _ space: Int,
+        _ key: String,
+        _ value: String,
+        count: Int? = nil,
+        milliseconds: Int64? = nil
+    ) {
+        let bytes = count.map { ByteBuffer(repeating: 0, count: $0) } ?? ByteBuffer(string: value)
+        tier.fill(in: space, key, with: .bytes(bytes), milliseconds: milliseconds, ticket: tier.beginRead(in: space, key), now: Self.now)
+    }
+
+    static func invalidation(_ keys: String...) -> [RESPValue] {
+        [.bulkString(ByteBuffer(string: "invalidate")), .array(keys.map { .bulkString(ByteBuffer(string: $0)) })]
+    }
+
     @Test func aReadRacedByAnInvalidationNeverFills() {
         let tier = Self.tier()
-        let ticket = tier.beginRead("k")
-        tier.invalidate("k")
-        tier.fill("k", value: ByteBuffer(string: "old"), milliseconds: nil, ticket: ticket, now: Self.now)
-        #expect(tier.value(for: "k", now: Self.now) == nil, "the push came first: the read's value may be old")
+        let space = tier.space(for: "stash|")
+        let ticket = tier.beginRead(in: space, "k")
+        tier.invalidate(in: space, "k")
+        tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: ticket, now: Self.now)
+        #expect(tier.value(in: space, "k", now: Self.now) == nil, "the write came first: the read's value may be old")
 
-        let all = tier.beginRead("k")
+        let pushed = tier.beginRead(in: space, "k")
+        tier.apply(push: Self.invalidation("stash|k"))
+        tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: pushed, now: Self.now)
+        #expect(tier.value(in: space, "k", now: Self.now) == nil, "the push came first: the read's value may be old")
+
+        let all = tier.beginRead(in: space, "k")
         tier.invalidateAll()
-        tier.fill("k", value: ByteBuffer(string: "old"), milliseconds: nil, ticket: all, now: Self.now)
-        #expect(tier.value(for: "k", now: Self.now) == nil, "a flush or a lost connection cancels every read")
+        tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: all, now: Self.now)
+        #expect(tier.value(in: space, "k", now: Self.now) == nil, "a flush or a lost connection cancels every read")
 
-        let first = tier.beginRead("k")
-        let second = tier.beginRead("k")
-        tier.fill("k", value: ByteBuffer(string: "first"), milliseconds: nil, ticket: first, now: Self.now)
-        #expect(tier.value(for: "k", now: Self.now) == nil, "only the latest read of a key fills it")
-        tier.fill("k", value: ByteBuffer(string: "second"), milliseconds: nil, ticket: second, now: Self.now)
-        #expect(tier.value(for: "k", now: Self.now) == ByteBuffer(string: "second"))
+        let first = tier.beginRead(in: space, "k")
+        let second = tier.beginRead(in: space, "k")
+        tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "first")), milliseconds: nil, ticket: first, now: Self.now)
+        #expect(tier.value(in: space, "k", now: Self.now) == nil, "only the latest read of a key fills it")
+        tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "second")), milliseconds: nil, ticket: second, now: Self.now)
+        #expect(tier.value(in: space, "k", now: Self.now) == ByteBuffer(string: "second"))
     }
 
     @Test func aCopyExpiresWithTheKeyAndKeysAreComparedByTheirBytes() {
         let tier = Self.tier()
-        tier.fill("k", value: ByteBuffer(string: "v"), milliseconds: 100, ticket: tier.beginRead("k"), now: Self.now)
-        #expect(tier.value(for: "k", now: Self.now + .milliseconds(99)) == ByteBuffer(string: "v"))
-        #expect(tier.value(for: "k", now: Self.now + .milliseconds(100)) == nil, "never past the key's time to live")
-        tier.fill("gone", value: ByteBuffer(string: "v"), milliseconds: 0, ticket: tier.beginRead("gone"), now: Self.now)
+        let space = tier.space(for: "stash|")
+        Self.fill(tier, space, "k", "v", milliseconds: 100)
+        #expect(tier.value(in: space, "k", now: Self.now + .milliseconds(99)) == ByteBuffer(string: "v"))
+        #expect(tier.value(in: space, "k", now: Self.now + .milliseconds(100)) == nil, "never past the key's time to live")
+        Self.fill(tier, space, "gone", "v", milliseconds: 0)
         #expect(tier.count == 0, "an expiring key is not kept")
 
         let composed = "caf\u{E9}"
         let decomposed = "cafe\u{301}"
-        tier.fill(composed, value: ByteBuffer(string: "1"), milliseconds: nil, ticket: tier.beginRead(composed), now: Self.now)
-        #expect(tier.value(for: decomposed, now: Self.now) == nil, "canonically equal, but other bytes: another key")
-        tier.invalidate(decomposed)
-        #expect(tier.value(for: composed, now: Self.now) == ByteBuffer(string: "1"))
+        Self.fill(tier, space, composed, "1")
+        #expect(tier.value(in: space, decomposed, now: Self.now) == nil, "canonically equal, but other bytes: another key")
+        tier.invalidate(in: space, decomposed)
+        tier.apply(push: Self.invalidation("stash|" + decomposed))
+        #expect(tier.value(in: space, composed, now: Self.now) == ByteBuffer(string: "1"))
+        tier.apply(push: Self.invalidation("stash|" + composed))
+        #expect(tier.value(in: space, composed, now: Self.now) == nil)
     }
 
-    @Test func aKeyInTwoPartsIsTheKeyOfItsBytes() {
-        #expect(RedisNearCacheKey("stash:a|", "key") == RedisNearCacheKey("stash:a|key"))
-        #expect(RedisNearCacheKey("stash:a|", "key").hashValue == RedisNearCacheKey("stash:a|key").hashValue)
-        #expect(RedisNearCacheKey("stash:a|", "ke") != RedisNearCacheKey("stash:a|key"))
-        #expect(RedisNearCacheKey("stash:a|", "caf\u{E9}") != RedisNearCacheKey("stash:a|cafe\u{301}"), "bytes, not canonical equivalence")
+    @Test func aPushFindsItsKeyUnderTheNamespaceItNames() {
         let tier = Self.tier()
-        tier.fill("stash:a|key", value: ByteBuffer(string: "v"), milliseconds: nil, ticket: tier.beginRead("stash:a|key"), now: Self.now)
-        #expect(tier.value(for: RedisNearCacheKey("stash:a|", "key"), now: Self.now) == ByteBuffer(string: "v"), "a read finds what a push names")
+        let root = tier.space(for: "stash|")
+        let child = tier.space(for: "stash:a|")
+        #expect(tier.space(for: "stash:a|") == child, "one space per prefix")
+        for space in [root, child] {
+            Self.fill(tier, space, "k", "v")
+            Self.fill(tier, space, "x|y", "v")
+        }
+        tier.apply(push: Self.invalidation("stash:a|k"))
+        #expect(tier.value(in: child, "k", now: Self.now) == nil)
+        #expect(tier.value(in: root, "k", now: Self.now) != nil, "the same store key in another namespace is another key")
+        tier.apply(push: Self.invalidation("stash|x|y", "other|k", "stash", ""))
+        #expect(tier.value(in: root, "x|y", now: Self.now) == nil, "a key may hold `|`: the prefix is the namespace's")
+        #expect(tier.value(in: child, "x|y", now: Self.now) != nil && tier.count == 2)
+
+        // A configured key prefix may itself hold a `|`.
+        let barred = tier.space(for: "app|v1|")
+        Self.fill(tier, barred, "k", "v")
+        tier.apply(push: Self.invalidation("app|v1|k"))
+        #expect(tier.value(in: barred, "k", now: Self.now) == nil)
+    }
+
+    @Test func recordsAreKeptBesideValuesAndServedOnlyAsRecords() {
+        let tier = Self.tier()
+        let space = tier.space(for: "stash|")
+        let fields = ["user": ByteBuffer(string: "ada"), "visits": ByteBuffer(string: "3")]
+        tier.fill(in: space, "s", with: .record(fields), milliseconds: 1_000, ticket: tier.beginRead(in: space, "s"), now: Self.now)
+        #expect(tier.record(in: space, "s", now: Self.now) == fields)
+        #expect(tier.value(in: space, "s", now: Self.now) == nil, "a record is not a value: Redis answers that read (WRONGTYPE)")
+        Self.fill(tier, space, "v", "1")
+        #expect(tier.record(in: space, "v", now: Self.now) == nil)
+        #expect(tier.record(in: space, "s", now: Self.now + .seconds(1)) == nil, "never past the key's time to live")
+    }
+
+    @Test func deletingANamespaceDropsItAndItsChildrenOnly() {
+        let tier = Self.tier()
+        let spaces = ["stash:a|", "stash:a:b|", "stash:ab|", "stash|"].map { tier.space(for: $0) }
+        for space in spaces { Self.fill(tier, space, "k", "v") }
+        let ticket = tier.beginRead(in: spaces[1], "r")
+        tier.invalidateNamespace("stash:a")
+        #expect(tier.value(in: spaces[0], "k", now: Self.now) == nil && tier.value(in: spaces[1], "k", now: Self.now) == nil)
+        #expect(tier.value(in: spaces[2], "k", now: Self.now) != nil, "`stash:ab` is not a child of `stash:a`")
+        #expect(tier.value(in: spaces[3], "k", now: Self.now) != nil && tier.count == 2)
+        tier.fill(in: spaces[1], "r", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: ticket, now: Self.now)
+        #expect(tier.count == 2, "a read that raced the deletion does not fill")
     }
 
     @Test func pushesDropTheirKeysOrEverything() {
         let tier = Self.tier()
-        for key in ["a", "b", "c"] {
-            tier.fill(key, value: ByteBuffer(string: key), milliseconds: nil, ticket: tier.beginRead(key), now: Self.now)
-        }
-        tier.apply(push: [.bulkString(ByteBuffer(string: "message")), .array([.bulkString(ByteBuffer(string: "a"))])])
+        let space = tier.space(for: "stash|")
+        for key in ["a", "b", "c"] { Self.fill(tier, space, key, key) }
+        tier.apply(push: [.bulkString(ByteBuffer(string: "message")), .array([.bulkString(ByteBuffer(string: "stash|a"))])])
         #expect(tier.count == 3, "not an invalidation")
-        tier.apply(push: [.bulkString(ByteBuffer(string: "invalidate")), .array([.bulkString(ByteBuffer(string: "a"))])])
-        #expect(tier.value(for: "a", now: Self.now) == nil && tier.count == 2)
+        tier.apply(push: Self.invalidation("stash|a"))
+        #expect(tier.value(in: space, "a", now: Self.now) == nil && tier.count == 2)
         tier.apply(push: [.bulkString(ByteBuffer(string: "invalidate")), .null])
         #expect(tier.count == 0, "FLUSHALL and FLUSHDB send null: everything goes")
     }
 
     @Test func theLeastRecentlyUsedAreEvictedBeyondEitherBound() {
+        // Each entry's size: its prefix (`p|`, 2 bytes), its key (1 byte) and its value.
         let tier = Self.tier(entries: 3, bytes: 40)
-        for key in ["a", "b", "c"] {
-            tier.fill(key, value: ByteBuffer(repeating: 0, count: 9), milliseconds: nil, ticket: tier.beginRead(key), now: Self.now)
-        }
-        _ = tier.value(for: "a", now: Self.now)
-        tier.fill("d", value: ByteBuffer(repeating: 0, count: 9), milliseconds: nil, ticket: tier.beginRead("d"), now: Self.now)
-        #expect(tier.value(for: "b", now: Self.now) == nil, "b was the least recently used")
-        #expect(tier.value(for: "a", now: Self.now) != nil && tier.count == 3)
-        tier.fill("e", value: ByteBuffer(repeating: 0, count: 29), milliseconds: nil, ticket: tier.beginRead("e"), now: Self.now)
+        let space = tier.space(for: "p|")
+        for key in ["a", "b", "c"] { Self.fill(tier, space, key, "", count: 7) }
+        _ = tier.value(in: space, "a", now: Self.now)
+        Self.fill(tier, space, "d", "", count: 7)
+        #expect(tier.value(in: space, "b", now: Self.now) == nil, "b was the least recently used")
+        #expect(tier.value(in: space, "a", now: Self.now) != nil && tier.count == 3)
+        Self.fill(tier, space, "e", "", count: 27)
         #expect(tier.count == 2, "30 more bytes: the two least recent go (c, then d: a was read since)")
-        #expect(tier.value(for: "c", now: Self.now) == nil && tier.value(for: "d", now: Self.now) == nil)
-        #expect(tier.value(for: "a", now: Self.now) != nil && tier.value(for: "e", now: Self.now) != nil)
-        tier.fill("f", value: ByteBuffer(repeating: 0, count: 40), milliseconds: nil, ticket: tier.beginRead("f"), now: Self.now)
-        #expect(tier.value(for: "f", now: Self.now) == nil, "a value larger than the bound is never kept")
+        #expect(tier.value(in: space, "c", now: Self.now) == nil && tier.value(in: space, "d", now: Self.now) == nil)
+        #expect(tier.value(in: space, "a", now: Self.now) != nil && tier.value(in: space, "e", now: Self.now) != nil)
+        Self.fill(tier, space, "f", "", count: 38)
+        #expect(tier.value(in: space, "f", now: Self.now) == nil, "a value larger than the bound is never kept")
+        #expect(tier.count == 2, "and evicts nothing")
     }
 }

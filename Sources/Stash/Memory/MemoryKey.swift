@@ -11,16 +11,16 @@ import Darwin
 /// Swift's `String` equality is canonical equivalence ("é" equals "e" + U+0301); the store contract compares keys
 /// byte for byte, as files, Redis and PostgreSQL do, so a key written by one backend is the same key in every other.
 @usableFromInline
-struct MemoryKey: Hashable {
-    @usableFromInline let string: String
+package struct MemoryKey: Hashable, Sendable {
+    @usableFromInline package let string: String
 
     @inlinable
-    init(_ string: String) {
+    package init(_ string: String) {
         self.string = string
     }
 
     @inlinable
-    static func == (lhs: Self, rhs: Self) -> Bool {
+    package static func == (lhs: Self, rhs: Self) -> Bool {
         let left = lhs.string.utf8
         let right = rhs.string.utf8
         guard left.count == right.count else { return false }
@@ -42,7 +42,7 @@ struct MemoryKey: Hashable {
     }
 
     @inlinable
-    func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         let hashed: Void? = self.string.utf8.withContiguousStorageIfAvailable { bytes in
             hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
         }

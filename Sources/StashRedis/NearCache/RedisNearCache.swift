@@ -4,16 +4,17 @@ import Stash
 /// with Redis by its client-side caching (RESP3 `CLIENT TRACKING`). Off unless ``RedisConfiguration/nearCache`` is
 /// set.
 ///
-/// **What is served locally**: ``RedisStore/get(_:)`` only — what response caches and other read-mostly data read.
-/// Everything that changes a key or must see the server's latest state goes to Redis every time: sets, inserts,
-/// deletes, increments, updates (compare-and-set), rate limits, records (sessions), renewals, `exists`, expiry
-/// queries and key listing.
+/// **What is served locally**: ``RedisStore/get(_:)`` and ``RedisStore/record(_:renewingFor:)`` without a renewal —
+/// what response caches read, session loads, and other read-mostly data. Everything that changes a key or must see
+/// the server's latest state goes to Redis every time: sets, inserts, deletes, increments, updates
+/// (compare-and-set), record merges (the session save), rate limits, renewals, `exists`, expiry queries and key
+/// listing.
 ///
 /// **Coherence**: every connection of the store turns tracking on in its default mode, so the server remembers the
 /// keys each connection read and tells it, on the same connection, when one changes — written by any client,
 /// expired, evicted or flushed. The tier drops the key when that push arrives; a push for `FLUSHALL`/`FLUSHDB`, and
 /// any connection that closes (a reconnect loses the pushes sent meanwhile), drop everything before another read is
-/// served from it. A value is kept with the key's remaining time to live, never longer. A write through this store
+/// served from it; so does a `MOVED` on a cluster, and ``RedisStore/deleteAll()`` drops its namespace's copies. A value is kept with the key's remaining time to live, never longer. A write through this store
 /// drops its local copy before the command is sent and again once it is answered, so no read after the write's
 /// answer returns the old value; another instance's write is seen here once its invalidation arrives (the window is
 /// the push's way over the network).

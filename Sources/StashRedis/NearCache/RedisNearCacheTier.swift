@@ -5,9 +5,13 @@ import Synchronization
 
 /// The values a ``RedisStore`` with a ``RedisNearCache`` keeps in memory, and the invalidations that drop them.
 ///
+/// Keys are held as the memory store holds them: per namespace (a *space*: the Redis key prefix a store's keys share,
+/// interned once by ``space(for:)``), by the key's bytes. A read looks its key up without building the Redis key's
+/// string; a push, which names the whole Redis key, is split at the prefixes the tier knows.
+///
 /// A read that misses fills the tier only if nothing invalidated its key while the read was on its way: the read
-/// takes a ticket before it is sent (``beginRead(_:)``), an invalidation of the key (or of everything) cancels the
-/// tickets out, and ``fill(_:value:milliseconds:ticket:)`` keeps the value only with a ticket still valid. The
+/// takes a ticket before it is sent (``beginRead(in:_:)``), an invalidation of the key (or of everything) cancels the
+/// tickets out, and ``fill(in:_:with:milliseconds:ticket:now:)`` keeps the value only with a ticket still valid. The
 /// server's push for a write that raced the read arrives on the read's connection after its reply, so either it
 /// finds the value and drops it, or it cancels the ticket first.
 ///
@@ -18,26 +22,55 @@ final class RedisNearCacheTier: Sendable {
     /// A read's ticket: the number the tier gave it.
     typealias Ticket = UInt64
 
+    /// What a key holds: a value (`GET`) or a record (`HGETALL`). A read of the other kind is not served from here.
+    enum Value: Equatable {
+        case bytes(ByteBuffer)
+        case record([String: ByteBuffer])
+
+        /// The bytes the value holds in memory, for the tier's byte bound.
+        var size: Int {
+            switch self {
+            case .bytes(let bytes): bytes.readableBytes
+            case .record(let fields): fields.reduce(0) { $0 + $1.key.utf8.count + $1.value.readableBytes }
+            }
+        }
+
+        /// The value in buffers of its own (not slices of the reply that carried it, which would keep it alive).
+        var compacted: Self {
+            switch self {
+            case .bytes(let bytes): .bytes(bytes.compacted)
+            case .record(let fields): .record(fields.mapValues(\.compacted))
+            }
+        }
+    }
+
     private struct Entry {
-        var value: ByteBuffer
+        var value: Value
         var expiresAt: NIODeadline?
         var node: Int32
+        var size: Int
+    }
+
+    /// The keys of one prefix.
+    private struct Space {
+        let head: String
+        var entries: [MemoryKey: Entry] = [:]
+        /// The latest read in flight for each key; an invalidation removes it.
+        var reads: [MemoryKey: Ticket] = [:]
     }
 
     private struct State {
-        /// Keyed by the key's bytes, as Redis compares keys (not by Swift's canonical equivalence).
-        var entries: [RedisNearCacheKey: Entry] = [:]
+        var spaces: [Space] = []
+        var heads: [MemoryKey: Int] = [:]
         var recency = RecencyList()
+        var count = 0
         var bytes = 0
-        /// The latest read in flight for each key; an invalidation removes it.
-        var reads: [RedisNearCacheKey: Ticket] = [:]
         var lastTicket: Ticket = 0
+        var hits = 0
     }
 
     let configuration: RedisNearCache
     private let state = Mutex(State())
-    /// The values served from the tier, for tests (metrics go to the counters below).
-    private let hitCount = Atomic<Int>(0)
     private let hitCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "hit")])
     private let missCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "miss")])
     private let keyInvalidations = Counter(label: "stash_redis_near_cache_invalidations_total", dimensions: [("scope", "key")])
@@ -47,80 +80,141 @@ final class RedisNearCacheTier: Sendable {
         self.configuration = configuration
     }
 
-    var hits: Int { self.hitCount.load(ordering: .relaxed) }
-    var count: Int { self.state.withLock { $0.entries.count } }
+    /// The reads served from the tier, for tests (metrics go to the counters).
+    var hits: Int { self.state.withLock { $0.hits } }
+    var count: Int { self.state.withLock { $0.count } }
 
-    /// The value kept for a Redis key, if any and not expired.
-    func value(for key: String, now: NIODeadline? = nil) -> ByteBuffer? {
-        self.value(for: RedisNearCacheKey(key), now: now)
+    /// The space of the keys that start with `head` (a namespace's Redis key prefix and `|`); the same for the same
+    /// bytes, for as long as the tier lives.
+    func space(for head: String) -> Int {
+        self.state.withLock { state in
+            if let space = state.heads[MemoryKey(head)] { return space }
+            state.spaces.append(Space(head: head))
+            state.heads[MemoryKey(head)] = state.spaces.count - 1
+            return state.spaces.count - 1
+        }
     }
 
-    /// The value kept for the Redis key `head` + `tail` (a namespace's prefix and a store key: no string is built).
+    /// The value kept for `key` of `space`, if it holds bytes (not a record) and has not expired.
     /// - Parameter now: The time to judge expiry by; the clock is read only for a value that expires.
-    func value(for key: RedisNearCacheKey, now: NIODeadline? = nil) -> ByteBuffer? {
-        let value = self.state.withLock { state -> ByteBuffer? in
-            guard let entry = state.entries[key] else { return nil }
+    func value(in space: Int, _ key: String, now: NIODeadline? = nil) -> ByteBuffer? {
+        guard case .bytes(let bytes) = self.lookUp(space, key, now: now) else { return nil }
+        return bytes
+    }
+
+    /// The record kept for `key` of `space`, if it holds one and has not expired.
+    func record(in space: Int, _ key: String, now: NIODeadline? = nil) -> [String: ByteBuffer]? {
+        guard case .record(let fields) = self.lookUp(space, key, now: now) else { return nil }
+        return fields
+    }
+
+    private func lookUp(_ space: Int, _ key: String, now: NIODeadline?) -> Value? {
+        let value = self.state.withLock { state -> Value? in
+            guard let entry = state.spaces[space].entries[MemoryKey(key)] else { return nil }
             if let expiresAt = entry.expiresAt, expiresAt <= (now ?? .now()) {
-                Self.remove(key, from: &state)
+                Self.remove(space, MemoryKey(key), from: &state)
                 return nil
             }
             state.recency.touch(entry.node)
+            state.hits &+= 1
             return entry.value
         }
         if value == nil {
             self.missCounter.increment()
         } else {
-            self.hitCount.add(1, ordering: .relaxed)
             self.hitCounter.increment()
         }
         return value
     }
 
-    /// A read of `key` is about to be sent: its ticket for ``fill(_:value:milliseconds:ticket:)``.
-    func beginRead(_ key: String) -> Ticket {
+    /// A read of `key` is about to be sent: its ticket for ``fill(in:_:with:milliseconds:ticket:now:)``.
+    func beginRead(in space: Int, _ key: String) -> Ticket {
         self.state.withLock { state in
             state.lastTicket += 1
-            state.reads[RedisNearCacheKey(key)] = state.lastTicket
+            state.spaces[space].reads[MemoryKey(key)] = state.lastTicket
             return state.lastTicket
         }
     }
 
     /// A read answered: keeps `value` for `milliseconds` (or until invalidated, for a key without an expiry) if its
     /// ticket is still the key's. A missing value, or a read that failed, only ends the ticket.
-    func fill(_ key: String, value: ByteBuffer?, milliseconds: Int64?, ticket: Ticket, now: NIODeadline = .now()) {
+    func fill(in space: Int, _ key: String, with value: Value?, milliseconds: Int64?, ticket: Ticket, now: NIODeadline = .now()) {
+        let key = MemoryKey(key)
+        let kept = value?.compacted
         self.state.withLock { state in
-            let key = RedisNearCacheKey(key)
-            guard state.reads[key] == ticket else { return }
-            state.reads.removeValue(forKey: key)
-            guard let value else { return }
+            guard state.spaces[space].reads[key] == ticket else { return }
+            state.spaces[space].reads.removeValue(forKey: key)
+            guard let kept else { return }
             if let milliseconds, milliseconds <= 0 { return }
-            let size = key.head.utf8.count + value.readableBytes
+            let size = state.spaces[space].head.utf8.count + key.string.utf8.count + kept.size
             guard size <= self.configuration.maximumBytes else { return }
-            Self.remove(key, from: &state)
-            let node = state.recency.insert(space: 0, key: key.head)
-            state.entries[key] = Entry(value: value.compacted, expiresAt: milliseconds.map { now + .milliseconds($0) }, node: node)
+            Self.remove(space, key, from: &state)
+            let node = state.recency.insert(space: space, key: key.string)
+            let expiresAt = milliseconds.map { now + .milliseconds($0) }
+            state.spaces[space].entries[key] = Entry(value: kept, expiresAt: expiresAt, node: node, size: size)
+            state.count += 1
             state.bytes += size
-            while state.entries.count > self.configuration.maximumEntries || state.bytes > self.configuration.maximumBytes,
+            while state.count > self.configuration.maximumEntries || state.bytes > self.configuration.maximumBytes,
                 state.recency.tail >= 0
             {
-                Self.remove(RedisNearCacheKey(state.recency.nodes[Int(state.recency.tail)].key), from: &state)
+                let least = state.recency.nodes[Int(state.recency.tail)]
+                Self.remove(least.space, MemoryKey(least.key), from: &state)
             }
         }
     }
 
-    /// A key changed (a push from the server, or a write through this store): drops its value and cancels its reads.
-    func invalidate(_ key: String) {
+    /// A key changed (a write through this store): drops its value and cancels its reads.
+    func invalidate(in space: Int, _ key: String) {
         self.state.withLock { state in
-            state.reads.removeValue(forKey: RedisNearCacheKey(key))
-            Self.remove(RedisNearCacheKey(key), from: &state)
+            Self.invalidate(space, MemoryKey(key), in: &state)
         }
         self.keyInvalidations.increment()
+    }
+
+    /// A Redis key changed (a push from the server): drops the value of every key of a known prefix it names.
+    func invalidate(redisKey: String) {
+        self.state.withLock { state in
+            // Namespace prefixes end with `|`: the key's prefix is its bytes up to one of its `|`s (the first,
+            // unless the configured key prefix itself holds a `|`).
+            let bytes = redisKey.utf8
+            var index = bytes.startIndex
+            while let bar = bytes[index...].firstIndex(of: UInt8(ascii: "|")) {
+                index = bytes.index(after: bar)
+                guard let head = String(bytes[..<index]), let space = state.heads[MemoryKey(head)],
+                    let key = String(bytes[index...])
+                else { continue }
+                Self.invalidate(space, MemoryKey(key), in: &state)
+            }
+        }
+        self.keyInvalidations.increment()
+    }
+
+    /// A namespace's keys were deleted: drops the values of the keys that start with `prefix` and `|` (its own) or
+    /// `prefix` and `:` (its children's), and cancels their reads.
+    func invalidateNamespace(_ prefix: String) {
+        let own = prefix + "|"
+        let children = prefix + ":"
+        self.state.withLock { state in
+            for space in state.spaces.indices {
+                let head = state.spaces[space].head.utf8
+                guard head.starts(with: own.utf8) || head.starts(with: children.utf8) else { continue }
+                for key in state.spaces[space].entries.keys { Self.remove(space, key, from: &state) }
+                state.spaces[space].reads = [:]
+            }
+        }
+        self.allInvalidations.increment()
     }
 
     /// Everything may have changed (a flush, a lost connection): drops every value and cancels every read.
     func invalidateAll() {
         self.state.withLock { state in
-            state = State(lastTicket: state.lastTicket)
+            for space in state.spaces.indices {
+                state.spaces[space].entries = [:]
+                state.spaces[space].reads = [:]
+            }
+            state.recency = RecencyList()
+            state.count = 0
+            state.bytes = 0
         }
         self.allInvalidations.increment()
     }
@@ -133,15 +227,21 @@ final class RedisNearCacheTier: Sendable {
         }
         switch push[1] {
         case .array(let keys), .set(let keys):
-            for case .bulkString(let key) in keys { self.invalidate(String(buffer: key)) }
+            for case .bulkString(let key) in keys { self.invalidate(redisKey: String(buffer: key)) }
         default:
             self.invalidateAll()
         }
     }
 
-    private static func remove(_ key: RedisNearCacheKey, from state: inout State) {
-        guard let entry = state.entries.removeValue(forKey: key) else { return }
+    private static func invalidate(_ space: Int, _ key: MemoryKey, in state: inout State) {
+        state.spaces[space].reads.removeValue(forKey: key)
+        Self.remove(space, key, from: &state)
+    }
+
+    private static func remove(_ space: Int, _ key: MemoryKey, from state: inout State) {
+        guard let entry = state.spaces[space].entries.removeValue(forKey: key) else { return }
         state.recency.remove(entry.node)
-        state.bytes -= key.head.utf8.count + key.tail.utf8.count + entry.value.readableBytes
+        state.count -= 1
+        state.bytes -= entry.size
     }
 }
