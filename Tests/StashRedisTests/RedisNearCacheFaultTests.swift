@@ -7,8 +7,9 @@ import Testing
 
 @testable import StashRedis
 
-/// The near cache when what tells it of changes is lost or says "everything": its connections killed (`CLIENT
-/// KILL`), the server restarted, `FLUSHALL` — on a server of the test's own, one fault test at a time.
+/// The near cache when what tells it of changes is lost, late or says "everything": its connections killed (`CLIENT
+/// KILL`), the server restarted or stalled (`SIGSTOP`), `FLUSHALL` — on a server of the test's own, one fault test at
+/// a time.
 @Suite struct RedisNearCacheFaultTests {
     /// A store with a near cache on `server`, and its tier.
     static func store(on server: RedisServerProcess) throws -> (RedisStore, RedisNearCacheTier) {
@@ -68,6 +69,59 @@ import Testing
                 #expect(seen != "before", "never the value from before the restart")
                 try await Task.sleep(for: .milliseconds(10))
             }
+        }
+    }
+
+    @Test func aStalledServerIsNoticedByATimeoutAndNoCopyFromBeforeIsServedAfterIt() async throws {
+        try await ServerFaultGate.shared.run {
+            let server = try RedisServerProcess()
+            try await server.start()
+            defer { server.resume() }
+            let (store, tier) = try Self.store(on: server)
+            // Another instance, patient enough to wait out the stalls, connected before them.
+            var patient = try RedisConfiguration(url: server.url)
+            patient.commandTimeout = .seconds(30)
+            let writer = try RedisStore(configuration: patient)
+            for index in 0..<10 {
+                try await writer.set("k\(index)", value: ByteBuffer(string: "\(index)"))
+                _ = try await store.get("k\(index)")
+            }
+            #expect(tier.count == 10)
+
+            // A stall shorter than the command timeout: the connection lives, and the push for a write sent during
+            // the stall arrives after it. Until that write is answered, the copy is as current as Redis.
+            server.pause()
+            async let short: Void = writer.set("k0", value: ByteBuffer(string: "short"))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await store.get("k0").map { String(buffer: $0) } == "0", "served from memory while Redis stalls")
+            server.resume()
+            try await short
+            let deadline = ContinuousClock.now + .seconds(5)
+            while try await store.get("k0").map({ String(buffer: $0) }) != "short" {
+                try #require(ContinuousClock.now < deadline, "the push for the write during the stall never arrived")
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            let hits = tier.hits
+            #expect(try await store.get("k1").map { String(buffer: $0) } == "1")
+            #expect(tier.hits == hits + 1, "the other copies stay: no push was lost")
+
+            // A stall past the timeout: the command that times out closes its connection (pushes on it may be lost),
+            // and the tier is emptied before any read is served from it again.
+            server.pause()
+            async let long: Void = writer.set("k1", value: ByteBuffer(string: "long"))
+            await #expect {
+                _ = try await store.get("missing")
+            } throws: { error in
+                (error as? StoreError)?.code == .timedOut
+            }
+            try await Self.waitUntilEmpty(tier, "a command timed out")
+            server.resume()
+            try await long
+            #expect(try await store.get("k1").map { String(buffer: $0) } == "long", "the write during the stall, read from Redis")
+            #expect(try await store.get("k2").map { String(buffer: $0) } == "2")
+            let refilled = tier.hits
+            #expect(try await store.get("k2").map { String(buffer: $0) } == "2")
+            #expect(tier.hits == refilled + 1, "the tier refills once Redis answers again")
         }
     }
 }
