@@ -23,7 +23,7 @@ final class RedisClient: Sendable {
     init(configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.configuration = configuration
         let tls = try configuration.tls?.makeContext()
-        let nearCache = configuration.nearCache.map(RedisNearCacheTier.init(configuration:))
+        let nearCache = configuration.nearCache.map { RedisNearCacheTier(configuration: $0, clustered: configuration.cluster != nil) }
         self.nearCache = nearCache
         if let seeds = configuration.cluster {
             let nodes = seeds.map { RedisClusterTopology.Node(host: $0.host, port: $0.port) }

@@ -76,6 +76,27 @@ import Testing
         #expect(RedisClusterTopology.fromSlots(.array([.array([.integer(5), .integer(1), .array([])])]), asked: asked) == nil)
     }
 
+    @Test func theSlotsANodeServesAndThoseThatChangedHands() {
+        let a = RedisClusterTopology.Node(host: "a", port: 1)
+        let b = RedisClusterTopology.Node(host: "b", port: 1)
+        let c = RedisClusterTopology.Node(host: "c", port: 1)
+        var before = RedisClusterTopology()
+        before.assign(0...8_000, to: a)
+        before.assign(8_001...16_383, to: b)
+        let served = before.slots(servedBy: a)
+        #expect(served.filter { $0 }.count == 8_001 && served[8_000] && !served[8_001])
+        #expect(!before.slots(servedBy: c).contains(true), "a node the topology does not know serves nothing")
+
+        var after = before
+        after.move(slot: 5, to: b)
+        after.assign(10_000...10_009, to: c)
+        let moved = after.slotsMoved(since: before)
+        #expect(moved.indices.filter { moved[$0] } == [5] + Array(10_000...10_009))
+        #expect(!before.slotsMoved(since: before).contains(true))
+        #expect(!RedisClusterTopology().slotsMoved(since: before).contains(false), "a topology that lost every slot")
+        #expect(!before.slotsMoved(since: RedisClusterTopology()).contains(true), "the first topology moves nothing")
+    }
+
     @Test func movedAndAskRepliesAreRead() {
         let asked = Node(host: "10.0.0.1", port: 7000)
         func redirect(_ text: String) -> RedisClusterRedirect? {

@@ -124,4 +124,58 @@ import Testing
             #expect(tier.hits == refilled + 1, "the tier refills once Redis answers again")
         }
     }
+
+    /// A slot moved to another primary: the `MOVED` that tells the store drops what its near cache read from the
+    /// node that served the slot (its other slots may have moved too, as in a failover), and nothing else.
+    @Test func aMovedSlotDropsTheCopiesReadFromItsNodeOnly() async throws {
+        try await ServerFaultGate.shared.run {
+            let cluster = try await RedisTestCluster.start()
+            defer { cluster.stop() }
+            var configuration = try RedisConfiguration(url: cluster.url)
+            configuration.nearCache = RedisNearCache()
+            configuration.commandTimeout = .seconds(10)
+            let store = try RedisStore(configuration: configuration)
+            let tier = try #require(store.client.nearCache)
+            let primaries = try await cluster.primaryPorts()
+            // Which primary serves each key (`EXISTS` answers on the owner, `MOVED` elsewhere).
+            var owners: [String: Int] = [:]
+            for index in 0..<12 {
+                let key = "k\(index)"
+                try await store.set(key, value: ByteBuffer(string: key))
+                for port in primaries where try await RedisTestServer.cli(["EXISTS", "stash|" + key], port: port) == "1" {
+                    owners[key] = port
+                }
+                _ = try await store.get(key)
+            }
+            let source = primaries[0]
+            let onSource = owners.filter { $0.value == source }.keys.sorted()
+            let elsewhere = owners.filter { $0.value != source }.keys.sorted()
+            try #require(onSource.count >= 2 && !elsewhere.isEmpty, "keys on every side: \(owners)")
+            #expect(tier.count == 12)
+
+            // Move the slot of one key by hand, as resharding does: its key leaves the source (a push drops it).
+            let moving = onSource[0]
+            let slot = try await RedisTestServer.cli(["CLUSTER", "KEYSLOT", "stash|" + moving], port: source)
+            let target = primaries[1]
+            let sourceID = try await RedisTestServer.cli(["CLUSTER", "MYID"], port: source)
+            let targetID = try await RedisTestServer.cli(["CLUSTER", "MYID"], port: target)
+            _ = try await RedisTestServer.cli(["CLUSTER", "SETSLOT", slot, "IMPORTING", sourceID], port: target)
+            _ = try await RedisTestServer.cli(["CLUSTER", "SETSLOT", slot, "MIGRATING", targetID], port: source)
+            let migrated = try await RedisTestServer.cli(
+                ["MIGRATE", "127.0.0.1", String(target), "", "0", "5000", "KEYS", "stash|" + moving],
+                port: source
+            )
+            #expect(migrated == "OK")
+            for port in primaries { _ = try await RedisTestServer.cli(["CLUSTER", "SETSLOT", slot, "NODE", targetID], port: port) }
+
+            // The next command for the slot meets `MOVED`: the source's copies go, the other primaries' stay.
+            #expect(try await store.get(moving) == ByteBuffer(string: moving))
+            let hits = tier.hits
+            for key in elsewhere { #expect(try await store.get(key) == ByteBuffer(string: key)) }
+            #expect(tier.hits == hits + elsewhere.count, "what other primaries serve is still served from memory")
+            for key in onSource.dropFirst() { #expect(try await store.get(key) == ByteBuffer(string: key)) }
+            #expect(tier.hits == hits + elsewhere.count, "what the source served is read again")
+            try await store.deleteAll()
+        }
+    }
 }

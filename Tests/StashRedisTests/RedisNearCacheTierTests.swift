@@ -152,4 +152,23 @@ import Testing
         #expect(tier.value(in: space, "f", now: Self.now) == nil, "a value larger than the bound is never kept")
         #expect(tier.count == 2, "and evicts nothing")
     }
+
+    @Test func onAClusterSlotsThatMovedDropTheirKeysOnly() {
+        let tier = RedisNearCacheTier(configuration: RedisNearCache(maximumEntries: 100, maximumBytes: 1 << 20), clustered: true)
+        let space = tier.space(for: "stash|")
+        let keys = (0..<20).map { "k\($0)" }
+        for key in keys { Self.fill(tier, space, key, key) }
+        // Keys with a hash tag hash by their tag alone: `stash|{t}a` and `stash|{t}b` are both in the slot of `t`.
+        for key in ["{t}a", "{t}b"] { Self.fill(tier, space, key, key) }
+        let moving = RedisKeySlot.slot(of: "t")
+        var slots = [Bool](repeating: false, count: RedisKeySlot.count)
+        slots[moving] = true
+        let ticket = tier.beginRead(in: space, "k5")
+        tier.invalidate(slots: slots)
+        #expect(tier.value(in: space, "{t}a", now: Self.now) == nil && tier.value(in: space, "{t}b", now: Self.now) == nil)
+        let others = keys.filter { RedisKeySlot.slot(of: "stash|" + $0) != moving }
+        #expect(others.allSatisfy { tier.value(in: space, $0, now: Self.now) == ByteBuffer(string: $0) }, "other slots stay")
+        tier.fill(in: space, "k5", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: ticket, now: Self.now)
+        #expect(tier.value(in: space, "k5", now: Self.now) == ByteBuffer(string: "k5"), "a read in flight may have gone to the old node")
+    }
 }

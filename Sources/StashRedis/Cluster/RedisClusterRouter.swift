@@ -36,7 +36,8 @@ final class RedisClusterRouter: Sendable {
 
     private let state = Mutex(State())
 
-    /// The store's near cache: every node's connections carry its invalidations, and a slot that moved drops it all.
+    /// The store's near cache: every node's connections carry its invalidations; a slot that moved drops what the
+    /// cache read from the node that served it.
     private let nearCache: RedisNearCacheTier?
 
     init(
@@ -128,8 +129,13 @@ final class RedisClusterRouter: Sendable {
             }
             sends += 1
             let redirect = RedisClusterRedirect(reply, asked: node)
-            // A slot moved: the node that served it no longer tells of its keys' changes.
-            if case .moved = redirect { self.nearCache?.invalidateAll() }
+            // A slot moved: the node that served it no longer tells of its keys' changes, and its other slots may
+            // have moved with it (a failover), so the near cache drops what it read from there.
+            if case .moved(let slot, _) = redirect, let nearCache = self.nearCache {
+                var slots = self.state.withLock { $0.machine.topology.slots(servedBy: node) }
+                if (0..<RedisKeySlot.count).contains(slot) { slots[slot] = true }
+                nearCache.invalidate(slots: slots)
+            }
             let (action, refresh) = self.state.withLock {
                 $0.machine.replied(redirect, attempt: sends, now: NIODeadline.now(), deadline: deadline)
             }
@@ -234,17 +240,21 @@ final class RedisClusterRouter: Sendable {
             }
             return (best, best == nil && !others ? refusal : nil)
         }
-        let (retired, kept, share, waiters) = self.state.withLock { state in
+        let (retired, kept, share, waiters, moved) = self.state.withLock { state in
+            let before = state.machine.topology
             state.machine.refreshEnded(topology, now: NIODeadline.now())
+            // The slots another node serves now: the near cache's copies of their keys are no longer kept coherent.
+            let moved = self.nearCache != nil ? topology?.slotsMoved(since: before) : nil
             state.refusal = refusal
             let waiters = state.refreshWaiters
             state.refreshWaiters = []
-            guard let topology else { return ([RedisConnectionPool](), [RedisConnectionPool](), 0, waiters) }
+            guard let topology else { return ([RedisConnectionPool](), [RedisConnectionPool](), 0, waiters, moved) }
             // Pools of nodes that serve no slot any more (a failed primary, a removed node) are closed.
             let gone = state.pools.keys.filter { !topology.primaries.contains($0) && !self.seeds.contains($0) }
             let retired = gone.compactMap { state.pools.removeValue(forKey: $0) }
-            return (retired, Array(state.pools.values), self.share(of: topology), waiters)
+            return (retired, Array(state.pools.values), self.share(of: topology), waiters, moved)
         }
+        if let moved, moved.contains(true) { self.nearCache?.invalidate(slots: moved) }
         // The others get their share of the connections for the primaries there are now.
         for pool in kept { pool.limit(to: share) }
         for waiter in waiters { waiter.resume() }

@@ -46,6 +46,21 @@ struct RedisClusterTopology: Sendable, Equatable {
         }
     }
 
+    /// For each slot, whether `node` serves it.
+    func slots(servedBy node: Node) -> [Bool] {
+        guard let index = self.primaries.firstIndex(of: node) else { return Array(repeating: false, count: RedisKeySlot.count) }
+        return self.owners.map { $0 == Int16(index) }
+    }
+
+    /// For each slot, whether it moved from the node that served it in `earlier` (to another node, or to none). A
+    /// slot nobody served before is not counted: nothing was read from it.
+    func slotsMoved(since earlier: RedisClusterTopology) -> [Bool] {
+        (0..<RedisKeySlot.count).map { slot in
+            guard let before = earlier.primary(forSlot: slot) else { return false }
+            return self.primary(forSlot: slot) != before
+        }
+    }
+
     /// Moves one slot to another node (after a `MOVED`), until the next refresh.
     mutating func move(slot: Int, to node: Node) {
         guard (0..<RedisKeySlot.count).contains(slot) else { return }

@@ -14,7 +14,8 @@ import Stash
 /// keys each connection read and tells it, on the same connection, when one changes — written by any client,
 /// expired, evicted or flushed. The tier drops the key when that push arrives; a push for `FLUSHALL`/`FLUSHDB`, and
 /// any connection that closes (a reconnect loses the pushes sent meanwhile), drop everything before another read is
-/// served from it; so does a `MOVED` on a cluster, and ``RedisStore/deleteAll()`` drops its namespace's copies. A value is kept with the key's remaining time to live, never longer. A write through this store
+/// served from it. On a cluster, a `MOVED` drops the copies of every slot the node that sent it served, and a
+/// topology read those of the slots that changed hands; ``RedisStore/deleteAll()`` drops its namespace's copies. A value is kept with the key's remaining time to live, never longer. A write through this store
 /// drops its local copy before the command is sent and again once it is answered, so no read after the write's
 /// answer returns the old value; another instance's write is seen here once its invalidation arrives (the window is
 /// the push's way over the network).

@@ -17,7 +17,7 @@ import Synchronization
 ///
 /// Metrics: `stash_redis_near_cache_reads_total` by `outcome` (`hit`: served from memory; `miss`: read from Redis),
 /// and `stash_redis_near_cache_invalidations_total` by `scope` (`key`: one key changed; `all`: a flush, a lost
-/// connection, a moved slot, `deleteAll`).
+/// connection, `deleteAll`; `slots`: slots moved to another node of a cluster).
 final class RedisNearCacheTier: Sendable {
     /// A read's ticket: the number the tier gave it.
     typealias Ticket = UInt64
@@ -49,6 +49,8 @@ final class RedisNearCacheTier: Sendable {
         var expiresAt: NIODeadline?
         var node: Int32
         var size: Int
+        /// The key's hash slot on a cluster, -1 on a single server.
+        var slot: Int16
     }
 
     /// The keys of one prefix.
@@ -70,14 +72,18 @@ final class RedisNearCacheTier: Sendable {
     }
 
     let configuration: RedisNearCache
+    /// Whether the keys are a cluster's: each entry then knows its slot, for ``invalidate(slots:)``.
+    private let clustered: Bool
     private let state = Mutex(State())
     private let hitCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "hit")])
     private let missCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "miss")])
     private let keyInvalidations = Counter(label: "stash_redis_near_cache_invalidations_total", dimensions: [("scope", "key")])
     private let allInvalidations = Counter(label: "stash_redis_near_cache_invalidations_total", dimensions: [("scope", "all")])
+    private let slotInvalidations = Counter(label: "stash_redis_near_cache_invalidations_total", dimensions: [("scope", "slots")])
 
-    init(configuration: RedisNearCache) {
+    init(configuration: RedisNearCache, clustered: Bool = false) {
         self.configuration = configuration
+        self.clustered = clustered
     }
 
     /// The reads served from the tier, for tests (metrics go to the counters).
@@ -139,6 +145,7 @@ final class RedisNearCacheTier: Sendable {
     /// A read answered: keeps `value` for `milliseconds` (or until invalidated, for a key without an expiry) if its
     /// ticket is still the key's. A missing value, or a read that failed, only ends the ticket.
     func fill(in space: Int, _ key: String, with value: Value?, milliseconds: Int64?, ticket: Ticket, now: NIODeadline = .now()) {
+        let slot = self.clustered && value != nil ? self.slot(in: space, key) : -1
         let key = MemoryKey(key)
         let kept = value?.compacted
         self.state.withLock { state in
@@ -151,7 +158,7 @@ final class RedisNearCacheTier: Sendable {
             Self.remove(space, key, from: &state)
             let node = state.recency.insert(space: space, key: key.string)
             let expiresAt = milliseconds.map { now + .milliseconds($0) }
-            state.spaces[space].entries[key] = Entry(value: kept, expiresAt: expiresAt, node: node, size: size)
+            state.spaces[space].entries[key] = Entry(value: kept, expiresAt: expiresAt, node: node, size: size, slot: slot)
             state.count += 1
             state.bytes += size
             while state.count > self.configuration.maximumEntries || state.bytes > self.configuration.maximumBytes,
@@ -203,6 +210,25 @@ final class RedisNearCacheTier: Sendable {
             }
         }
         self.allInvalidations.increment()
+    }
+
+    /// Slots moved to other nodes of a cluster (`slots[slot]` is true for each): drops the values of their keys, and
+    /// cancels every read in flight (one may have gone to the node that no longer serves its slot).
+    func invalidate(slots: [Bool]) {
+        self.state.withLock { state in
+            for space in state.spaces.indices {
+                state.spaces[space].reads = [:]
+                let moved = state.spaces[space].entries.filter { $0.value.slot >= 0 && slots[Int($0.value.slot)] }
+                for key in moved.keys { Self.remove(space, key, from: &state) }
+            }
+        }
+        self.slotInvalidations.increment()
+    }
+
+    /// The hash slot of `key` of `space`.
+    private func slot(in space: Int, _ key: String) -> Int16 {
+        let head = self.state.withLock { $0.spaces[space].head }
+        return Int16(RedisKeySlot.slot(of: head + key))
     }
 
     /// Everything may have changed (a flush, a lost connection): drops every value and cancels every read.
