@@ -19,6 +19,8 @@
 #                   as a browser firing parallel requests does: the hot-session case
 #   session-many    GET /session over 64 sessions, each request taking the next cookie (a wrk Lua script)
 #   session-new     GET /session without a cookie: a new session on every request
+#   session-read    GET /whoami with one logged-in session's cookie on all 64 connections: a session load and no
+#                   write (what a near cache serves from memory)
 # --frameworks runs the demo on each framework given (hummingbird, vapor; hummingbird by default): each framework's
 # routes are measured against its own /hello. With --runs N, the routes run N times in turn; each route shows its median requests/s and the median of its
 # ratios to the /hello of the same run (the host's speed drifts between runs, so ratios are taken within one).
@@ -30,7 +32,7 @@ source scripts/redis.sh
 
 frameworks=(hummingbird)
 stores=(memory redis)
-routes=(hello cached limited session-shared session-many session-new)
+routes=(hello cached limited session-shared session-many session-new session-read)
 runs=1
 duration=10
 usage="usage: scripts/bench-http.sh [--frameworks \"hummingbird vapor\"] [--stores \"memory redis URL…\"] [--routes \"hello cached …\"] [--runs N] [--duration S]"
@@ -76,6 +78,11 @@ new_session() {
     curl -s -D - -o /dev/null "http://127.0.0.1:$port/session" | sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p' | head -n 1
 }
 
+# The cookie of a session logged in as `bench`.
+logged_in_session() {
+    curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$port/login?user=bench" | sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p' | head -n 1
+}
+
 # The calls of every command since the last CONFIG RESETSTAT, but INFO's and CONFIG's own and connections' set-up.
 redis_calls() {
     redis-cli -u "$redis_url" --raw info commandstats |
@@ -107,6 +114,7 @@ measure() {
         session-shared) arguments=(-H "Cookie: $shared_cookie" "http://127.0.0.1:$port/session") ;;
         session-many) arguments=(-s "$scratch/many.lua" "http://127.0.0.1:$port/session" -- "${many_cookies[@]}") ;;
         session-new) arguments=("http://127.0.0.1:$port/session") ;;
+        session-read) arguments=(-H "Cookie: $login_cookie" "http://127.0.0.1:$port/whoami") ;;
         *) echo "error: unknown route $route" >&2; exit 1 ;;
     esac
     wrk -t2 -c64 -d"${duration}s" --latency "${arguments[@]}" >"$scratch/wrk.txt"
@@ -166,6 +174,8 @@ for store in "${stores[@]}"; do
     many_cookies=()
     for _ in $(seq 1 64); do many_cookies+=("$(new_session)"); done
     [ -n "$shared_cookie" ] || { echo "error: /session set no cookie" >&2; exit 1; }
+    login_cookie=$(logged_in_session)
+    [ -n "$login_cookie" ] || { echo "error: /login set no cookie" >&2; exit 1; }
 
     # Per run and route: "requests/s p99 requests commands ratio demo-µs redis-µs", the ratio to /hello of the same
     # run, and the CPU microseconds per request of the demo and of Redis.

@@ -64,8 +64,8 @@ else
     # (TestStores.all) run again on Valkey, Redis over TLS and the two clusters, in a phase of their own: beside the
     # whole suite, the extra servers overloaded two cores (PostgreSQL's tests timed out at 30 s).
     suites=$(grep -rl "TestStores\.\(all\|shared\)()" Tests | xargs grep -ho "@Suite struct [A-Za-z]*" | awk '{print $3}' | sort -u | paste -sd'|')
-    echo "==> swift test (the conformance suite and the middleware on valkey, redis-tls, redis-cluster, redis-cluster-tls, redis-near-cache, valkey-near-cache)"
-    STASH_TEST_STORES=valkey,redis-tls,redis-cluster,redis-cluster-tls,redis-near-cache,valkey-near-cache \
+    echo "==> swift test (the conformance suite and the middleware on valkey, redis-tls, redis-cluster, redis-cluster-tls, redis-near-cache, valkey-near-cache, redis-cluster-near-cache)"
+    STASH_TEST_STORES=valkey,redis-tls,redis-cluster,redis-cluster-tls,redis-near-cache,valkey-near-cache,redis-cluster-near-cache \
         swift test --skip-build --filter "\.(RedisStoreConformanceTests|$suites)/"
     echo "==> swift test (the fault tests)"
     swift test --skip-build --filter "FaultTests"

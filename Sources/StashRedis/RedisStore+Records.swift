@@ -12,7 +12,11 @@ extension RedisStore {
             let milliseconds = try StoreValidation.validateExpiry(duration)
             reply = try await self.client.evaluate(.recordRenewing, keys: [self.redisKey(key)], arguments: [.integer(milliseconds)])
         } else if let nearCache = self.client.nearCache {
-            if let fields = nearCache.record(in: self.nearCacheSpace, key) { return fields }
+            switch nearCache.cached(in: self.nearCacheSpace, key) {
+            case .record(let fields): return fields
+            case .missing: return nil
+            case .bytes, nil: break
+            }
             let value = try await self.readThrough(key, into: nearCache, .recordWithExpiry, checking: Self.checkRecord) { reply in
                 guard let fields = try Self.fields(of: reply, "reading a record") else {
                     throw StoreError(.protocolError, "Redis answered a near-cache read of a record with no fields")

@@ -71,7 +71,11 @@ public struct RedisStore: Store {
         guard let nearCache = self.client.nearCache else {
             return try await self.client.send(["GET", self.redisKey(key)]).stringBytes
         }
-        if let value = nearCache.value(in: self.nearCacheSpace, key) { return value }
+        switch nearCache.cached(in: self.nearCacheSpace, key) {
+        case .bytes(let value): return value
+        case .missing: return nil
+        case .record, nil: break
+        }
         let value = try await self.readThrough(key, into: nearCache, .getWithExpiry, checking: Self.check) { reply in
             guard let value = reply.stringBytes else { throw StoreError(.protocolError, "Redis answered a near-cache read with \(reply)") }
             return .bytes(value)
@@ -81,8 +85,8 @@ public struct RedisStore: Store {
     }
 
     /// A near-cache miss: reads the key's value and its remaining time to live from Redis with `script` (which
-    /// answers false for a missing key, else the value and the key's `PTTL`), and keeps them unless the key was
-    /// invalidated meanwhile. `check` throws for an error reply.
+    /// answers false for a missing key, else the value and the key's `PTTL`), and keeps them — or that the key is
+    /// missing — unless the key was invalidated meanwhile. `check` throws for an error reply.
     func readThrough(
         _ key: String,
         into nearCache: RedisNearCacheTier,
@@ -91,6 +95,7 @@ public struct RedisStore: Store {
         _ decode: (RESPValue) throws -> RedisNearCacheTier.Value
     ) async throws -> RedisNearCacheTier.Value? {
         let ticket = nearCache.beginRead(in: self.nearCacheSpace, key)
+        // What the tier keeps: nothing unless the read succeeds.
         var kept: RedisNearCacheTier.Value?
         var milliseconds: Int64?
         defer { nearCache.fill(in: self.nearCacheSpace, key, with: kept, milliseconds: milliseconds, ticket: ticket) }
@@ -104,6 +109,7 @@ public struct RedisStore: Store {
             (kept, milliseconds) = (value, remaining == -1 ? nil : remaining)
             return value
         case .null, .boolean(false):
+            kept = .missing
             return nil
         default:
             try check(reply, "reading a key")

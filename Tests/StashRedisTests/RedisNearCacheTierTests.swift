@@ -35,44 +35,44 @@ import Testing
         let ticket = tier.beginRead(in: space, "k")
         tier.invalidate(in: space, "k")
         tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: ticket, now: Self.now)
-        #expect(tier.value(in: space, "k", now: Self.now) == nil, "the write came first: the read's value may be old")
+        #expect(tier.cached(in: space, "k", now: Self.now) == nil, "the write came first: the read's value may be old")
 
         let pushed = tier.beginRead(in: space, "k")
         tier.apply(push: Self.invalidation("stash|k"))
         tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: pushed, now: Self.now)
-        #expect(tier.value(in: space, "k", now: Self.now) == nil, "the push came first: the read's value may be old")
+        #expect(tier.cached(in: space, "k", now: Self.now) == nil, "the push came first: the read's value may be old")
 
         let all = tier.beginRead(in: space, "k")
         tier.invalidateAll()
         tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: all, now: Self.now)
-        #expect(tier.value(in: space, "k", now: Self.now) == nil, "a flush or a lost connection cancels every read")
+        #expect(tier.cached(in: space, "k", now: Self.now) == nil, "a flush or a lost connection cancels every read")
 
         let first = tier.beginRead(in: space, "k")
         let second = tier.beginRead(in: space, "k")
         tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "first")), milliseconds: nil, ticket: first, now: Self.now)
-        #expect(tier.value(in: space, "k", now: Self.now) == nil, "only the latest read of a key fills it")
+        #expect(tier.cached(in: space, "k", now: Self.now) == nil, "only the latest read of a key fills it")
         tier.fill(in: space, "k", with: .bytes(ByteBuffer(string: "second")), milliseconds: nil, ticket: second, now: Self.now)
-        #expect(tier.value(in: space, "k", now: Self.now) == ByteBuffer(string: "second"))
+        #expect(tier.cached(in: space, "k", now: Self.now) == .bytes(ByteBuffer(string: "second")))
     }
 
     @Test func aCopyExpiresWithTheKeyAndKeysAreComparedByTheirBytes() {
         let tier = Self.tier()
         let space = tier.space(for: "stash|")
         Self.fill(tier, space, "k", "v", milliseconds: 100)
-        #expect(tier.value(in: space, "k", now: Self.now + .milliseconds(99)) == ByteBuffer(string: "v"))
-        #expect(tier.value(in: space, "k", now: Self.now + .milliseconds(100)) == nil, "never past the key's time to live")
+        #expect(tier.cached(in: space, "k", now: Self.now + .milliseconds(99)) == .bytes(ByteBuffer(string: "v")))
+        #expect(tier.cached(in: space, "k", now: Self.now + .milliseconds(100)) == nil, "never past the key's time to live")
         Self.fill(tier, space, "gone", "v", milliseconds: 0)
         #expect(tier.count == 0, "an expiring key is not kept")
 
         let composed = "caf\u{E9}"
         let decomposed = "cafe\u{301}"
         Self.fill(tier, space, composed, "1")
-        #expect(tier.value(in: space, decomposed, now: Self.now) == nil, "canonically equal, but other bytes: another key")
+        #expect(tier.cached(in: space, decomposed, now: Self.now) == nil, "canonically equal, but other bytes: another key")
         tier.invalidate(in: space, decomposed)
         tier.apply(push: Self.invalidation("stash|" + decomposed))
-        #expect(tier.value(in: space, composed, now: Self.now) == ByteBuffer(string: "1"))
+        #expect(tier.cached(in: space, composed, now: Self.now) == .bytes(ByteBuffer(string: "1")))
         tier.apply(push: Self.invalidation("stash|" + composed))
-        #expect(tier.value(in: space, composed, now: Self.now) == nil)
+        #expect(tier.cached(in: space, composed, now: Self.now) == nil)
     }
 
     @Test func aPushFindsItsKeyUnderTheNamespaceItNames() {
@@ -85,29 +85,30 @@ import Testing
             Self.fill(tier, space, "x|y", "v")
         }
         tier.apply(push: Self.invalidation("stash:a|k"))
-        #expect(tier.value(in: child, "k", now: Self.now) == nil)
-        #expect(tier.value(in: root, "k", now: Self.now) != nil, "the same store key in another namespace is another key")
+        #expect(tier.cached(in: child, "k", now: Self.now) == nil)
+        #expect(tier.cached(in: root, "k", now: Self.now) != nil, "the same store key in another namespace is another key")
         tier.apply(push: Self.invalidation("stash|x|y", "other|k", "stash", ""))
-        #expect(tier.value(in: root, "x|y", now: Self.now) == nil, "a key may hold `|`: the prefix is the namespace's")
-        #expect(tier.value(in: child, "x|y", now: Self.now) != nil && tier.count == 2)
+        #expect(tier.cached(in: root, "x|y", now: Self.now) == nil, "a key may hold `|`: the prefix is the namespace's")
+        #expect(tier.cached(in: child, "x|y", now: Self.now) != nil && tier.count == 2)
 
         // A configured key prefix may itself hold a `|`.
         let barred = tier.space(for: "app|v1|")
         Self.fill(tier, barred, "k", "v")
         tier.apply(push: Self.invalidation("app|v1|k"))
-        #expect(tier.value(in: barred, "k", now: Self.now) == nil)
+        #expect(tier.cached(in: barred, "k", now: Self.now) == nil)
     }
 
-    @Test func recordsAreKeptBesideValuesAndServedOnlyAsRecords() {
+    @Test func recordsAndMissingKeysAreKeptBesideValues() {
         let tier = Self.tier()
         let space = tier.space(for: "stash|")
         let fields = ["user": ByteBuffer(string: "ada"), "visits": ByteBuffer(string: "3")]
         tier.fill(in: space, "s", with: .record(fields), milliseconds: 1_000, ticket: tier.beginRead(in: space, "s"), now: Self.now)
-        #expect(tier.record(in: space, "s", now: Self.now) == fields)
-        #expect(tier.value(in: space, "s", now: Self.now) == nil, "a record is not a value: Redis answers that read (WRONGTYPE)")
-        Self.fill(tier, space, "v", "1")
-        #expect(tier.record(in: space, "v", now: Self.now) == nil)
-        #expect(tier.record(in: space, "s", now: Self.now + .seconds(1)) == nil, "never past the key's time to live")
+        #expect(tier.cached(in: space, "s", now: Self.now) == .record(fields))
+        #expect(tier.cached(in: space, "s", now: Self.now + .seconds(1)) == nil, "never past the key's time to live")
+        tier.fill(in: space, "gone", with: .missing, milliseconds: nil, ticket: tier.beginRead(in: space, "gone"), now: Self.now)
+        #expect(tier.cached(in: space, "gone", now: Self.now) == .missing, "a key known to be missing")
+        tier.apply(push: Self.invalidation("stash|gone"))
+        #expect(tier.cached(in: space, "gone", now: Self.now) == nil, "until it is created")
     }
 
     @Test func deletingANamespaceDropsItAndItsChildrenOnly() {
@@ -116,9 +117,9 @@ import Testing
         for space in spaces { Self.fill(tier, space, "k", "v") }
         let ticket = tier.beginRead(in: spaces[1], "r")
         tier.invalidateNamespace("stash:a")
-        #expect(tier.value(in: spaces[0], "k", now: Self.now) == nil && tier.value(in: spaces[1], "k", now: Self.now) == nil)
-        #expect(tier.value(in: spaces[2], "k", now: Self.now) != nil, "`stash:ab` is not a child of `stash:a`")
-        #expect(tier.value(in: spaces[3], "k", now: Self.now) != nil && tier.count == 2)
+        #expect(tier.cached(in: spaces[0], "k", now: Self.now) == nil && tier.cached(in: spaces[1], "k", now: Self.now) == nil)
+        #expect(tier.cached(in: spaces[2], "k", now: Self.now) != nil, "`stash:ab` is not a child of `stash:a`")
+        #expect(tier.cached(in: spaces[3], "k", now: Self.now) != nil && tier.count == 2)
         tier.fill(in: spaces[1], "r", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: ticket, now: Self.now)
         #expect(tier.count == 2, "a read that raced the deletion does not fill")
     }
@@ -130,7 +131,7 @@ import Testing
         tier.apply(push: [.bulkString(ByteBuffer(string: "message")), .array([.bulkString(ByteBuffer(string: "stash|a"))])])
         #expect(tier.count == 3, "not an invalidation")
         tier.apply(push: Self.invalidation("stash|a"))
-        #expect(tier.value(in: space, "a", now: Self.now) == nil && tier.count == 2)
+        #expect(tier.cached(in: space, "a", now: Self.now) == nil && tier.count == 2)
         tier.apply(push: [.bulkString(ByteBuffer(string: "invalidate")), .null])
         #expect(tier.count == 0, "FLUSHALL and FLUSHDB send null: everything goes")
     }
@@ -140,16 +141,16 @@ import Testing
         let tier = Self.tier(entries: 3, bytes: 40)
         let space = tier.space(for: "p|")
         for key in ["a", "b", "c"] { Self.fill(tier, space, key, "", count: 7) }
-        _ = tier.value(in: space, "a", now: Self.now)
+        _ = tier.cached(in: space, "a", now: Self.now)
         Self.fill(tier, space, "d", "", count: 7)
-        #expect(tier.value(in: space, "b", now: Self.now) == nil, "b was the least recently used")
-        #expect(tier.value(in: space, "a", now: Self.now) != nil && tier.count == 3)
+        #expect(tier.cached(in: space, "b", now: Self.now) == nil, "b was the least recently used")
+        #expect(tier.cached(in: space, "a", now: Self.now) != nil && tier.count == 3)
         Self.fill(tier, space, "e", "", count: 27)
         #expect(tier.count == 2, "30 more bytes: the two least recent go (c, then d: a was read since)")
-        #expect(tier.value(in: space, "c", now: Self.now) == nil && tier.value(in: space, "d", now: Self.now) == nil)
-        #expect(tier.value(in: space, "a", now: Self.now) != nil && tier.value(in: space, "e", now: Self.now) != nil)
+        #expect(tier.cached(in: space, "c", now: Self.now) == nil && tier.cached(in: space, "d", now: Self.now) == nil)
+        #expect(tier.cached(in: space, "a", now: Self.now) != nil && tier.cached(in: space, "e", now: Self.now) != nil)
         Self.fill(tier, space, "f", "", count: 38)
-        #expect(tier.value(in: space, "f", now: Self.now) == nil, "a value larger than the bound is never kept")
+        #expect(tier.cached(in: space, "f", now: Self.now) == nil, "a value larger than the bound is never kept")
         #expect(tier.count == 2, "and evicts nothing")
     }
 
@@ -165,10 +166,10 @@ import Testing
         slots[moving] = true
         let ticket = tier.beginRead(in: space, "k5")
         tier.invalidate(slots: slots)
-        #expect(tier.value(in: space, "{t}a", now: Self.now) == nil && tier.value(in: space, "{t}b", now: Self.now) == nil)
+        #expect(tier.cached(in: space, "{t}a", now: Self.now) == nil && tier.cached(in: space, "{t}b", now: Self.now) == nil)
         let others = keys.filter { RedisKeySlot.slot(of: "stash|" + $0) != moving }
-        #expect(others.allSatisfy { tier.value(in: space, $0, now: Self.now) == ByteBuffer(string: $0) }, "other slots stay")
+        #expect(others.allSatisfy { tier.cached(in: space, $0, now: Self.now) == .bytes(ByteBuffer(string: $0)) }, "other slots stay")
         tier.fill(in: space, "k5", with: .bytes(ByteBuffer(string: "old")), milliseconds: nil, ticket: ticket, now: Self.now)
-        #expect(tier.value(in: space, "k5", now: Self.now) == ByteBuffer(string: "k5"), "a read in flight may have gone to the old node")
+        #expect(tier.cached(in: space, "k5", now: Self.now) == .bytes(ByteBuffer(string: "k5")), "a read in flight may have gone to the old node")
     }
 }

@@ -45,6 +45,7 @@ enum RedisTestServer {
         case clusterOverTLS = "redis cluster over TLS"
         case redisNearCache = "redis with a near cache"
         case valkeyNearCache = "valkey with a near cache"
+        case clusterNearCache = "redis cluster with a near cache"
 
         var description: String { self.rawValue }
 
@@ -58,6 +59,7 @@ enum RedisTestServer {
             case .clusterOverTLS: "redis-cluster-tls"
             case .redisNearCache: "redis-near-cache"
             case .valkeyNearCache: "valkey-near-cache"
+            case .clusterNearCache: "redis-cluster-near-cache"
             }
         }
 
@@ -79,6 +81,7 @@ enum RedisTestServer {
             .clusterOverTLS: Result { try RedisStore(url: Self.clusterOverTLS.url()) },
             .redisNearCache: Result { try Self.redisNearCache.nearCachedStore() },
             .valkeyNearCache: Result { try Self.valkeyNearCache.nearCachedStore() },
+            .clusterNearCache: Result { try Self.clusterNearCache.nearCachedStore() },
         ]
 
         /// The environment variable `scripts/test.sh` gives the server's URL in.
@@ -91,6 +94,7 @@ enum RedisTestServer {
             case .clusterOverTLS: "STASH_REDIS_TLS_CLUSTER_URL"
             case .redisNearCache: "STASH_REDIS_URL"
             case .valkeyNearCache: "STASH_VALKEY_URL"
+            case .clusterNearCache: "STASH_REDIS_CLUSTER_URL"
             }
         }
 

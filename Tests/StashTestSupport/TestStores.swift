@@ -13,7 +13,7 @@ package enum TestStores {
         ("memory", nil), ("file", nil), ("redis", "STASH_REDIS_URL"), ("valkey", "STASH_VALKEY_URL"),
         ("redis-tls", "STASH_REDIS_TLS_URL"), ("redis-cluster", "STASH_REDIS_CLUSTER_URL"),
         ("redis-cluster-tls", "STASH_REDIS_TLS_CLUSTER_URL"), ("redis-near-cache", "STASH_REDIS_URL"),
-        ("valkey-near-cache", "STASH_VALKEY_URL"),
+        ("valkey-near-cache", "STASH_VALKEY_URL"), ("redis-cluster-near-cache", "STASH_REDIS_CLUSTER_URL"),
     ]
 
     package static func all() throws -> [(String, any Store)] {

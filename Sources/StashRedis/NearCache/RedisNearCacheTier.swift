@@ -22,16 +22,22 @@ final class RedisNearCacheTier: Sendable {
     /// A read's ticket: the number the tier gave it.
     typealias Ticket = UInt64
 
-    /// What a key holds: a value (`GET`) or a record (`HGETALL`). A read of the other kind is not served from here.
+    /// What a key holds: a value (`GET`), a record (`HGETALL`), or nothing. A read of the other kind than the one
+    /// kept is not served from here (Redis answers it: `WRONGTYPE`).
     enum Value: Equatable {
         case bytes(ByteBuffer)
         case record([String: ByteBuffer])
+        /// The key does not exist. Redis tracks a key a client read whether it exists or not, so its creation by
+        /// anyone is pushed like any change: a read of a missing key (a response-cache lookup for a route whose
+        /// responses are never stored) is served from memory too.
+        case missing
 
         /// The bytes the value holds in memory, for the tier's byte bound.
         var size: Int {
             switch self {
             case .bytes(let bytes): bytes.readableBytes
             case .record(let fields): fields.reduce(0) { $0 + $1.key.utf8.count + $1.value.readableBytes }
+            case .missing: 0
             }
         }
 
@@ -40,6 +46,7 @@ final class RedisNearCacheTier: Sendable {
             switch self {
             case .bytes(let bytes): .bytes(bytes.compacted)
             case .record(let fields): .record(fields.mapValues(\.compacted))
+            case .missing: .missing
             }
         }
     }
@@ -101,20 +108,9 @@ final class RedisNearCacheTier: Sendable {
         }
     }
 
-    /// The value kept for `key` of `space`, if it holds bytes (not a record) and has not expired.
+    /// What the tier holds for `key` of `space`, if anything that has not expired.
     /// - Parameter now: The time to judge expiry by; the clock is read only for a value that expires.
-    func value(in space: Int, _ key: String, now: NIODeadline? = nil) -> ByteBuffer? {
-        guard case .bytes(let bytes) = self.lookUp(space, key, now: now) else { return nil }
-        return bytes
-    }
-
-    /// The record kept for `key` of `space`, if it holds one and has not expired.
-    func record(in space: Int, _ key: String, now: NIODeadline? = nil) -> [String: ByteBuffer]? {
-        guard case .record(let fields) = self.lookUp(space, key, now: now) else { return nil }
-        return fields
-    }
-
-    private func lookUp(_ space: Int, _ key: String, now: NIODeadline?) -> Value? {
+    func cached(in space: Int, _ key: String, now: NIODeadline? = nil) -> Value? {
         let value = self.state.withLock { state -> Value? in
             guard let entry = state.spaces[space].entries[MemoryKey(key)] else { return nil }
             if let expiresAt = entry.expiresAt, expiresAt <= (now ?? .now()) {
@@ -143,7 +139,7 @@ final class RedisNearCacheTier: Sendable {
     }
 
     /// A read answered: keeps `value` for `milliseconds` (or until invalidated, for a key without an expiry) if its
-    /// ticket is still the key's. A missing value, or a read that failed, only ends the ticket.
+    /// ticket is still the key's. A read that failed (`nil`) only ends the ticket.
     func fill(in space: Int, _ key: String, with value: Value?, milliseconds: Int64?, ticket: Ticket, now: NIODeadline = .now()) {
         let slot = self.clustered && value != nil ? self.slot(in: space, key) : -1
         let key = MemoryKey(key)
