@@ -5,7 +5,8 @@ import Stash
 /// set.
 ///
 /// **What is served locally**: ``RedisStore/get(_:)`` and ``RedisStore/record(_:renewingFor:)`` without a renewal —
-/// what response caches read, session loads, and other read-mostly data. Everything that changes a key or must see
+/// what response caches read, session loads, and other read-mostly data — including that a key is missing (Redis
+/// tracks a key read while missing, and pushes its creation). Everything that changes a key or must see
 /// the server's latest state goes to Redis every time: sets, inserts, deletes, increments, updates
 /// (compare-and-set), record merges (the session save), rate limits, renewals, `exists`, expiry queries and key
 /// listing.
