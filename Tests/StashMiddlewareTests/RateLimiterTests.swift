@@ -20,13 +20,14 @@ import Testing
         limit: Int = 10,
         algorithm: RateLimitRule.Algorithm = .fixedWindow,
         trustedProxies: [String] = [],
+        ipv6Subnet: Int = ClientIdentity.defaultIPv6Subnet,
         legacyHeaders: Bool = false
     ) throws -> RateLimiter {
         try RateLimiter(
             store: store,
             configuration: .init(
                 policies: [RateLimitPolicy(rule: RateLimitRule(limit: limit, per: .seconds(86_400), algorithm: algorithm))],
-                identity: .clientAddress(trustedProxies: trustedProxies),
+                identity: .clientAddress(trustedProxies: trustedProxies, ipv6Subnet: ipv6Subnet),
                 excludedPaths: ["/health"],
                 legacyHeaders: legacyHeaders
             )
@@ -82,6 +83,84 @@ import Testing
             #expect(try await limiter.respond(to: Self.request(peer: "192.0.2.2"), next: Self.ok).head.status == .ok)
             let health = try await limiter.respond(to: Self.request("/health"), next: Self.ok)
             #expect(health.head.status == .ok && health.head.headerFields[HTTPField.Name("RateLimit")!] == nil)
+        }
+    }
+
+    @Test func draft6HeadersOrNoneCanBeChosen() async throws {
+        func limiter(_ headers: RateLimiter.StandardHeaders, legacy: Bool = false) throws -> RateLimiter {
+            let policies = try [
+                RateLimitPolicy(name: "burst", rule: RateLimitRule(limit: 2, per: .seconds(10))),
+                RateLimitPolicy(name: "daily", rule: RateLimitRule(limit: 100, per: .seconds(86_400))),
+            ]
+            return try RateLimiter(
+                store: MemoryStore(),
+                configuration: .init(policies: policies, identity: .clientAddress(), standardHeaders: headers, legacyHeaders: legacy)
+            )
+        }
+        func field(_ response: StashResponse, _ name: String) -> String? { response.head.headerFields[HTTPField.Name(name)!] }
+
+        let draft6 = try limiter(.draft6)
+        let first = try await draft6.respond(to: Self.request(), next: Self.ok)
+        #expect(field(first, "RateLimit-Policy") == "2;w=10, 100;w=86400", "a member per policy")
+        #expect(field(first, "RateLimit-Limit") == "2" && field(first, "RateLimit-Remaining") == "1", "the tightest policy")
+        let reset = try #require(field(first, "RateLimit-Reset").flatMap { Int($0) })
+        #expect(reset >= 1 && reset <= 10)
+        #expect(field(first, "RateLimit") == nil && field(first, "X-RateLimit-Limit") == nil, "only draft 06's fields")
+        _ = try await draft6.respond(to: Self.request(), next: Self.ok)
+        let refused = try await draft6.respond(to: Self.request(), next: Self.ok)
+        #expect(refused.head.status == .tooManyRequests && field(refused, "RateLimit-Remaining") == "0")
+        #expect(refused.head.headerFields[.retryAfter] != nil)
+
+        let none = try await limiter(.none).respond(to: Self.request(), next: Self.ok)
+        #expect(none.head.headerFields.filter { $0.name.canonicalName.hasPrefix("ratelimit") }.isEmpty)
+        let legacyOnly = try await limiter(.none, legacy: true).respond(to: Self.request(), next: Self.ok)
+        #expect(field(legacyOnly, "X-RateLimit-Remaining") == "1" && field(legacyOnly, "RateLimit-Policy") == nil)
+        let current = try await limiter(.current).respond(to: Self.request(), next: Self.ok)
+        #expect(field(current, "RateLimit-Policy") == "\"burst\";q=2;w=10, \"daily\";q=100;w=86400", "the default")
+    }
+
+    @Test func anIPv6ClientIsItsSubnetSoRotatingAddressesDoesNotEscapeTheLimit() async throws {
+        for (name, store) in try TestStores.all() {
+            try await store.deleteAll()
+            let limiter = try Self.limiter(store, limit: 2)
+            func status(_ peer: String, headers: HTTPFields = [:]) async throws -> HTTPResponse.Status {
+                try await limiter.respond(to: Self.request(peer: peer, headers: headers), next: Self.ok).head.status
+            }
+            // Three addresses of one /56 (in two of its /64s), spelled three ways: one client.
+            #expect(try await status("2001:db8:1:2300::1") == .ok, "\(name)")
+            #expect(try await status("2001:DB8:1:23ff:ffff::9") == .ok, "\(name)")
+            #expect(try await status("2001:db8:1:2300:0:0:0:2") == .tooManyRequests, "\(name): the same /56")
+            #expect(try await status("2001:db8:1:2400::1") == .ok, "\(name): the next /56 is another client")
+            // An IPv4 client and its IPv4-mapped IPv6 spelling are one client, and IPv4 is never grouped.
+            #expect(try await status("192.0.2.44") == .ok)
+            #expect(try await status("::ffff:192.0.2.44") == .ok)
+            #expect(try await status("::ffff:c000:22c") == .tooManyRequests, "\(name): ::ffff:192.0.2.44 once more")
+            #expect(try await status("192.0.2.45") == .ok, "\(name): the next IPv4 address is another client")
+        }
+    }
+
+    @Test func theIPv6SubnetIsConfigurableAndAppliesToForwardedAddresses() async throws {
+        let perLAN = try Self.limiter(MemoryStore(), limit: 1, trustedProxies: ["10.0.0.0/8"], ipv6Subnet: 64)
+        func status(_ limiter: RateLimiter, _ peer: String, forwardedFor: String? = nil) async throws -> HTTPResponse.Status {
+            let headers: HTTPFields = forwardedFor.map { [.init("X-Forwarded-For")!: $0] } ?? [:]
+            return try await limiter.respond(to: Self.request(peer: peer, headers: headers), next: Self.ok).head.status
+        }
+        #expect(try await status(perLAN, "10.0.0.1", forwardedFor: "2001:db8:0:1::1") == .ok)
+        #expect(try await status(perLAN, "10.0.0.1", forwardedFor: "2001:db8:0:1:ffff::1") == .tooManyRequests, "one /64")
+        #expect(try await status(perLAN, "10.0.0.1", forwardedFor: "2001:db8:0:2::1") == .ok, "another /64")
+
+        let perAddress = try Self.limiter(MemoryStore(), limit: 1, ipv6Subnet: 128)
+        #expect(try await status(perAddress, "2001:db8::1") == .ok)
+        #expect(try await status(perAddress, "2001:db8::2") == .ok, "each address its own client")
+        #expect(try await status(perAddress, "2001:DB8:0::1") == .tooManyRequests, "2001:db8::1 spelled otherwise")
+
+        // A peer that is not an IP address (a Unix socket's path) is its own client, as it is.
+        let grouped = try Self.limiter(MemoryStore(), limit: 1)
+        #expect(try await status(grouped, "/run/app.sock") == .ok)
+        #expect(try await status(grouped, "/run/app.sock") == .tooManyRequests)
+
+        for length in [0, -1, 129] {
+            expectInvalidConfiguration { try ClientIdentity.clientAddress(ipv6Subnet: length) }
         }
     }
 

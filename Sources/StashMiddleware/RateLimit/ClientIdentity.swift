@@ -7,22 +7,62 @@ import HTTPTypes
 /// is absent, `X-Forwarded-For` read — from the right, skipping the trusted proxies, to the first address that is not
 /// one. A client can prepend anything to those headers; it cannot get past the last trusted proxy. A malformed
 /// entry ends the walk at the proxy that passed it on.
+///
+/// An IPv6 client is its subnet, a /56 by default: one host is given a /64 or more by its provider and can use any
+/// address in it, so limiting single IPv6 addresses would let it rotate through billions of them. An IPv4 address
+/// (or an IPv4-mapped IPv6 one, `::ffff:192.0.2.1`) is itself.
 public struct ClientIdentity: Sendable {
     let resolve: @Sendable (StashRequest) -> String?
 
+    /// The prefix length of the IPv6 subnets that count as one client unless told otherwise.
+    public static let defaultIPv6Subnet = 56
+
     /// The peer address, and forwarded addresses only from the given trusted proxies.
-    /// - Parameter trustedProxies: Addresses or CIDR ranges (`10.0.0.0/8`, `::1`).
-    /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for an entry that is not an address or range.
-    public static func clientAddress(trustedProxies: [String] = []) throws(StashMiddlewareError) -> ClientIdentity {
+    /// - Parameters:
+    ///   - trustedProxies: Addresses or CIDR ranges (`10.0.0.0/8`, `::1`).
+    ///   - ipv6Subnet: The prefix length (1 to 128) of the IPv6 subnet that counts as one client: 56 by default,
+    ///     64 for one LAN, 128 for single addresses.
+    /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for an entry that is not an address or range, or a
+    ///   subnet length out of range.
+    public static func clientAddress(
+        trustedProxies: [String] = [],
+        ipv6Subnet: Int = Self.defaultIPv6Subnet
+    ) throws(StashMiddlewareError) -> ClientIdentity {
         var ranges: [IPAddressRange] = []
         for proxy in trustedProxies { ranges.append(try IPAddressRange(proxy)) }
         let trusted = ranges
-        return ClientIdentity { request in Self.clientAddress(of: request, trusting: trusted) }
+        let subnet = try Self.validatedSubnet(ipv6Subnet)
+        return ClientIdentity { request in
+            Self.clientAddress(of: request, trusting: trusted).map { Self.client(of: $0, ipv6Subnet: subnet) }
+        }
     }
 
-    /// An identity of your own (an API key, a user id); `nil` falls back to the peer address.
+    /// An identity of your own (an API key, a user id); `nil` falls back to the peer address (an IPv6 one grouped by
+    /// its /56, as ``clientAddress(trustedProxies:ipv6Subnet:)`` does).
     public static func custom(_ identify: @escaping @Sendable (StashRequest) -> String?) -> ClientIdentity {
-        ClientIdentity { request in identify(request) ?? request.peerAddress }
+        ClientIdentity { request in
+            identify(request) ?? request.peerAddress.map { Self.client(of: $0, ipv6Subnet: Self.defaultIPv6Subnet) }
+        }
+    }
+
+    static func validatedSubnet(_ length: Int) throws(StashMiddlewareError) -> Int {
+        guard (1...128).contains(length) else {
+            throw StashMiddlewareError.invalidConfiguration("an IPv6 subnet length is 1 to 128, not \(length)")
+        }
+        return length
+    }
+
+    /// The client an address stands for: an IPv4 address in its usual form, an IPv6 one as its subnet
+    /// (`2001:db8:1:2300::/56`, in the canonical form whatever the spelling); text that is not an address, as it is.
+    static func client(of address: String, ipv6Subnet: Int) -> String {
+        guard var bytes = IPAddressRange.parse(address) else { return address }
+        if IPAddressRange.isIPv4Mapped(bytes) { return IPAddressRange.format(bytes) }
+        for index in 0..<16 {
+            let kept = min(8, max(0, ipv6Subnet - index * 8))
+            bytes[index] &= UInt8(truncatingIfNeeded: 0xFF << (8 - kept))
+        }
+        let text = IPAddressRange.format(bytes)
+        return ipv6Subnet == 128 ? text : text + "/\(ipv6Subnet)"
     }
 
     static func clientAddress(of request: StashRequest, trusting trusted: [IPAddressRange]) -> String? {

@@ -50,6 +50,24 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
         return true
     }
 
+    /// Whether 16 bytes are an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+    static func isIPv4Mapped(_ bytes: [UInt8]) -> Bool {
+        bytes.count == 16 && bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+    }
+
+    /// The text of 16 address bytes: an IPv4-mapped address as IPv4 (`192.0.2.1`), any other as canonical IPv6
+    /// (RFC 5952: lower case, zeros compressed).
+    static func format(_ bytes: [UInt8]) -> String {
+        let mapped = Self.isIPv4Mapped(bytes)
+        let source = mapped ? Array(bytes[12..<16]) : bytes
+        var text = [CChar](repeating: 0, count: 64)
+        let written = source.withUnsafeBytes { address in
+            inet_ntop(mapped ? AF_INET : AF_INET6, address.baseAddress, &text, socklen_t(text.count))
+        }
+        guard written != nil else { return "" }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The 16 bytes of an IPv6 or IPv4 (mapped) address, or `nil` when the text is not one. Brackets and a zone
     /// (`%eth0`) are not accepted: callers strip them.
     static func parse(_ text: String) -> [UInt8]? {

@@ -9,6 +9,18 @@ extension RateLimiter {
         case closed
     }
 
+    /// The rate-limit fields of the IETF draft (draft-ietf-httpapi-ratelimit-headers) a limiter adds to responses.
+    public enum StandardHeaders: Sendable, Equatable {
+        /// The current draft's (08 onward): one `RateLimit-Policy` and one `RateLimit` field, a member per policy —
+        /// `RateLimit-Policy: "default";q=100;w=60` and `RateLimit: "default";r=99;t=60`.
+        case current
+        /// Draft 06's, which many clients and gateways still read: `RateLimit-Limit`, `RateLimit-Remaining` and
+        /// `RateLimit-Reset` of the tightest policy, and `RateLimit-Policy: 100;w=60` (a member per policy).
+        case draft6
+        /// None (``Configuration/legacyHeaders`` may still add the `X-RateLimit-*` ones).
+        case none
+    }
+
     /// How a ``RateLimiter`` limits.
     public struct Configuration: Sendable {
         /// The policies; a request counts against every one that applies to it, and is refused when any refuses.
@@ -21,6 +33,8 @@ extension RateLimiter {
         public var excludedPaths: Set<String>
         /// Requests for which this returns `true` are never limited.
         public var skip: (@Sendable (StashRequest) -> Bool)?
+        /// Which of the IETF draft's fields to add: the current draft's by default.
+        public var standardHeaders: StandardHeaders
         /// Whether to add `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` too.
         public var legacyHeaders: Bool
         /// Open or closed when the store fails.
@@ -36,6 +50,7 @@ extension RateLimiter {
             storeName: String = "rate_limit",
             excludedPaths: Set<String> = [],
             skip: (@Sendable (StashRequest) -> Bool)? = nil,
+            standardHeaders: StandardHeaders = .current,
             legacyHeaders: Bool = false,
             failureMode: FailureMode = .open,
             logger: Logger = Logger(label: "Stash.RateLimiter", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -49,6 +64,7 @@ extension RateLimiter {
             self.storeName = storeName
             self.excludedPaths = excludedPaths
             self.skip = skip
+            self.standardHeaders = standardHeaders
             self.legacyHeaders = legacyHeaders
             self.failureMode = failureMode
             self.logger = logger

@@ -8,8 +8,8 @@ public import Stash
 /// in one atomic store step (``Stash/Store/rateLimit(_:rule:)``), so any number of instances sharing a store admit
 /// exactly the limit between them.
 ///
-/// Admitted responses carry the IETF `RateLimit-Policy` and `RateLimit` fields (and, when configured, the legacy
-/// `X-RateLimit-*` ones); a refused request gets 429 Too Many Requests with `Retry-After`, and the handler does not
+/// Admitted responses carry the IETF draft's `RateLimit-Policy` and `RateLimit` fields (or, when configured, draft
+/// 06's `RateLimit-Limit`/`-Remaining`/`-Reset`, and the legacy `X-RateLimit-*` ones); a refused request gets 429 Too Many Requests with `Retry-After`, and the handler does not
 /// run.
 ///
 /// ```swift
@@ -143,6 +143,37 @@ public struct RateLimiter: HTTPMiddleware {
     }
 
     private func addHeaders(_ decisions: RateLimitDecisions<Limit>, to fields: inout HTTPFields) {
+        let legacy = self.configuration.legacyHeaders
+        switch self.configuration.standardHeaders {
+        case .current:
+            // One copy of the handler's fields at most, with room for what is added.
+            fields.reserveCapacity(fields.count + (legacy ? 5 : 2))
+            self.addCurrentHeaders(decisions, to: &fields)
+        case .draft6:
+            fields.reserveCapacity(fields.count + (legacy ? 7 : 4))
+            var policies = ""
+            for (index, (limit, decision)) in decisions.enumerated() {
+                if index > 0 { policies += ", " }
+                policies += String(decision.limit) + ";w=" + String(limit.policy.rule.window.roundedUpToSeconds)
+            }
+            Self.set(.rateLimitPolicy, policies, in: &fields)
+            if let (_, tightest) = decisions.min(by: { $0.1.remaining < $1.1.remaining }) {
+                Self.set(.rateLimitLimit, String(tightest.limit), in: &fields)
+                Self.set(.rateLimitRemaining, String(tightest.remaining), in: &fields)
+                Self.set(.rateLimitReset, String(tightest.resetIn.roundedUpToSeconds), in: &fields)
+            }
+        case .none:
+            break
+        }
+        if legacy, let (_, tightest) = decisions.min(by: { $0.1.remaining < $1.1.remaining }) {
+            Self.set(.xRateLimitLimit, String(tightest.limit), in: &fields)
+            Self.set(.xRateLimitRemaining, String(tightest.remaining), in: &fields)
+            Self.set(.xRateLimitReset, String(tightest.resetIn.roundedUpToSeconds), in: &fields)
+        }
+    }
+
+    /// The current draft's `RateLimit-Policy` and `RateLimit`, a member per policy.
+    private func addCurrentHeaders(_ decisions: RateLimitDecisions<Limit>, to fields: inout HTTPFields) {
         // Appended piece by piece into one reserved string each: this runs on every limited request.
         var policies = ""
         var limits = ""
@@ -164,15 +195,8 @@ public struct RateLimiter: HTTPMiddleware {
             limits += ";t="
             limits += String(decision.resetIn.roundedUpToSeconds)
         }
-        // One copy of the handler's fields at most, with room for what is added.
-        fields.reserveCapacity(fields.count + (self.configuration.legacyHeaders ? 5 : 2))
         Self.set(.rateLimitPolicy, policies, in: &fields)
         Self.set(.rateLimit, limits, in: &fields)
-        if self.configuration.legacyHeaders, let (_, tightest) = decisions.min(by: { $0.1.remaining < $1.1.remaining }) {
-            Self.set(.xRateLimitLimit, String(tightest.limit), in: &fields)
-            Self.set(.xRateLimitRemaining, String(tightest.remaining), in: &fields)
-            Self.set(.xRateLimitReset, String(tightest.resetIn.roundedUpToSeconds), in: &fields)
-        }
     }
 
     /// Sets a field, replacing any of that name the handler set: appended when there is none, the common case.
@@ -188,6 +212,9 @@ public struct RateLimiter: HTTPMiddleware {
 extension HTTPField.Name {
     static let rateLimitPolicy = HTTPField.Name("RateLimit-Policy")!
     static let rateLimit = HTTPField.Name("RateLimit")!
+    static let rateLimitLimit = HTTPField.Name("RateLimit-Limit")!
+    static let rateLimitRemaining = HTTPField.Name("RateLimit-Remaining")!
+    static let rateLimitReset = HTTPField.Name("RateLimit-Reset")!
     static let xRateLimitLimit = HTTPField.Name("X-RateLimit-Limit")!
     static let xRateLimitRemaining = HTTPField.Name("X-RateLimit-Remaining")!
     static let xRateLimitReset = HTTPField.Name("X-RateLimit-Reset")!
