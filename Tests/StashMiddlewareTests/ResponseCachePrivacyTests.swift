@@ -43,6 +43,35 @@ import Testing
         }
     }
 
+    @Test func aResponseFilterKeepsOutWhatItRefusesAndCannotLetInWhatTheRulesForbid() async throws {
+        for (name, store) in try TestStores.all() {
+            try await store.deleteAll()
+            // Store only responses that say they are complete, and never for /admin.
+            let cache = CacheTest.cache(store) { configuration in
+                configuration.responseFilter = { request, response in
+                    !request.pathWithoutQuery.hasPrefix("/admin") && response.head.headerFields[HTTPField.Name("X-Complete")!] == "yes"
+                }
+            }
+            let complete: HTTPFields = [HTTPField.Name("X-Complete")!: "yes"]
+            let cases: [(String, HTTPFields, Int, String?)] = [
+                ("/report", complete, 1, nil),
+                ("/partial", [HTTPField.Name("X-Complete")!: "no"], 2, "Stash; fwd=uri-miss; detail=filter"),
+                ("/admin/report", complete, 2, "Stash; fwd=uri-miss; detail=filter"),
+            ]
+            for (path, fields, runs, detail) in cases {
+                let origin = CountingOrigin.with(fields)
+                let first = try await cache.respond(to: CacheTest.request(path), next: origin.handler)
+                _ = try await cache.respond(to: CacheTest.request(path), next: origin.handler)
+                #expect(origin.count == runs, "\(name) \(path)")
+                if let detail { #expect(CacheTest.status(first) == detail, "\(name) \(path)") }
+            }
+            // A filter that says yes to everything cannot store what the rules keep out.
+            let permissive = CacheTest.cache(store) { $0.responseFilter = { _, _ in true } }
+            let (first, _) = try await Self.secondClientGetsItsOwnResponse(permissive, fields: [.setCookie: "session=abc"], path: "/cookie-2")
+            #expect(CacheTest.status(first) == "Stash; fwd=uri-miss; detail=set-cookie", "\(name)")
+        }
+    }
+
     @Test func anExplicitlyPublicAnswerToAnAuthorizedRequestIsCached() async throws {
         for (name, store) in try TestStores.all() {
             try await store.deleteAll()

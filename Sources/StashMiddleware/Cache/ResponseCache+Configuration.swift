@@ -13,6 +13,11 @@ extension ResponseCache {
         public var methods: Set<HTTPRequest.Method>
         /// The status codes whose responses are stored.
         public var cacheableStatuses: Set<Int>
+        /// Decides, beside ``cacheableStatuses``, whether a response the cache could store is stored: `false` keeps
+        /// it out (`Cache-Status: …; fwd=uri-miss; detail=filter`), `true` leaves the decision to the rules. It can
+        /// only refuse: a response that sets a cookie, says `private` or `no-store`, or answers an authorized request,
+        /// is never stored whatever it returns. `nil` (the default) stores by the rules alone.
+        public var responseFilter: (@Sendable (StashRequest, StashResponse) -> Bool)?
         /// How long a response stays fresh when neither ``lifetimeForRequest`` nor ``routeLifetimes`` says.
         public var lifetime: Lifetime
         /// Lifetimes by path (without query, exactly as requested), ahead of ``lifetime``.
@@ -74,6 +79,7 @@ extension ResponseCache {
         ///   - cacheableStatuses: The status codes whose responses are stored: 2xx, 301 and 308 by default. A partial
         ///     206 is never stored; in ``Mode/responseHeaders``, any other final status is also stored when the
         ///     response gives its own freshness.
+        ///   - responseFilter: A predicate on the request and its response that may keep a response out.
         ///   - lifetime: The default lifetime: 60 seconds.
         ///   - routeLifetimes: Lifetimes by path.
         ///   - lifetimeForRequest: Lifetimes by request, ahead of the other two.
@@ -92,6 +98,7 @@ extension ResponseCache {
             cacheName: String = "Stash",
             methods: Set<HTTPRequest.Method> = [.get],
             cacheableStatuses: Set<Int> = Set(200...299).union([301, 308]),
+            responseFilter: (@Sendable (StashRequest, StashResponse) -> Bool)? = nil,
             lifetime: Lifetime = .duration(.seconds(60)),
             routeLifetimes: [String: Lifetime] = [:],
             lifetimeForRequest: (@Sendable (StashRequest) -> Lifetime?)? = nil,
@@ -109,6 +116,7 @@ extension ResponseCache {
             self.cacheName = cacheName
             self.methods = methods
             self.cacheableStatuses = cacheableStatuses
+            self.responseFilter = responseFilter
             self.lifetime = lifetime
             self.routeLifetimes = routeLifetimes
             self.lifetimeForRequest = lifetimeForRequest

@@ -11,10 +11,10 @@ extension ResponseCache {
         case uncacheable(String)
     }
 
-    /// Decides whether a response may be stored: never one that is streamed, too large, of another status, one whose
-    /// handler read or changed the session, one that sets a cookie or is `no-store` or `private`, one that varies on
-    /// everything, an answer to a request that forbids storing, or an answer to a request with `Authorization`
-    /// unless the response is `public` or has an `s-maxage`.
+    /// Decides whether a response may be stored: never one that is streamed, too large, of another status, refused by
+    /// ``Configuration/responseFilter``, one whose handler read or changed the session, one that sets a cookie or is
+    /// `no-store` or `private`, one that varies on everything, an answer to a request that forbids storing, or an
+    /// answer to a request with `Authorization` unless the response is `public` or has an `s-maxage`.
     ///
     /// In ``Mode/configuredLifetimes``, the lifetime is the configured one; unless
     /// ``Configuration/honorsResponseNoCache`` is off, a response that says `no-cache`, or whose `s-maxage` (or else
@@ -31,6 +31,7 @@ extension ResponseCache {
         let listedStatus = self.configuration.cacheableStatuses.contains(response.head.status.code)
         if !listedStatus, !self.storesByOwnFreshness(response) { return .uncacheable("status") }
         if response.body.readableBytes > self.configuration.maximumBodySize { return .uncacheable("too-large") }
+        if let filter = self.configuration.responseFilter, !filter(request, response) { return .uncacheable("filter") }
         if context.directives.noStore { return .uncacheable("request-no-store") }
         // With the session middleware in front of the cache, the handler's response reaches the cache before the
         // session middleware marks it: the session itself tells.
