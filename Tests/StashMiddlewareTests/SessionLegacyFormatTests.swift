@@ -68,15 +68,18 @@ import Testing
 
 /// The session's record: its metadata field is not a value, and no value can take its name.
 @Suite struct SessionRecordFieldsTests {
-    @Test func theRenewalTimeIsAMetadataFieldNoKeyCanTake() async throws {
+    @Test func theRenewalAndCreationTimesAreMetadataFieldsNoKeyCanTake() async throws {
         let store = MemoryStore()
         let middleware = SessionMiddleware(store: store)
         let id = try SessionRequests.issuedID(try await SessionRequests.send(middleware) { try $0.setValue(1, forKey: "n") })
         let fields = try #require(try await store.record(id, renewingFor: nil))
-        #expect(Set(fields.keys) == ["n", SessionRecord.renewedAtField])
+        #expect(Set(fields.keys) == ["n", SessionRecord.renewedAtField, SessionRecord.createdAtField])
         _ = try await SessionRequests.send(middleware, id: id) { session throws in
-            let error = try #require(throws: StashMiddlewareError.self) { try session.setValue(2, forKey: SessionRecord.renewedAtField) }
-            #expect(error.code == .invalidSessionKey)
+            #expect(try session.value(forKey: SessionRecord.createdAtField, as: Int.self) == nil, "metadata is not a value")
+            for field in [SessionRecord.renewedAtField, SessionRecord.createdAtField] {
+                let error = try #require(throws: StashMiddlewareError.self) { try session.setValue(2, forKey: field) }
+                #expect(error.code == .invalidSessionKey)
+            }
             let nul = try #require(throws: StashMiddlewareError.self) { try session.setValue(2, forKey: "\u{0}") }
             #expect(nul.code == .invalidSessionKey)
         }

@@ -3,6 +3,7 @@ import NIOCore
 import Stash
 import StashMiddleware
 import StashTestSupport
+import StashTesting
 import Testing
 
 @testable import StashPostgres
@@ -19,6 +20,31 @@ import Testing
             let missing = (0..<64).filter { fields["key\($0)"] != ByteBuffer(string: "\($0)") }
             #expect(missing.isEmpty, "lost keys \(missing)")
             #expect(fields["start"] == ByteBuffer(string: "0"))
+        }
+    }
+
+    /// An absolute lifetime on PostgreSQL: renewals keep the creation time in the record and are cut short by it;
+    /// after it the session is over.
+    @Test func anAbsoluteLifetimeEndsABusySession() async throws {
+        try await withPostgresStore(.testing(table: PostgresTestServer.uniqueName("sessions"))) { store -> Void in
+            let clock = ManualClock()
+            let expiry = SessionExpiry.sliding(.seconds(3600), renewingAfter: .seconds(60), endingAfter: .seconds(5000))
+            let middleware = SessionMiddleware(store: store, configuration: try .init(expiry: expiry), clock: clock)
+            let id = try await SessionTraffic.start(middleware)
+            let createdAt = try #require(try await store.record(id, renewingFor: nil)?["\u{0}createdAt"])
+            clock.advance(by: .seconds(3000))
+            let renewed = try await SessionTraffic.send(middleware, id: id, key: "n", value: 1)
+            #expect(renewed.head.headerFields[.setCookie]?.contains("Max-Age=2000;") == true, "5000 - 3000 s left")
+            #expect(try await store.record(id, renewingFor: nil)?["\u{0}createdAt"] == createdAt, "kept by the renewal")
+            guard case .expiresIn(let left) = try await store.expiry(of: id) else {
+                Issue.record("the session has no expiry")
+                return
+            }
+            #expect(left <= .seconds(2000) && left > .seconds(1900))
+            clock.advance(by: .seconds(2000))
+            let over = try await SessionTraffic.send(middleware, id: id, key: "n", value: 2)
+            let cookie = try #require(over.head.headerFields[.setCookie])
+            #expect(!cookie.hasPrefix("session=\(id);"), "a new session, with a new id")
         }
     }
 }

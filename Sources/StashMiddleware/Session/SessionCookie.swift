@@ -1,12 +1,16 @@
+import Stash
+
 /// The session cookie's name and attributes, checked once, and the `Set-Cookie` values made of them.
 ///
 /// No `Expires` attribute is sent: every browser in use honours `Max-Age`, which does not depend on the client's
-/// clock, and RFC 6265 gives it precedence when both are present.
+/// clock, and RFC 6265 gives it precedence when both are present. A browser-session cookie has no `Max-Age` either:
+/// the browser drops it when it ends the session (the stored session still ends with its expiry).
 struct SessionCookie: Sendable {
     let name: String
     /// The attributes after `Max-Age`, as in `; Path=/; HttpOnly; SameSite=Lax`.
     private let attributes: String
-    private let maxAge: Int64
+    /// `Max-Age` for a session's whole lifetime; `nil` for a browser-session cookie.
+    private let maxAge: Int64?
 
     init(
         name: String,
@@ -15,7 +19,7 @@ struct SessionCookie: Sendable {
         secure: Bool,
         httpOnly: Bool,
         sameSite: SessionMiddleware.SameSite,
-        maxAge: Int64
+        maxAge: Int64?
     ) throws(StashMiddlewareError) {
         guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenCharacter) else {
             throw StashMiddlewareError.invalidConfiguration("the session cookie name \(name.debugDescription) is not an HTTP token")
@@ -50,9 +54,11 @@ struct SessionCookie: Sendable {
         self.maxAge = maxAge
     }
 
-    /// The `Set-Cookie` value that gives the browser a session id for the session's lifetime.
-    func setting(_ id: String) -> String {
-        "\(self.name)=\(id); Max-Age=\(self.maxAge)\(self.attributes)"
+    /// The `Set-Cookie` value that gives the browser a session id for the session's lifetime, or for `lifetime`
+    /// (what an absolute lifetime leaves of it) — or, for a browser-session cookie, until the browser's session ends.
+    func setting(_ id: String, for lifetime: Duration? = nil) -> String {
+        guard let maxAge = self.maxAge else { return "\(self.name)=\(id)\(self.attributes)" }
+        return "\(self.name)=\(id); Max-Age=\(lifetime.map { min($0.roundedUpToSeconds, maxAge) } ?? maxAge)\(self.attributes)"
     }
 
     /// The `Set-Cookie` value that makes the browser drop the cookie (same name, path and domain, `Max-Age=0`).

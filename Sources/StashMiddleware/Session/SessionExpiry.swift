@@ -11,6 +11,15 @@ public struct SessionExpiry: Hashable, Sendable {
     /// request: an idle session then expires between `lifetime - renewalInterval` and `lifetime` after the last
     /// request.
     public let renewalInterval: Duration?
+    /// For sliding expiry, how long after its creation a session ends however busy it is (OWASP's absolute timeout);
+    /// `nil` for none. A regenerated id (at a login) keeps the time its session was created.
+    public let absoluteLifetime: Duration?
+
+    init(lifetime: Duration, renewalInterval: Duration?, absoluteLifetime: Duration? = nil) {
+        self.lifetime = lifetime
+        self.renewalInterval = renewalInterval
+        self.absoluteLifetime = absoluteLifetime
+    }
 
     /// A fixed lifetime: the session expires `lifetime` after it is created (or regenerated), however busy it is.
     /// Changing a value keeps the expiry it had.
@@ -18,13 +27,25 @@ public struct SessionExpiry: Hashable, Sendable {
         SessionExpiry(lifetime: lifetime, renewalInterval: nil)
     }
 
-    /// A sliding lifetime: the session expires `lifetime` after the request that last renewed it.
+    /// A sliding lifetime: the session expires `lifetime` after the request that last renewed it, and — with an
+    /// `absolute` lifetime — `absolute` after it was created at the latest.
     /// - Parameters:
     ///   - lifetime: How long an idle session lives.
     ///   - interval: The least time between two renewals; by default a tenth of the lifetime, at most one minute.
     ///     A request that changes the session renews it whatever the interval, since it writes anyway.
-    public static func sliding(_ lifetime: Duration, renewingAfter interval: Duration? = nil) -> SessionExpiry {
-        SessionExpiry(lifetime: lifetime, renewalInterval: interval ?? min(lifetime / 10, .seconds(60)))
+    ///   - absolute: How long after its creation the session ends however busy it is; at least `lifetime`.
+    ///     Sessions stored by a Stash without absolute lifetimes count from their last renewal.
+    public static func sliding(_ lifetime: Duration, renewingAfter interval: Duration? = nil, endingAfter absolute: Duration? = nil) -> SessionExpiry
+    {
+        SessionExpiry(lifetime: lifetime, renewalInterval: interval ?? min(lifetime / 10, .seconds(60)), absoluteLifetime: absolute)
+    }
+
+    /// How long a session created at `createdAt` may live from `now` (milliseconds since the epoch): the lifetime,
+    /// or less when the absolute lifetime ends sooner; zero or less when it has ended.
+    func remaining(createdAt: Int64, now: Int64) -> Duration {
+        guard let absolute = self.absoluteLifetime else { return self.lifetime }
+        let left = absolute - .milliseconds(now - createdAt)
+        return min(self.lifetime, left)
     }
 
     /// Checks the lifetime and renewal interval.
@@ -35,6 +56,11 @@ public struct SessionExpiry: Hashable, Sendable {
         if let interval = self.renewalInterval, interval <= .zero || interval >= self.lifetime {
             throw StashMiddlewareError.invalidConfiguration(
                 "a session renewal interval must be positive and shorter than the lifetime, not \(interval)"
+            )
+        }
+        if let absolute = self.absoluteLifetime, absolute < self.lifetime || absolute > StoreLimits.maximumExpiry {
+            throw StashMiddlewareError.invalidConfiguration(
+                "a session's absolute lifetime must be at least its lifetime (\(self.lifetime)) and at most 100 years, not \(absolute)"
             )
         }
     }

@@ -25,6 +25,9 @@ extension SessionMiddleware {
         public private(set) var sameSite: SameSite
         /// How long sessions live, and whether requests renew them.
         public private(set) var expiry: SessionExpiry
+        /// Whether the cookie is a browser-session cookie: no `Max-Age`, so the browser drops it when it ends its
+        /// session (closing it, for most). The stored session ends with ``expiry`` all the same.
+        public private(set) var browserSessionCookie: Bool
         /// Where the middleware logs (at debug and trace level only); by default nowhere.
         public var logger: Logger
 
@@ -39,7 +42,8 @@ extension SessionMiddleware {
         /// Creates a configuration.
         /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for a cookie name that is not an HTTP token, a path or domain
         ///   holding `;` or a control character, `SameSite=None` without `Secure`, a `__Secure-` or `__Host-` name
-        ///   whose attributes break the prefix's rules, or a lifetime or renewal interval out of range.
+        ///   whose attributes break the prefix's rules, or a lifetime, renewal interval or absolute lifetime out of
+        ///   range.
         public init(
             storeName: String = "sessions",
             cookieName: String = "session",
@@ -49,6 +53,7 @@ extension SessionMiddleware {
             httpOnly: Bool = true,
             sameSite: SameSite = .lax,
             expiry: SessionExpiry = .fixed(.seconds(12 * 3600)),
+            browserSessionCookie: Bool = false,
             logger: Logger = Logger(label: "Stash.SessionMiddleware", factory: { _ in SwiftLogNoOpLogHandler() })
         ) throws(StashMiddlewareError) {
             try expiry.validate()
@@ -59,7 +64,7 @@ extension SessionMiddleware {
                 secure: secure,
                 httpOnly: httpOnly,
                 sameSite: sameSite,
-                maxAge: expiry.lifetime.roundedUpToSeconds
+                maxAge: browserSessionCookie ? nil : expiry.lifetime.roundedUpToSeconds
             )
             self.storeName = storeName
             self.cookieName = cookieName
@@ -69,6 +74,7 @@ extension SessionMiddleware {
             self.httpOnly = httpOnly
             self.sameSite = sameSite
             self.expiry = expiry
+            self.browserSessionCookie = browserSessionCookie
             self.logger = logger
         }
     }

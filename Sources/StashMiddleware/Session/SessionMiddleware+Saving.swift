@@ -13,8 +13,9 @@ extension SessionMiddleware {
         case unchanged
         /// The changes were written, keeping the session's expiry.
         case saved
-        /// The session's expiry was reset to its full lifetime (sliding expiry), with or without changes.
-        case renewed(changed: Bool)
+        /// The session's expiry was reset (sliding expiry) to `lifetime` — its full lifetime, or what its absolute
+        /// lifetime leaves — with or without changes.
+        case renewed(changed: Bool, lifetime: Duration)
         /// The request removed the session's last value, so the session was deleted.
         case emptied
     }
@@ -46,14 +47,15 @@ extension SessionMiddleware {
 
     /// Stores a new session under a fresh id.
     private func create(_ id: String, values: [String: ByteBuffer]) async throws {
-        let record = SessionRecord(values: values, renewedAt: self.now().millisecondsSinceEpoch)
-        try await self.insert(id, record)
+        let now = self.now().millisecondsSinceEpoch
+        let record = SessionRecord(values: values, renewedAt: now, createdAt: now)
+        try await self.insert(id, record, expiresIn: self.configuration.expiry.lifetime)
     }
 
     /// Inserts a session's record. The insert refuses to overwrite: with 256 random bits an existing id means a broken
     /// generator, and failing is better than handing one user another's session.
-    private func insert(_ id: String, _ record: SessionRecord) async throws {
-        guard try await self.store.insertRecord(id, fields: record.fields, expiresIn: self.configuration.expiry.lifetime) else {
+    private func insert(_ id: String, _ record: SessionRecord, expiresIn lifetime: Duration) async throws {
+        guard try await self.store.insertRecord(id, fields: record.fields, expiresIn: lifetime) else {
             throw StoreError.alreadyExists(key: id)
         }
     }
@@ -69,18 +71,24 @@ extension SessionMiddleware {
         if isLegacy {
             return try await self.mergeLegacy(into: id, changes: changes, expiry: expiry, now: now)
         }
-        let renews = expiry.renewalInterval != nil
+        // Renewed for the lifetime, or what the absolute lifetime leaves of it (nothing left: the session ends at
+        // the expiry it has, which its last renewal set no later than the absolute end).
+        let started = loaded?.startedAt ?? now
+        let lifetime = expiry.remaining(createdAt: started, now: now)
+        let renews = expiry.renewalInterval != nil && lifetime > .zero
         var record = changes
         record.metadataFields = SessionRecord.metadataFields
         if renews {
             record.set[SessionRecord.renewedAtField] = SessionRecord.renewal(now)
-            record.expiry = .reset(expiry.lifetime)
+            // A session stored before creation times were kept counts from its last renewal, which this one replaces.
+            if loaded?.createdAt == nil { record.set[SessionRecord.createdAtField] = SessionRecord.renewal(started) }
+            record.expiry = .reset(lifetime)
         }
         let outcome: MergeOutcome
         switch try await self.store.mergeRecord(id, record) {
         case .missing: outcome = .gone
         case .deleted: outcome = .emptied
-        case .merged: outcome = renews ? .renewed(changed: changed) : .saved
+        case .merged: outcome = renews ? .renewed(changed: changed, lifetime: lifetime) : .saved
         }
         return self.finish(id, outcome)
     }
@@ -111,11 +119,11 @@ extension SessionMiddleware {
             self.metrics.saved.increment()
             self.configuration.logger.trace("session saved")
             return nil
-        case .renewed(let changed):
+        case .renewed(let changed, let lifetime):
             if changed { self.metrics.saved.increment() }
             self.metrics.renewed.increment()
             self.configuration.logger.trace("session renewed")
-            return self.configuration.cookie.setting(id)
+            return self.configuration.cookie.setting(id, for: lifetime)
         case .emptied:
             self.metrics.destroyed.increment()
             self.configuration.logger.debug("session emptied and deleted")
@@ -126,30 +134,38 @@ extension SessionMiddleware {
     /// Moves a session to a new id: the old record is taken and deleted in one atomic step, then stored, with the
     /// request's changes, under the new id. A session deleted meanwhile is not brought back: the new one holds only
     /// this request's values.
+    /// The new id keeps the session's creation time, so that an absolute lifetime is not restarted by a login.
     private func move(from old: String, to new: String, isLegacy: Bool, changes: RecordChanges) async throws -> String? {
-        var record = SessionRecord(values: [:], renewedAt: self.now().millisecondsSinceEpoch)
+        let now = self.now().millisecondsSinceEpoch
+        var record = SessionRecord(values: [:], renewedAt: now, createdAt: now)
+        var taken: SessionRecord?
         if isLegacy {
-            let taken = Mutex<ByteBuffer?>(nil)
+            let buffer = Mutex<ByteBuffer?>(nil)
             _ = try await self.store.update(old) { current in
-                taken.withLock { $0 = current }
+                buffer.withLock { $0 = current }
                 return current == nil ? .unchanged : .delete
             }
-            if let buffer = taken.withLock({ $0 }) {
-                record.values = try SessionRecord(decoding: buffer).values
-            }
+            taken = try buffer.withLock({ $0 }).map { buffer throws(StashMiddlewareError) in try SessionRecord(decoding: buffer) }
         } else if let fields = try await self.store.takeRecord(old) {
-            record.values = try SessionRecord(fields: fields).values
+            taken = try SessionRecord(fields: fields)
+        }
+        if let taken {
+            record.values = taken.values
+            record.createdAt = taken.startedAt
         }
         record.apply(changes)
-        guard !record.values.isEmpty else {
+        // A fixed lifetime starts again with the new id; a sliding one gets what its absolute lifetime leaves.
+        let expiry = self.configuration.expiry
+        let lifetime = expiry.renewalInterval == nil ? expiry.lifetime : expiry.remaining(createdAt: record.startedAt, now: now)
+        guard !record.values.isEmpty, lifetime > .zero else {
             self.metrics.destroyed.increment()
-            self.configuration.logger.debug("regenerated session holds no value; deleted")
+            self.configuration.logger.debug("regenerated session holds no value, or its absolute lifetime is over; deleted")
             return self.configuration.cookie.clearing()
         }
-        try await self.insert(new, record)
+        try await self.insert(new, record, expiresIn: lifetime)
         self.metrics.regenerated.increment()
         self.configuration.logger.debug("session id regenerated")
-        return self.configuration.cookie.setting(new)
+        return self.configuration.cookie.setting(new, for: lifetime)
     }
 
     /// What to write when merging changes into the legacy session `current`: the transform of ``Stash/Store/update(_:_:)``.
@@ -165,9 +181,12 @@ extension SessionMiddleware {
         record.apply(changes)
         let changed = record.values != before
         if record.values.isEmpty { return (.delete, .emptied) }
-        if expiry.renewalInterval != nil, changed || Self.isRenewalDue(record, expiry: expiry, now: now) {
-            record.renewedAt = now
-            return (.set(record.encoded(), expiresIn: expiry.lifetime), .renewed(changed: changed))
+        let lifetime = expiry.remaining(createdAt: record.startedAt, now: now)
+        if expiry.renewalInterval != nil, lifetime > .zero, changed || Self.isRenewalDue(record, expiry: expiry, now: now) {
+            // The legacy encoding has no creation time: with an absolute lifetime such a session is not renewed past
+            // the end its last renewal sets (it moves into a record, with that time, when its id is regenerated).
+            if expiry.absoluteLifetime == nil { record.renewedAt = now }
+            return (.set(record.encoded(), expiresIn: lifetime), .renewed(changed: changed, lifetime: lifetime))
         }
         guard changed else { return (.unchanged, .unchanged) }
         return (.setKeepingExpiry(record.encoded()), .saved)

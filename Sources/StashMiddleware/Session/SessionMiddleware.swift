@@ -122,6 +122,12 @@ public struct SessionMiddleware: HTTPMiddleware {
             self.configuration.logger.debug("session cookie names no stored session (expired or forged); a new session gets a fresh id")
             return Session(state: SessionState(id: nil, record: nil))
         }
+        let expiry = self.configuration.expiry
+        if expiry.absoluteLifetime != nil, expiry.remaining(createdAt: record.startedAt, now: self.now().millisecondsSinceEpoch) <= .zero {
+            self.metrics.rejected.increment()
+            self.configuration.logger.debug("session reached its absolute lifetime; a new session gets a fresh id")
+            return Session(state: SessionState(id: nil, record: nil))
+        }
         self.metrics.loaded.increment()
         return Session(state: SessionState(id: id, record: record, isLegacy: isLegacy))
     }

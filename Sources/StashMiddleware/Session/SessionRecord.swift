@@ -4,8 +4,8 @@ import Stash
 /// A session as the store keeps it: its values (each a JSON document) and when its expiry was last renewed.
 ///
 /// Stored as a record of the store (see ``Stash/Store/mergeRecord(_:_:)``): a field per value, named by its key, and
-/// the metadata field ``renewedAtField`` with the renewal time (`Int64`, big-endian), so that a request's changes are
-/// merged by the store in one atomic step.
+/// the metadata fields ``renewedAtField`` and ``createdAtField`` with the renewal and creation times (`Int64`,
+/// big-endian), so that a request's changes are merged by the store in one atomic step.
 ///
 /// Sessions written by Stash 0.x before records were one value in a compact, versioned binary encoding, which
 /// ``init(decoding:)`` still reads: such a session is saved in that form until it ends or its id is regenerated
@@ -20,11 +20,18 @@ struct SessionRecord: Equatable, Sendable {
     /// When the session's expiry was last set in full (created, renewed by sliding expiry), in milliseconds since
     /// the Unix epoch.
     var renewedAt: Int64
+    /// When the session was created, in milliseconds since the Unix epoch; `nil` for one stored before Stash kept it
+    /// (it then counts from its last renewal).
+    var createdAt: Int64?
 
-    init(values: [String: ByteBuffer], renewedAt: Int64) {
+    init(values: [String: ByteBuffer], renewedAt: Int64, createdAt: Int64? = nil) {
         self.values = values
         self.renewedAt = renewedAt
+        self.createdAt = createdAt
     }
+
+    /// When the session began, as far as its record tells: its creation, or else its last renewal.
+    var startedAt: Int64 { self.createdAt ?? self.renewedAt }
 
     /// Decodes a stored record.
     /// - Throws: ``StashMiddlewareError/Code/corruptSession`` for anything but a whole, well-formed version 1 record.
@@ -53,8 +60,10 @@ struct SessionRecord: Equatable, Sendable {
     /// The record field holding the renewal time. Session keys cannot start with a NUL character, so no value can
     /// take its name.
     static let renewedAtField = "\u{0}renewedAt"
+    /// The record field holding the creation time (`Int64`, big-endian), kept across renewals and regenerated ids.
+    static let createdAtField = "\u{0}createdAt"
     /// The record's metadata fields, for ``Stash/RecordChanges/metadataFields``: made once, not on every save.
-    static let metadataFields: Set<String> = [renewedAtField]
+    static let metadataFields: Set<String> = [renewedAtField, createdAtField]
 
     /// Reads a session from the fields of its record.
     /// - Throws: ``StashMiddlewareError/Code/corruptSession`` when the renewal time is missing or malformed.
@@ -64,6 +73,14 @@ struct SessionRecord: Equatable, Sendable {
         guard var renewal = values.removeValue(forKey: Self.renewedAtField),
             let renewedAt = renewal.readInteger(as: Int64.self), renewal.readableBytes == 0
         else { throw Self.corrupt("its renewal time is missing or malformed") }
+        if var creation = values.removeValue(forKey: Self.createdAtField) {
+            guard let createdAt = creation.readInteger(as: Int64.self), creation.readableBytes == 0 else {
+                throw Self.corrupt("its creation time is malformed")
+            }
+            self.createdAt = createdAt
+        } else {
+            self.createdAt = nil
+        }
         self.values = values
         self.renewedAt = renewedAt
     }
@@ -72,10 +89,11 @@ struct SessionRecord: Equatable, Sendable {
     var fields: [String: ByteBuffer] {
         var fields = self.values
         fields[Self.renewedAtField] = Self.renewal(self.renewedAt)
+        if let createdAt = self.createdAt { fields[Self.createdAtField] = Self.renewal(createdAt) }
         return fields
     }
 
-    /// The value of ``renewedAtField`` for a renewal time.
+    /// The value of ``renewedAtField`` for a renewal time (and of ``createdAtField`` for a creation time).
     static func renewal(_ renewedAt: Int64) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: 8)
         buffer.writeInteger(renewedAt)
