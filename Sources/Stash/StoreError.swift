@@ -21,6 +21,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             case invalidConfiguration
             case invalidRecord
             case tlsFailed
+            case computationFailed
         }
 
         private let base: Base
@@ -60,6 +61,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         /// A secure connection to the store's server could not be made: its certificate is not trusted or not for its
         /// name, it does not speak TLS on that port, or it refused the client's certificate (or its absence).
         public static let tlsFailed = Self(.tlsFailed)
+        /// A value a ``ValueCache`` computes could not be computed: the computation threw (its error is
+        /// ``StoreError/underlying``). Nothing was stored.
+        public static let computationFailed = Self(.computationFailed)
         /// A ``Persister`` snapshot cannot be read: empty, truncated, damaged or not a snapshot at all.
         public static let corruptSnapshot = Self(.corruptSnapshot)
         /// A ``Persister`` snapshot was written in a format version this build does not know.

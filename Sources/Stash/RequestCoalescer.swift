@@ -1,15 +1,16 @@
 import Synchronization
 
-/// In-process request coalescing: the first miss of a key leads (runs the handler), later misses of the same key
-/// wait for what the leader shares, and a key being revalidated is revalidated by one request at a time.
+/// In-process request coalescing: the first miss of a key leads (runs the handler, or the computation), later misses
+/// of the same key wait for what the leader shares, and a key being revalidated is revalidated by one request at a
+/// time. The response cache's misses and ``ValueCache``'s computations go through it.
 ///
 /// Waiters are continuations in a table guarded by a mutex; the leader resumes them when it finishes, so nothing
 /// runs outside the tasks of the requests themselves. A cancelled waiter leaves the table at once and throws
 /// `CancellationError`; the leader's cancellation is the leader's business: when it finishes without a result
 /// (it threw, or was cancelled), its waiters get `nil` and run their own handlers.
-final class RequestCoalescer<Shared: Sendable>: Sendable {
+package final class RequestCoalescer<Shared: Sendable>: Sendable {
     /// What a request that arrives with a missing key is to do.
-    enum Arrival: Sendable {
+    package enum Arrival: Sendable {
         /// Run the handler, then call ``finish(_:sharing:)``.
         case leader
         /// Another request led; this is what it shared (`nil`: nothing, run the handler).
@@ -27,11 +28,11 @@ final class RequestCoalescer<Shared: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
-    init() {}
+    package init() {}
 
     /// Leads the flight of a key, or waits for its leader's result.
     /// - Throws: `CancellationError` when the waiting task is cancelled.
-    func arrive(_ key: String) async throws -> Arrival {
+    package func arrive(_ key: String) async throws -> Arrival {
         let id: UInt64? = self.state.withLock { state in
             guard state.flights[key] != nil else {
                 state.flights[key] = [:]
@@ -74,7 +75,7 @@ final class RequestCoalescer<Shared: Sendable>: Sendable {
     }
 
     /// Ends the flight a leader of `key` led, handing `shared` to every waiter.
-    func finish(_ key: String, sharing shared: Shared?) {
+    package func finish(_ key: String, sharing shared: Shared?) {
         let waiters = self.state.withLock { $0.flights.removeValue(forKey: key) } ?? [:]
         for waiter in waiters.values {
             waiter.resume(returning: .follower(shared))
@@ -82,24 +83,24 @@ final class RequestCoalescer<Shared: Sendable>: Sendable {
     }
 
     /// The number of requests waiting for the leader of a key.
-    func waiterCount(for key: String) -> Int {
+    package func waiterCount(for key: String) -> Int {
         self.state.withLock { $0.flights[key]?.count ?? 0 }
     }
 
     /// Whether a leader is running the handler for a key.
-    func isInFlight(_ key: String) -> Bool {
+    package func isInFlight(_ key: String) -> Bool {
         self.state.withLock { $0.flights[key] != nil }
     }
 
     /// Claims the revalidation of a key.
     /// - Returns: `true` when the caller revalidates (and must call ``endRevalidation(_:)``), `false` when
     ///   another request already does.
-    func beginRevalidation(_ key: String) -> Bool {
+    package func beginRevalidation(_ key: String) -> Bool {
         self.state.withLock { $0.revalidating.insert(key).inserted }
     }
 
     /// Releases the revalidation of a key.
-    func endRevalidation(_ key: String) {
+    package func endRevalidation(_ key: String) {
         _ = self.state.withLock { $0.revalidating.remove(key) }
     }
 }
