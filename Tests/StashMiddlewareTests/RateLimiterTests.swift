@@ -2,11 +2,13 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import Stash
-import StashMiddleware
 import StashRedis
 import StashTestSupport
+import StashTesting
 import Synchronization
 import Testing
+
+@testable import StashMiddleware
 
 @Suite struct RateLimiterTests {
     static let ok: StashHandler = { _ in StashResponse(status: .ok, body: "ok") }
@@ -213,6 +215,95 @@ import Testing
             let response = try await limiter.respond(to: Self.request(), next: Self.ok)
             #expect(response.head.status == expected, "fail \(mode)")
         }
+    }
+
+    @Test func refusedClientsAreRefusedAgainWithoutAStoreRoundTripUntilTheirWaitEnds() async throws {
+        for (name, base) in try TestStores.all() {
+            try await base.deleteAll()
+            let store = CountingStore(base)
+            let clock = ManualClock()
+            let policies = [try RateLimitPolicy(rule: RateLimitRule(limit: 2, per: .seconds(60)))]
+            let configuration = try RateLimiter.Configuration(policies: policies, identity: .clientAddress(), refusalMemory: 100)
+            let limiter = RateLimiter(store: store, configuration: configuration, clock: clock)
+            func send(_ peer: String = "192.0.2.1") async throws -> StashResponse {
+                try await limiter.respond(to: Self.request(peer: peer), next: Self.ok)
+            }
+            #expect(try await send().head.status == .ok)
+            #expect(try await send().head.status == .ok)
+            let refused = try await send()
+            #expect(refused.head.status == .tooManyRequests, "\(name)")
+            let wait = try #require(refused.head.headerFields[.retryAfter].flatMap { Int($0) })
+            #expect(store.counts.snapshot.writes == 3, "\(name)")
+
+            // Hammering past the limit costs the store nothing until the wait ends; the answers stay complete.
+            clock.advance(by: .seconds(1))
+            for _ in 0..<10 {
+                let again = try await send()
+                #expect(again.head.status == .tooManyRequests, "\(name)")
+                let retryAfter = try #require(again.head.headerFields[.retryAfter].flatMap { Int($0) })
+                #expect(retryAfter >= 1 && retryAfter <= wait, "\(name): the wait, less the time since")
+                #expect(again.head.headerFields[HTTPField.Name("RateLimit")!]?.hasPrefix("\"default\";r=0;t=") == true, "\(name)")
+            }
+            #expect(store.counts.snapshot.writes == 3, "\(name): no store call for a remembered refusal")
+            #expect(try await send("192.0.2.2").head.status == .ok, "\(name): another client asks the store")
+            #expect(store.counts.snapshot.writes == 4, "\(name)")
+
+            // Once the wait is over, the store decides again.
+            clock.advance(by: .seconds(wait))
+            _ = try await send()
+            #expect(store.counts.snapshot.writes == 5, "\(name)")
+        }
+        expectInvalidConfiguration {
+            try RateLimiter.Configuration(
+                policies: [RateLimitPolicy(rule: RateLimitRule(limit: 1, per: .seconds(1)))],
+                identity: .clientAddress(),
+                refusalMemory: -1
+            )
+        }
+    }
+
+    @Test func theRefusalMemoryIsBounded() {
+        let refusals = RateLimitRefusals(capacity: 3)
+        let now = WallClock().now
+        let refused = RateLimitDecision(isAllowed: false, limit: 1, remaining: 0, resetIn: .seconds(60), retryAfter: .seconds(60))
+        for index in 0..<10 { refusals.remember("client \(index)", refused, at: now) }
+        #expect(refusals.count == 3)
+        #expect(refusals.refusal(of: "client 9", at: now.advanced(by: .seconds(10)))?.retryAfter == .seconds(50), "the newest is kept")
+        #expect(refusals.refusal(of: "client 9", at: now.advanced(by: .seconds(60))) == nil, "and forgotten when its wait ends")
+        let admitted = RateLimitDecision(isAllowed: true, limit: 1, remaining: 0, resetIn: .seconds(60), retryAfter: nil)
+        refusals.remember("admitted", admitted, at: now)
+        #expect(refusals.refusal(of: "admitted", at: now) == nil, "only refusals with a wait are remembered")
+    }
+
+    @Test func anInsuredLimiterDecidesInMemoryWhileTheStoreFailsAndGoesBackWhenItAnswers() async throws {
+        let store = CountingStore(MemoryStore())
+        let policies = [try RateLimitPolicy(rule: RateLimitRule(limit: 2, per: .seconds(60)))]
+        let limiter = RateLimiter(store: store, configuration: try .init(policies: policies, identity: .clientAddress(), failureMode: .insurance))
+        let insurance = try #require(limiter.insurance)
+        store.counts.isFailing.store(true, ordering: .relaxed)
+        #expect(try await limiter.respond(to: Self.request(), next: Self.ok).head.status == .ok)
+        #expect(insurance.isInsuring)
+        let second = try await limiter.respond(to: Self.request(), next: Self.ok)
+        #expect(second.head.status == .ok && second.head.headerFields[HTTPField.Name("RateLimit")!]?.hasPrefix("\"default\";r=0;") == true)
+        #expect(try await limiter.respond(to: Self.request(), next: Self.ok).head.status == .tooManyRequests, "the limit holds in memory")
+
+        store.counts.isFailing.store(false, ordering: .relaxed)
+        #expect(try await limiter.respond(to: Self.request(), next: Self.ok).head.status == .ok, "the store decides again: its own count")
+        #expect(!insurance.isInsuring)
+
+        // A Redis with nothing listening: the insurance limiter holds the limit all the same.
+        var configuration = try RedisConfiguration(url: "redis://127.0.0.1:1/0")
+        configuration.connectTimeout = .seconds(2)
+        let down = RateLimiter(
+            store: try RedisStore(configuration: configuration),
+            configuration: try .init(policies: policies, identity: .clientAddress(), failureMode: .insurance)
+        )
+        let statuses = [
+            try await down.respond(to: Self.request(), next: Self.ok).head.status,
+            try await down.respond(to: Self.request(), next: Self.ok).head.status,
+            try await down.respond(to: Self.request(), next: Self.ok).head.status,
+        ]
+        #expect(statuses == [.ok, .ok, .tooManyRequests])
     }
 
     @Test func perRoutePoliciesSkipAndCustomIdentity() async throws {

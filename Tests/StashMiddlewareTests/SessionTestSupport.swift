@@ -12,7 +12,7 @@ struct CountingStore: Store {
         let reads = Atomic<Int>(0)
         let writes = Atomic<Int>(0)
         let writtenKeys = Mutex<[String]>([])
-        /// When set, every read fails as an unreachable server's would.
+        /// When set, every read (and rate-limit decision) fails as an unreachable server's would.
         let isFailing = Atomic<Bool>(false)
 
         func read() { self.reads.add(1, ordering: .relaxed) }
@@ -110,6 +110,7 @@ struct CountingStore: Store {
 
     func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
         self.counts.write(key)
+        if self.counts.isFailing.load(ordering: .relaxed) { throw StoreError(.unavailable, "the test made the store fail") }
         return try await self.base.rateLimit(key, rule: rule)
     }
 

@@ -2,11 +2,16 @@ public import Logging
 
 extension RateLimiter {
     /// What the limiter does when its store fails (unreachable, timing out).
-    public enum FailureMode: Sendable {
+    public enum FailureMode: Sendable, Equatable {
         /// Admit the request, without rate-limit headers.
         case open
         /// Refuse the request with 503 Service Unavailable.
         case closed
+        /// Decide with an in-memory limiter of this instance's own, with the same policies, until the store answers
+        /// again (rate-limiter-flexible's `insuranceLimiter`): each instance then admits up to each limit by itself,
+        /// so N instances admit up to N times it between them. Logged at warning level when it begins and when the
+        /// store answers again, and counted in `stash_rate_limit_insured_total`.
+        case insurance
     }
 
     /// The rate-limit fields of the IETF draft (draft-ietf-httpapi-ratelimit-headers) a limiter adds to responses.
@@ -37,13 +42,20 @@ extension RateLimiter {
         public var standardHeaders: StandardHeaders
         /// Whether to add `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` too.
         public var legacyHeaders: Bool
-        /// Open or closed when the store fails.
+        /// How many refused clients (per policy) this instance remembers, refusing their next requests itself —
+        /// without a store round trip — until the wait the store named ends (rate-limiter-flexible's
+        /// `inMemoryBlockOnConsumed`): a client hammering past its limit then costs the store nothing. 0 (the
+        /// default) remembers none. A refused request changes nothing in the store, so the store would refuse these
+        /// requests too.
+        public var refusalMemory: Int
+        /// Open, closed or insured when the store fails.
         public var failureMode: FailureMode
         /// Where store failures are logged (at debug level); by default nowhere.
         public var logger: Logger
 
         /// Creates a configuration.
-        /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` when there is no policy or two share a name.
+        /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` when there is no policy, two share a name, or
+        ///   the refusal memory is negative.
         public init(
             policies: [RateLimitPolicy],
             identity: ClientIdentity,
@@ -52,12 +64,16 @@ extension RateLimiter {
             skip: (@Sendable (StashRequest) -> Bool)? = nil,
             standardHeaders: StandardHeaders = .current,
             legacyHeaders: Bool = false,
+            refusalMemory: Int = 0,
             failureMode: FailureMode = .open,
             logger: Logger = Logger(label: "Stash.RateLimiter", factory: { _ in SwiftLogNoOpLogHandler() })
         ) throws(StashMiddlewareError) {
             guard !policies.isEmpty else { throw StashMiddlewareError.invalidConfiguration("a rate limiter needs at least one policy") }
             guard Set(policies.map(\.name)).count == policies.count else {
                 throw StashMiddlewareError.invalidConfiguration("two rate-limit policies share a name: \(policies.map(\.name))")
+            }
+            guard refusalMemory >= 0 else {
+                throw StashMiddlewareError.invalidConfiguration("a rate limiter's refusal memory is 0 or more clients, not \(refusalMemory)")
             }
             self.policies = policies
             self.identity = identity
@@ -66,6 +82,7 @@ extension RateLimiter {
             self.skip = skip
             self.standardHeaders = standardHeaders
             self.legacyHeaders = legacyHeaders
+            self.refusalMemory = refusalMemory
             self.failureMode = failureMode
             self.logger = logger
         }

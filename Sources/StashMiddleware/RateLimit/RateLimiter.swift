@@ -46,6 +46,11 @@ public struct RateLimiter: HTTPMiddleware {
     let configuration: Configuration
     let store: any Store
     private let limits: [Limit]
+    /// The refusals remembered, with ``Configuration/refusalMemory``.
+    let refusals: RateLimitRefusals?
+    /// The in-memory limiter of ``FailureMode/insurance``.
+    let insurance: RateLimitInsurance?
+    private let now: @Sendable () -> WallClock.Instant
 
     /// Creates a limiter whose store is the registry's store named ``Configuration/storeName``.
     public init(registry: StoreRegistry, configuration: Configuration) throws {
@@ -54,8 +59,17 @@ public struct RateLimiter: HTTPMiddleware {
 
     /// Creates a limiter on a given store.
     public init(store: any Store, configuration: Configuration) {
+        self.init(store: store, configuration: configuration, clock: WallClock())
+    }
+
+    /// Creates a limiter on a given store, timing remembered refusals (``Configuration/refusalMemory``) by a given
+    /// wall clock (a manual clock in tests). The decisions themselves are timed by the store.
+    public init<C: Clock>(store: any Store, configuration: Configuration, clock: C) where C.Instant == WallClock.Instant {
         self.store = store
         self.configuration = configuration
+        self.refusals = configuration.refusalMemory > 0 ? RateLimitRefusals(capacity: configuration.refusalMemory) : nil
+        self.insurance = configuration.failureMode == .insurance ? RateLimitInsurance(logger: configuration.logger) : nil
+        self.now = { clock.now }
         self.limits = configuration.policies.map { policy in
             func counter(_ outcome: String) -> Counter {
                 Counter(label: "stash_rate_limit_requests_total", dimensions: [("policy", policy.name), ("outcome", outcome)])
@@ -77,19 +91,38 @@ public struct RateLimiter: HTTPMiddleware {
 
         var decisions = RateLimitDecisions<Limit>()
         var identity: String?
-        for (index, limit) in self.limits.enumerated() where limit.policy.appliesTo(request) {
-            let client = identity ?? self.identity(of: request)
-            identity = client
-            let decision: RateLimitDecision
-            do {
-                decision = try await self.store.rateLimit(Self.key(policy: limit.policy.name, identity: client), rule: limit.policy.rule)
-            } catch {
-                // This policy and the ones not yet decided could not decide the request.
-                for undecided in self.limits[index...] where undecided.policy.appliesTo(request) { undecided.failed.increment() }
-                return try await self.fail(request, next: next, error: error)
+        // A client this instance saw refused until later is refused again at once, without asking the store.
+        let now = self.refusals == nil ? nil : self.now()
+        if let refusals = self.refusals, let now {
+            for limit in self.limits where limit.policy.appliesTo(request) {
+                let client = identity ?? self.identity(of: request)
+                identity = client
+                guard let decision = refusals.refusal(of: Self.key(policy: limit.policy.name, identity: client), at: now) else { continue }
+                limit.refused.increment()
+                decisions.append(limit, decision)
             }
-            (decision.isAllowed ? limit.allowed : limit.refused).increment()
-            decisions.append(limit, decision)
+        }
+        if decisions.isEmpty {
+            for (index, limit) in self.limits.enumerated() where limit.policy.appliesTo(request) {
+                let client = identity ?? self.identity(of: request)
+                identity = client
+                let key = Self.key(policy: limit.policy.name, identity: client)
+                let decision: RateLimitDecision
+                do {
+                    decision = try await self.store.rateLimit(key, rule: limit.policy.rule)
+                    self.insurance?.storeAnswered()
+                } catch {
+                    guard let insurance = self.insurance else {
+                        // This policy and the ones not yet decided could not decide the request.
+                        for undecided in self.limits[index...] where undecided.policy.appliesTo(request) { undecided.failed.increment() }
+                        return try await self.fail(request, next: next, error: error)
+                    }
+                    decision = try await insurance.decide(key, rule: limit.policy.rule, policy: limit.policy.name, storeError: error)
+                }
+                (decision.isAllowed ? limit.allowed : limit.refused).increment()
+                if !decision.isAllowed, let now { self.refusals?.remember(key, decision, at: now) }
+                decisions.append(limit, decision)
+            }
         }
         guard !decisions.isEmpty else { return try await next(request) }
 
@@ -118,7 +151,7 @@ public struct RateLimiter: HTTPMiddleware {
             metadata: ["error": "\(error)", "failure_mode": "\(self.configuration.failureMode)"]
         )
         switch self.configuration.failureMode {
-        case .open:
+        case .open, .insurance:
             return try await next(request)
         case .closed:
             return StashResponse(status: .serviceUnavailable, headerFields: [.retryAfter: "1"], body: "Service Unavailable\n")
