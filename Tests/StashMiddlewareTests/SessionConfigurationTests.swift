@@ -117,13 +117,13 @@ import Testing
         let registry = StoreRegistry(stores: ["sessions": sessions])
         let middleware = try SessionMiddleware(registry: registry)
         let id = try Requests.issuedID(try await Requests.send(middleware) { try $0.setValue(1, forKey: "n") })
-        #expect(try await sessions.exists(id))
+        #expect(try await sessions.exists(SessionID.storeKey(of: id)))
 
         let custom = MemoryStore()
         try registry.register(custom, named: "web_sessions")
         let named = try SessionMiddleware(registry: registry, configuration: try Configuration(storeName: "web_sessions"))
         let other = try Requests.issuedID(try await Requests.send(named) { try $0.setValue(1, forKey: "n") })
-        #expect(try await custom.exists(other))
-        #expect(try await !sessions.exists(other))
+        #expect(try await custom.exists(SessionID.storeKey(of: other)))
+        #expect(try await !sessions.exists(SessionID.storeKey(of: other)))
     }
 }

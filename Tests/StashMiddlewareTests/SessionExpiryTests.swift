@@ -8,8 +8,9 @@ import Testing
 @Suite struct SessionExpiryTests {
     typealias Requests = SessionRequests
 
+    /// The time the session `id` has left in the store (under the hash of its id).
     static func remaining(_ id: String, in store: any Store) async throws -> Duration {
-        guard case .expiresIn(let remaining) = try await store.expiry(of: id) else {
+        guard case .expiresIn(let remaining) = try await store.expiry(of: SessionID.storeKey(of: id)) else {
             Issue.record("the session \(id) has no expiry")
             return .zero
         }
@@ -18,7 +19,7 @@ import Testing
 
     /// Gives a stored session a shorter time to live, so that a renewal shows in the store's expiry.
     static func shorten(_ id: String, in store: any Store, to duration: Duration) async throws {
-        #expect(try await store.mergeRecord(id, RecordChanges(expiry: .reset(duration))) == .merged)
+        #expect(try await store.mergeRecord(SessionID.storeKey(of: id), RecordChanges(expiry: .reset(duration))) == .merged)
     }
 
     @Test func slidingExpiryRenewsOncePerIntervalAndResendsTheCookie() async throws {
@@ -148,7 +149,8 @@ import Testing
             let clock = TestWallClock()
             let expiry = SessionExpiry.sliding(.seconds(3600), renewingAfter: .seconds(60), endingAfter: .seconds(7200))
             let middleware = SessionMiddleware(store: store, configuration: try .init(expiry: expiry), clock: clock)
-            // As a Stash before absolute lifetimes stored it: the values and the renewal time only.
+            // As a Stash before absolute lifetimes (and hashed keys) stored it: the values and the renewal time only,
+            // under the id itself.
             let renewedAt = clock.now.millisecondsSinceEpoch
             let id = "s" + String(repeating: "A", count: 42)
             let fields = ["user": ByteBuffer(string: "\"ada\""), "\u{0}renewedAt": Self.time(renewedAt)]

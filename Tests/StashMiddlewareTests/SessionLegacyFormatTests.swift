@@ -48,7 +48,7 @@ import Testing
             let new = try Requests.issuedID(response)
             #expect(new != old, "\(name)")
             #expect(try await store.exists(old) == false, "\(name): the legacy value is gone")
-            let fields = try #require(try await store.record(new, renewingFor: nil), "\(name): the session is a record now")
+            let fields = try #require(try await store.record(SessionID.storeKey(of: new), renewingFor: nil), "\(name): the session is a record now")
             let record = try SessionRecord(fields: fields)
             #expect(record.values == ["user": ByteBuffer(string: "\"ada\""), "role": ByteBuffer(string: "\"admin\"")], "\(name)")
         }
@@ -72,7 +72,7 @@ import Testing
         let store = MemoryStore()
         let middleware = SessionMiddleware(store: store)
         let id = try SessionRequests.issuedID(try await SessionRequests.send(middleware) { try $0.setValue(1, forKey: "n") })
-        let fields = try #require(try await store.record(id, renewingFor: nil))
+        let fields = try #require(try await store.record(SessionID.storeKey(of: id), renewingFor: nil))
         #expect(Set(fields.keys) == ["n", SessionRecord.renewedAtField, SessionRecord.createdAtField])
         _ = try await SessionRequests.send(middleware, id: id) { session throws in
             #expect(try session.value(forKey: SessionRecord.createdAtField, as: Int.self) == nil, "metadata is not a value")
@@ -83,7 +83,10 @@ import Testing
             let nul = try #require(throws: StashMiddlewareError.self) { try session.setValue(2, forKey: "\u{0}") }
             #expect(nul.code == .invalidSessionKey)
         }
-        #expect(try await store.record(id, renewingFor: nil)?["n"] == ByteBuffer(string: "1"), "a refused key changes nothing")
+        #expect(
+            try await store.record(SessionID.storeKey(of: id), renewingFor: nil)?["n"] == ByteBuffer(string: "1"),
+            "a refused key changes nothing"
+        )
     }
 
     @Test func aRecordWithoutItsRenewalTimeIsTreatedAsUnknown() async throws {

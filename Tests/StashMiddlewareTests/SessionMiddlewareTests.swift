@@ -19,11 +19,15 @@ import Testing
         return stores
     }
 
+    /// The sessions a store holds, by the store keys of their ids (the SHA-256 of each).
     static func keys(of store: any Store) async throws -> Set<String> {
         var keys: Set<String> = []
         for try await key in store.keys() { keys.insert(key) }
         return keys
     }
+
+    /// The store key of a session id.
+    static func key(_ id: String) -> String { SessionID.storeKey(of: id) }
 
     @Test func anUntouchedRequestCostsNoStoreAccessAndSendsNoCookie() async throws {
         for (name, store) in try await Self.stores() {
@@ -52,7 +56,7 @@ import Testing
             let id = try Requests.issuedID(created)
             #expect(id.utf8.count == 43, "\(name): \(id)")
             #expect(seenID.withLock { $0 } == id, "\(name): the handler sees the id the cookie carries")
-            #expect(try await Self.keys(of: store) == [id], "\(name)")
+            #expect(try await Self.keys(of: store) == [Self.key(id)], "\(name)")
             #expect(store.counts.snapshot.writes == 1, "\(name): one write creates the session")
 
             let before = store.counts.snapshot
@@ -93,9 +97,10 @@ import Testing
             let id = try Requests.issuedID(response)
             #expect(id != forged, "\(name)")
             #expect(try await store.base.exists(forged) == false, "\(name): the forged id is never written")
-            #expect(try await Self.keys(of: store) == [id], "\(name)")
-            #expect(!store.counts.writtenKeys.withLock { $0 }.contains(forged), "\(name)")
-            #expect(store.counts.snapshot.reads == 1, "\(name): a well-formed id is looked up once")
+            #expect(try await store.base.exists(Self.key(forged)) == false, "\(name): nor its hash")
+            #expect(try await Self.keys(of: store) == [Self.key(id)], "\(name)")
+            #expect(store.counts.writtenKeys.withLock { $0 } == [Self.key(id)], "\(name): only the new session is written")
+            #expect(store.counts.snapshot.reads == 2, "\(name): a well-formed id is looked up by its hash, then as an earlier release stored it")
         }
     }
 
@@ -154,13 +159,13 @@ import Testing
             }
             #expect(response.head.headerFields[.setCookie] == nil)
         }
-        // A well-formed but unknown first value wins too: one request, one store read.
+        // A well-formed but unknown first value wins too: one request, one lookup (by its hash, then unhashed).
         let before = store.counts.snapshot.reads
         _ = try await middleware.respond(to: Requests.request(cookies: ["session=\(unknown); session=\(id)"])) { request throws in
             #expect(try #require(request.session).id == nil)
             return StashResponse(status: .ok, body: "ok")
         }
-        #expect(store.counts.snapshot.reads == before + 1)
+        #expect(store.counts.snapshot.reads == before + 2)
     }
 
     @Test func regenerateMovesTheDataToANewIdAndDeletesTheOld() async throws {
@@ -177,8 +182,8 @@ import Testing
             let new = try Requests.issuedID(response)
             #expect(new == newID.withLock { $0 }, "\(name)")
             #expect(new != old && new.utf8.count == 43, "\(name)")
-            #expect(try await store.base.get(old) == nil, "\(name): the old id is gone")
-            #expect(try await Self.keys(of: store) == [new], "\(name)")
+            #expect(try await store.base.exists(Self.key(old)) == false, "\(name): the old id is gone")
+            #expect(try await Self.keys(of: store) == [Self.key(new)], "\(name)")
             _ = try await Requests.send(middleware, id: new) { session throws in
                 #expect(try session.value(forKey: "visits", as: Int.self) == 3, "\(name): the data moved")
                 #expect(try session.value(forKey: "user", as: String.self) == "ada", "\(name): with this request's change")
@@ -212,7 +217,7 @@ import Testing
             }
             let fresh = try Requests.issuedID(relogin)
             #expect(fresh != id, "\(name)")
-            #expect(try await Self.keys(of: store) == [fresh], "\(name)")
+            #expect(try await Self.keys(of: store) == [Self.key(fresh)], "\(name)")
         }
     }
 
@@ -289,7 +294,39 @@ import Testing
                     throw Failure()
                 }
             }
-            #expect(try await Self.keys(of: store) == [id], "\(name): a failed logout deletes nothing")
+            #expect(try await Self.keys(of: store) == [Self.key(id)], "\(name): a failed logout deletes nothing")
+        }
+    }
+
+    @Test func sessionsAreStoredUnderTheHashOfTheirIdAndThoseOfAnEarlierReleaseAreStillFound() async throws {
+        for (name, store) in try await Self.stores() {
+            let middleware = SessionMiddleware(store: store)
+            let id = try Requests.issuedID(try await Requests.send(middleware) { try $0.setValue("ada", forKey: "user") })
+            // What the store holds names no session a cookie could carry.
+            let keys = try await Self.keys(of: store)
+            #expect(keys == [Self.key(id)] && !keys.contains(id), "\(name)")
+            #expect(Self.key(id).utf8.count == 64 && Self.key(id).utf8.allSatisfy { "0123456789abcdef".utf8.contains($0) }, "\(name)")
+            #expect(try await Requests.send(middleware, id: Self.key(id)).head.headerFields[.setCookie] == nil, "\(name)")
+
+            // A session an earlier release stored under its id: found, changed in place, moved by a login.
+            let earlier = "E" + String(repeating: "A", count: 42)
+            let fields = ["user": ByteBuffer(string: "\"grace\""), "\u{0}renewedAt": ByteBuffer(integer: Int64(0))]
+            #expect(try await store.base.insertRecord(earlier, fields: fields, expiresIn: .seconds(3600)))
+            _ = try await Requests.send(middleware, id: earlier) { session throws in
+                #expect(try session.value(forKey: "user", as: String.self) == "grace", "\(name)")
+                try session.setValue(2, forKey: "visits")
+            }
+            #expect(try await store.base.record(earlier)?["visits"] == ByteBuffer(string: "2"), "\(name): saved where it was")
+            let moved = try Requests.issuedID(try await Requests.send(middleware, id: earlier) { $0.regenerateID() })
+            #expect(try await store.base.exists(earlier) == false, "\(name): the login moved it")
+            #expect(try await store.base.record(Self.key(moved))?["visits"] == ByteBuffer(string: "2"), "\(name): under the new id's hash")
+
+            // Once no such session is left, the second lookup can be turned off.
+            #expect(try await store.base.insertRecord(earlier, fields: fields, expiresIn: .seconds(3600)))
+            let hashedOnly = SessionMiddleware(store: store, configuration: try .init(readsUnhashedIDs: false))
+            let before = store.counts.snapshot.reads
+            _ = try await Requests.send(hashedOnly, id: earlier) { session in #expect(session.id == nil, "\(name)") }
+            #expect(store.counts.snapshot.reads == before + 1, "\(name): one lookup")
         }
     }
 }

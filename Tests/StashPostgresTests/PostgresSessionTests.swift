@@ -15,7 +15,7 @@ import Testing
             let middleware = SessionMiddleware(store: store)
             let id = try await SessionTraffic.start(middleware)
             try await SessionTraffic.setKeysConcurrently(middleware, id: id)
-            let stored = try await store.record(id, renewingFor: nil)
+            let stored = try await store.record(SessionID.storeKey(of: id), renewingFor: nil)
             let fields = try #require(stored)
             let missing = (0..<64).filter { fields["key\($0)"] != ByteBuffer(string: "\($0)") }
             #expect(missing.isEmpty, "lost keys \(missing)")
@@ -31,12 +31,12 @@ import Testing
             let expiry = SessionExpiry.sliding(.seconds(3600), renewingAfter: .seconds(60), endingAfter: .seconds(5000))
             let middleware = SessionMiddleware(store: store, configuration: try .init(expiry: expiry), clock: clock)
             let id = try await SessionTraffic.start(middleware)
-            let createdAt = try #require(try await store.record(id, renewingFor: nil)?["\u{0}createdAt"])
+            let createdAt = try #require(try await store.record(SessionID.storeKey(of: id), renewingFor: nil)?["\u{0}createdAt"])
             clock.advance(by: .seconds(3000))
             let renewed = try await SessionTraffic.send(middleware, id: id, key: "n", value: 1)
             #expect(renewed.head.headerFields[.setCookie]?.contains("Max-Age=2000;") == true, "5000 - 3000 s left")
-            #expect(try await store.record(id, renewingFor: nil)?["\u{0}createdAt"] == createdAt, "kept by the renewal")
-            guard case .expiresIn(let left) = try await store.expiry(of: id) else {
+            #expect(try await store.record(SessionID.storeKey(of: id), renewingFor: nil)?["\u{0}createdAt"] == createdAt, "kept by the renewal")
+            guard case .expiresIn(let left) = try await store.expiry(of: SessionID.storeKey(of: id)) else {
                 Issue.record("the session has no expiry")
                 return
             }

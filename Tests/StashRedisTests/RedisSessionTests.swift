@@ -46,7 +46,7 @@ import Testing
         let scripted = calls.filter { !["hgetall", "evalsha"].contains($0.key) && !setUp.contains($0.key) }
         #expect(scripted.values.reduce(0, +) <= 3 * 64, "the script runs three commands per save, never a retry: \(calls)")
 
-        let fields = try #require(try await store.record(id, renewingFor: nil))
+        let fields = try #require(try await store.record(SessionID.storeKey(of: id), renewingFor: nil))
         let missing = (0..<64).filter { fields["key\($0)"] != ByteBuffer(string: "\($0)") }
         #expect(missing.isEmpty, "lost keys \(missing)")
         #expect(fields["start"] == ByteBuffer(string: "0"))

@@ -1,5 +1,14 @@
+import Crypto
+import Stash
+
 /// Session ids: 256 bits from the system's secure generator, as 43 characters of unpadded base64url.
 package enum SessionID {
+    /// The store key of a session: the SHA-256 of its id, in hexadecimal (64 characters, never a well-formed id), so
+    /// that what a store holds — a dump, a backup, a `SCAN` — names no session a cookie could carry.
+    package static func storeKey(of id: String) -> String {
+        SHA256.hexDigest(id.utf8)
+    }
+
     /// The length of an id, in characters: 32 bytes in base64url without padding.
     package static let length = 43
 

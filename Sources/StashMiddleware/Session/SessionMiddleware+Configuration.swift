@@ -28,6 +28,11 @@ extension SessionMiddleware {
         /// Whether the cookie is a browser-session cookie: no `Max-Age`, so the browser drops it when it ends its
         /// session (closing it, for most). The stored session ends with ``expiry`` all the same.
         public private(set) var browserSessionCookie: Bool
+        /// Whether a session stored by a release before session keys were hashed — under its id itself — is still
+        /// found (one more read for a cookie that names no hashed session). Such sessions stay where they are until
+        /// they end or their id is regenerated; once one lifetime has passed since the upgrade, none is left, and
+        /// this can be turned off.
+        public var readsUnhashedIDs: Bool
         /// Where the middleware logs (at debug and trace level only); by default nowhere.
         public var logger: Logger
 
@@ -54,6 +59,7 @@ extension SessionMiddleware {
             sameSite: SameSite = .lax,
             expiry: SessionExpiry = .fixed(.seconds(12 * 3600)),
             browserSessionCookie: Bool = false,
+            readsUnhashedIDs: Bool = true,
             logger: Logger = Logger(label: "Stash.SessionMiddleware", factory: { _ in SwiftLogNoOpLogHandler() })
         ) throws(StashMiddlewareError) {
             try expiry.validate()
@@ -75,6 +81,7 @@ extension SessionMiddleware {
             self.sameSite = sameSite
             self.expiry = expiry
             self.browserSessionCookie = browserSessionCookie
+            self.readsUnhashedIDs = readsUnhashedIDs
             self.logger = logger
         }
     }

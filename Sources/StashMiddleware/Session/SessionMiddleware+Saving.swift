@@ -23,14 +23,14 @@ extension SessionMiddleware {
     /// Saves what a request did to its session, returning the `Set-Cookie` value the response needs, if any.
     func save(_ state: SessionState, hadCookie: Bool) async throws -> String? {
         let cookie = self.configuration.cookie
-        if state.isDestroyed, let old = state.loadedID {
+        if state.isDestroyed, let old = state.loadedKey {
             try await self.store.delete(old)
             self.metrics.destroyed.increment()
             self.configuration.logger.debug("session destroyed")
         }
         let clearing = state.isDestroyed && hadCookie ? cookie.clearing() : nil
         guard let id = state.id else { return clearing }
-        guard let loadedID = state.loadedID, !state.isDestroyed else {
+        guard let loadedID = state.loadedID, let loadedKey = state.loadedKey, !state.isDestroyed else {
             // A new session exists only once it holds a value.
             let values = state.newValues
             guard !values.isEmpty else { return clearing }
@@ -40,9 +40,9 @@ extension SessionMiddleware {
             return cookie.setting(id)
         }
         if id != loadedID {
-            return try await self.move(from: loadedID, to: id, isLegacy: state.isLegacy, changes: state.changes)
+            return try await self.move(from: loadedKey, to: id, isLegacy: state.isLegacy, changes: state.changes)
         }
-        return try await self.merge(into: id, loaded: state.loaded, isLegacy: state.isLegacy, changes: state.changes)
+        return try await self.merge(into: loadedKey, id: id, loaded: state.loaded, isLegacy: state.isLegacy, changes: state.changes)
     }
 
     /// Stores a new session under a fresh id.
@@ -52,24 +52,25 @@ extension SessionMiddleware {
         try await self.insert(id, record, expiresIn: self.configuration.expiry.lifetime)
     }
 
-    /// Inserts a session's record. The insert refuses to overwrite: with 256 random bits an existing id means a broken
-    /// generator, and failing is better than handing one user another's session.
+    /// Inserts a session's record under the hash of its id. The insert refuses to overwrite: with 256 random bits an
+    /// existing id means a broken generator, and failing is better than handing one user another's session.
     private func insert(_ id: String, _ record: SessionRecord, expiresIn lifetime: Duration) async throws {
-        guard try await self.store.insertRecord(id, fields: record.fields, expiresIn: lifetime) else {
-            throw StoreError.alreadyExists(key: id)
+        let key = SessionID.storeKey(of: id)
+        guard try await self.store.insertRecord(key, fields: record.fields, expiresIn: lifetime) else {
+            throw StoreError.alreadyExists(key: key)
         }
     }
 
     /// Merges a request's changes into its stored session, and renews a sliding expiry when due: one atomic step of
     /// the store (``Stash/Store/mergeRecord(_:_:)``), which never retries, however many requests of the session run.
-    private func merge(into id: String, loaded: SessionRecord?, isLegacy: Bool, changes: RecordChanges) async throws -> String? {
+    private func merge(into key: String, id: String, loaded: SessionRecord?, isLegacy: Bool, changes: RecordChanges) async throws -> String? {
         let expiry = self.configuration.expiry
         let now = self.now().millisecondsSinceEpoch
         let renewalDue = loaded.map { Self.isRenewalDue($0, expiry: expiry, now: now) } ?? false
         let changed = !changes.set.isEmpty || !changes.remove.isEmpty
         guard changed || renewalDue else { return nil }
         if isLegacy {
-            return try await self.mergeLegacy(into: id, changes: changes, expiry: expiry, now: now)
+            return try await self.mergeLegacy(into: key, id: id, changes: changes, expiry: expiry, now: now)
         }
         // Renewed for the lifetime, or what the absolute lifetime leaves of it (nothing left: the session ends at
         // the expiry it has, which its last renewal set no later than the absolute end).
@@ -85,7 +86,7 @@ extension SessionMiddleware {
             record.expiry = .reset(lifetime)
         }
         let outcome: MergeOutcome
-        switch try await self.store.mergeRecord(id, record) {
+        switch try await self.store.mergeRecord(key, record) {
         case .missing: outcome = .gone
         case .deleted: outcome = .emptied
         case .merged: outcome = renews ? .renewed(changed: changed, lifetime: lifetime) : .saved
@@ -95,9 +96,9 @@ extension SessionMiddleware {
 
     /// Merges into a session stored by Stash 0.x before records, through ``Stash/Store/update(_:_:)``, keeping its
     /// encoding: such sessions end (or move into a record when their id is regenerated) within one lifetime.
-    private func mergeLegacy(into id: String, changes: RecordChanges, expiry: SessionExpiry, now: Int64) async throws -> String? {
+    private func mergeLegacy(into key: String, id: String, changes: RecordChanges, expiry: SessionExpiry, now: Int64) async throws -> String? {
         let outcome = Mutex<MergeOutcome>(.unchanged)
-        _ = try await self.store.update(id) { current in
+        _ = try await self.store.update(key) { current in
             // `update` may run this more than once; the last run is the one that was written.
             let (update, result) = try Self.merging(changes, into: current, expiry: expiry, now: now)
             outcome.withLock { $0 = result }
@@ -131,8 +132,8 @@ extension SessionMiddleware {
         }
     }
 
-    /// Moves a session to a new id: the old record is taken and deleted in one atomic step, then stored, with the
-    /// request's changes, under the new id. A session deleted meanwhile is not brought back: the new one holds only
+    /// Moves a session to a new id: the old record is taken and deleted in one atomic step (from `old`, its store
+    /// key), then stored, with the request's changes, under the new id's. A session deleted meanwhile is not brought back: the new one holds only
     /// this request's values.
     /// The new id keeps the session's creation time, so that an absolute lifetime is not restarted by a login.
     private func move(from old: String, to new: String, isLegacy: Bool, changes: RecordChanges) async throws -> String? {

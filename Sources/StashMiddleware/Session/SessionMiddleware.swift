@@ -94,15 +94,18 @@ public struct SessionMiddleware: HTTPMiddleware {
         }
         let record: SessionRecord?
         var isLegacy = false
+        var key = SessionID.storeKey(of: id)
         do {
-            if let fields = try await self.store.record(id) {
-                record = try SessionRecord(fields: fields)
-            } else {
-                record = nil
+            var fields = try await self.store.record(key)
+            if fields == nil, self.configuration.readsUnhashedIDs, let unhashed = try await self.store.record(id) {
+                // Stored by a release before keys were hashed: found, and kept, under the id itself.
+                (fields, key) = (unhashed, id)
             }
+            record = try fields.map { fields throws(StashMiddlewareError) in try SessionRecord(fields: fields) }
         } catch let error as StoreError where error.code == .conversionFailed {
-            // Stored by Stash 0.x before records, as one value.
-            let stored = try await self.store.get(id)
+            // Stored by Stash 0.x before records, as one value: under its id, since 0.x did not hash keys.
+            if self.configuration.readsUnhashedIDs { key = id }
+            let stored = try await self.store.get(key)
             do {
                 record = try stored.map { stored throws(StashMiddlewareError) in try SessionRecord(decoding: stored) }
                 isLegacy = true
@@ -129,7 +132,7 @@ public struct SessionMiddleware: HTTPMiddleware {
             return Session(state: SessionState(id: nil, record: nil))
         }
         self.metrics.loaded.increment()
-        return Session(state: SessionState(id: id, record: record, isLegacy: isLegacy))
+        return Session(state: SessionState(id: id, record: record, key: key, isLegacy: isLegacy))
     }
 
     /// A session the store holds but this build cannot read (damaged, or a newer format after a rollback) is treated

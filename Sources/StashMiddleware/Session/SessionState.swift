@@ -6,6 +6,9 @@ import Stash
 struct SessionState: Sendable {
     /// The id the request's cookie named, when the store knew it.
     let loadedID: String?
+    /// The store key the session was loaded from: the hash of ``loadedID``, or the id itself for a session stored by
+    /// a release before keys were hashed (it stays there until it ends or its id is regenerated).
+    let loadedKey: String?
     /// The record loaded under ``loadedID``.
     var loaded: SessionRecord?
     /// Whether the loaded session is stored in the encoding of Stash 0.x before records (one value, not a record): it
@@ -22,8 +25,9 @@ struct SessionState: Sendable {
     /// no cache may replay it to another client.
     var isAccessed = false
 
-    init(id: String?, record: SessionRecord?, isLegacy: Bool = false) {
+    init(id: String?, record: SessionRecord?, key: String? = nil, isLegacy: Bool = false) {
         self.loadedID = id
+        self.loadedKey = key ?? id.map(SessionID.storeKey(of:))
         self.loaded = record
         self.id = id
         self.isLegacy = isLegacy
