@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Logging
 import NIOCore
 import Stash
 import StashRedis
@@ -306,6 +307,26 @@ import Testing
         #expect(statuses == [.ok, .ok, .tooManyRequests])
     }
 
+    @Test func forwardedFieldsFromAPeerThatIsNotATrustedProxyAreWarnedAboutOnce() async throws {
+        let logs = CapturedLogs()
+        let logger = Logger(label: "test") { _ in CapturedLogs.Handler(logs: logs) }
+        let policies = [try RateLimitPolicy(rule: RateLimitRule(limit: 100, per: .seconds(60)))]
+        let limiter = RateLimiter(
+            store: MemoryStore(),
+            configuration: try .init(policies: policies, identity: .clientAddress(trustedProxies: ["10.0.0.0/8"]), logger: logger)
+        )
+        let forwarded: HTTPFields = [.init("X-Forwarded-For")!: "203.0.113.9"]
+        _ = try await limiter.respond(to: Self.request(peer: "10.0.0.1", headers: forwarded), next: Self.ok)
+        _ = try await limiter.respond(to: Self.request(peer: "192.0.2.50"), next: Self.ok)
+        #expect(logs.warnings.isEmpty, "through a trusted proxy, or without the field: nothing to say")
+        for _ in 0..<5 {
+            _ = try await limiter.respond(to: Self.request(peer: "192.0.2.50", headers: forwarded), next: Self.ok)
+        }
+        let warnings = logs.warnings
+        #expect(warnings.count == 1, "once, however many requests show it")
+        #expect(warnings.first?.contains("192.0.2.50") == true && warnings.first?.contains("trustedProxies") == true, "\(warnings)")
+    }
+
     @Test func perRoutePoliciesSkipAndCustomIdentity() async throws {
         let store = MemoryStore()
         let limiter = RateLimiter(
@@ -342,5 +363,27 @@ import Testing
             try RateLimiter.Configuration(policies: [RateLimitPolicy(rule: rule), RateLimitPolicy(rule: rule)], identity: .clientAddress())
         }
         expectInvalidConfiguration { try RateLimiter.Configuration(policies: [], identity: .clientAddress()) }
+    }
+}
+
+/// What a logger was given, by level.
+final class CapturedLogs: Sendable {
+    private let entries = Mutex<[(Logger.Level, String)]>([])
+
+    var warnings: [String] { self.entries.withLock { $0.filter { $0.0 == .warning }.map(\.1) } }
+
+    struct Handler: LogHandler {
+        let logs: CapturedLogs
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { self.metadata[key] }
+            set { self.metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            self.logs.entries.withLock { $0.append((event.level, "\(event.message)")) }
+        }
     }
 }

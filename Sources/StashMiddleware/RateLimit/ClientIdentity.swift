@@ -13,6 +13,13 @@ import HTTPTypes
 /// (or an IPv4-mapped IPv6 one, `::ffff:192.0.2.1`) is itself.
 public struct ClientIdentity: Sendable {
     let resolve: @Sendable (StashRequest) -> String?
+    /// What is wrong with the configuration, as a request shows it (a warning for people), if anything.
+    let diagnose: (@Sendable (StashRequest) -> String?)?
+
+    init(resolve: @escaping @Sendable (StashRequest) -> String?, diagnose: (@Sendable (StashRequest) -> String?)? = nil) {
+        self.resolve = resolve
+        self.diagnose = diagnose
+    }
 
     /// The prefix length of the IPv6 subnets that count as one client unless told otherwise.
     public static let defaultIPv6Subnet = 56
@@ -32,17 +39,31 @@ public struct ClientIdentity: Sendable {
         for proxy in trustedProxies { ranges.append(try IPAddressRange(proxy)) }
         let trusted = ranges
         let subnet = try Self.validatedSubnet(ipv6Subnet)
-        return ClientIdentity { request in
-            Self.clientAddress(of: request, trusting: trusted).map { Self.client(of: $0, ipv6Subnet: subnet) }
-        }
+        return ClientIdentity(
+            resolve: { request in Self.clientAddress(of: request, trusting: trusted).map { Self.client(of: $0, ipv6Subnet: subnet) } },
+            diagnose: { request in Self.untrustedForwarding(in: request, trusting: trusted) }
+        )
     }
 
     /// An identity of your own (an API key, a user id); `nil` falls back to the peer address (an IPv6 one grouped by
     /// its /56, as ``clientAddress(trustedProxies:ipv6Subnet:)`` does).
     public static func custom(_ identify: @escaping @Sendable (StashRequest) -> String?) -> ClientIdentity {
-        ClientIdentity { request in
+        ClientIdentity(resolve: { request in
             identify(request) ?? request.peerAddress.map { Self.client(of: $0, ipv6Subnet: Self.defaultIPv6Subnet) }
-        }
+        })
+    }
+
+    /// The warning a request with `Forwarded` or `X-Forwarded-For` from a peer that is not a trusted proxy calls for
+    /// (express-rate-limit's `validate`): behind a proxy nobody named, every client shares the proxy's address, and
+    /// so one limit.
+    static func untrustedForwarding(in request: StashRequest, trusting trusted: [IPAddressRange]) -> String? {
+        let fields = request.head.headerFields
+        guard let peer = request.peerAddress, fields.contains(.forwarded) || fields.contains(.xForwardedFor) else { return nil }
+        if let bytes = IPAddressRange.parse(peer), trusted.contains(where: { $0.contains(bytes: bytes) }) { return nil }
+        let field = fields.contains(.forwarded) ? "Forwarded" : "X-Forwarded-For"
+        return "a request came from \(peer) with \(field), but \(peer) is not a trusted proxy, so the field is ignored: if "
+            + "\(peer) is your reverse proxy, every client behind it now shares its rate limit; name it in "
+            + ".clientAddress(trustedProxies:) (if it is not, a client is sending the field itself, and ignoring it is right)"
     }
 
     static func validatedSubnet(_ length: Int) throws(StashMiddlewareError) -> Int {

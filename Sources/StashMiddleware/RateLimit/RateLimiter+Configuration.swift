@@ -50,7 +50,9 @@ extension RateLimiter {
         public var refusalMemory: Int
         /// Open, closed or insured when the store fails.
         public var failureMode: FailureMode
-        /// Where store failures are logged (at debug level); by default nowhere.
+        /// Where store failures are logged (at debug level), the insurance limiter's outages (warning, info) and, once
+        /// per limiter, a misconfiguration a request shows (warning: `Forwarded` or `X-Forwarded-For` from a peer that
+        /// is not a trusted proxy); by default nowhere.
         public var logger: Logger
 
         /// Creates a configuration.

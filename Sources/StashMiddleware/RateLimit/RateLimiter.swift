@@ -50,6 +50,8 @@ public struct RateLimiter: HTTPMiddleware {
     let refusals: RateLimitRefusals?
     /// The in-memory limiter of ``FailureMode/insurance``.
     let insurance: RateLimitInsurance?
+    /// Whether a misconfiguration was logged: once per limiter.
+    let warned = RateLimitWarning()
     private let now: @Sendable () -> WallClock.Instant
 
     /// Creates a limiter whose store is the registry's store named ``Configuration/storeName``.
@@ -89,6 +91,9 @@ public struct RateLimiter: HTTPMiddleware {
         if !excluded.isEmpty, excluded.contains(String(request.pathWithoutQuery)) { return try await next(request) }
         if self.configuration.skip?(request) == true { return try await next(request) }
 
+        if let diagnose = self.configuration.identity.diagnose, !self.warned.isDone, let warning = diagnose(request) {
+            self.warned.once { self.configuration.logger.warning("\(warning)") }
+        }
         var decisions = RateLimitDecisions<Limit>()
         var identity: String?
         // A client this instance saw refused until later is refused again at once, without asking the store.
