@@ -1,9 +1,11 @@
 package import Crypto
+import Foundation
 
 extension Digest {
     /// The digest in lowercase hexadecimal, two digits per byte.
     package var hexadecimal: String {
-        Hexadecimal.lowercase(self, count: Self.byteCount)
+        // Over the digest's bytes in place: iterating a digest as a sequence copies it into an array first.
+        self.withUnsafeBytes { Hexadecimal.lowercase($0, count: Self.byteCount) }
     }
 }
 
@@ -35,10 +37,9 @@ extension HashFunction {
     /// The lowercase hexadecimal digest of some bytes: SHA-256 names file entries and stands in for over-long keys;
     /// SHA-1 names Redis scripts as `EVALSHA` expects.
     package static func hexDigest(_ bytes: some Sequence<UInt8>) -> String {
-        var hasher = Self()
-        if bytes.withContiguousStorageIfAvailable({ hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }) == nil {
-            Array(bytes).withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        }
-        return hasher.finalize().hexadecimal
+        let digest =
+            bytes.withContiguousStorageIfAvailable { Self.hash(data: UnsafeRawBufferPointer($0)) }
+            ?? Array(bytes).withUnsafeBytes { Self.hash(data: $0) }
+        return digest.hexadecimal
     }
 }
