@@ -73,10 +73,12 @@ public struct ClientIdentity: Sendable {
         return length
     }
 
-    /// The client an address stands for: an IPv4 address in its usual form, an IPv6 one as its subnet
-    /// (`2001:db8:1:2300::/56`, in the canonical form whatever the spelling); text that is not an address, as it is.
+    /// The client an address stands for: an IPv4 address as it is, an IPv4-mapped IPv6 one as IPv4, any other IPv6 one
+    /// as its subnet (`2001:db8:1:2300::/56`, in the canonical form whatever the spelling); text that is not an
+    /// address, as it is.
     static func client(of address: String, ipv6Subnet: Int) -> String {
-        guard var bytes = IPAddressRange.parse(address) else { return address }
+        // Text without a colon is IPv4 (or not an address): itself, as before grouping — the common case costs nothing.
+        guard address.utf8.contains(UInt8(ascii: ":")), var bytes = IPAddressRange.parse(address) else { return address }
         if IPAddressRange.isIPv4Mapped(bytes) { return IPAddressRange.format(bytes) }
         for index in 0..<16 {
             let kept = min(8, max(0, ipv6Subnet - index * 8))
