@@ -16,6 +16,11 @@ public import Vapor
 /// configuration makes (`app.sessions.configuration`: its `Max-Age`, else its `Expires`), or
 /// ``defaultLifetime`` for a cookie with neither (one the browser drops when it closes), and renewed to that
 /// lifetime whenever Vapor saves it. A stored session that does not decode is no session.
+///
+/// A session is stored under the SHA-256 of its id, as ``StashMiddleware/SessionMiddleware`` stores its own, so the
+/// store names no session a cookie could carry. One stored by an earlier release under the id itself is still read;
+/// Vapor's next save writes it under the hash (the old copy, read no more, expires no later), and a logout deletes
+/// both.
 public struct StashSessionDriver: AsyncSessionDriver {
     /// The store holding the sessions.
     public let store: any Store
@@ -31,8 +36,9 @@ public struct StashSessionDriver: AsyncSessionDriver {
     public func createSession(_ data: SessionData, for request: Request) async throws -> Vapor.SessionID {
         let id = StashMiddleware.SessionID.generate()
         // With 256 random bits an existing id means a broken generator: refuse rather than share a session.
-        guard try await self.store.insert(id, encoding: data, expiresIn: self.lifetime(for: request)) else {
-            throw StoreError.alreadyExists(key: id)
+        let key = StashMiddleware.SessionID.storeKey(of: id)
+        guard try await self.store.insert(key, encoding: data, expiresIn: self.lifetime(for: request)) else {
+            throw StoreError.alreadyExists(key: key)
         }
         return Vapor.SessionID(string: id)
     }
@@ -40,6 +46,9 @@ public struct StashSessionDriver: AsyncSessionDriver {
     public func readSession(_ sessionID: Vapor.SessionID, for request: Request) async throws -> SessionData? {
         guard StashMiddleware.SessionID.isWellFormed(sessionID.string.utf8) else { return nil }
         do {
+            if let hashed = try await self.store.get(StashMiddleware.SessionID.storeKey(of: sessionID.string), as: SessionData.self) {
+                return hashed
+            }
             return try await self.store.get(sessionID.string, as: SessionData.self)
         } catch let error as StoreError where error.code == .conversionFailed {
             request.logger.debug("a stored Vapor session does not decode; treated as none", metadata: ["error": "\(error)"])
@@ -48,13 +57,14 @@ public struct StashSessionDriver: AsyncSessionDriver {
     }
 
     public func updateSession(_ sessionID: Vapor.SessionID, to data: SessionData, for request: Request) async throws -> Vapor.SessionID {
-        try await self.store.set(sessionID.string, encoding: data, expiresIn: self.lifetime(for: request))
+        try await self.store.set(StashMiddleware.SessionID.storeKey(of: sessionID.string), encoding: data, expiresIn: self.lifetime(for: request))
         return sessionID
     }
 
     public func deleteSession(_ sessionID: Vapor.SessionID, for request: Request) async throws {
         guard StashMiddleware.SessionID.isWellFormed(sessionID.string.utf8) else { return }
-        try await self.store.delete(sessionID.string)
+        try await self.store.delete(StashMiddleware.SessionID.storeKey(of: sessionID.string))
+        try await self.store.delete(sessionID.string)  // one an earlier release stored under the id
     }
 
     /// The lifetime of the cookie Vapor's configuration makes, or ``defaultLifetime``.

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Stash
+import StashMiddleware
 import StashTestSupport
 import StashTesting
 import StashVapor
@@ -36,8 +37,10 @@ import VaporTesting
                 #expect(cookie.hasPrefix("vapor-session="), "\(name)")
                 let id = String(cookie.dropFirst("vapor-session=".count))
                 #expect(id.utf8.count == 43, "\(name): 256 random bits in base64url")
-                // Vapor's default cookie lasts a week: so does the stored session.
-                guard case .expiresIn(let remaining) = try await store.expiry(of: id) else {
+                // Stored under the hash of its id; Vapor's default cookie lasts a week: so does the stored session.
+                let key = StashMiddleware.SessionID.storeKey(of: id)
+                #expect(try await store.exists(id) == false, "\(name): the store never holds the id")
+                guard case .expiresIn(let remaining) = try await store.expiry(of: key) else {
                     Issue.record("\(name): the session has no expiry")
                     return
                 }
@@ -50,7 +53,7 @@ import VaporTesting
                 #expect(withForged.status == .ok && withForged.body.string == "anonymous", "\(name): never looked up")
 
                 _ = try await tester.sendRequest(.POST, "logout", headers: ["Cookie": cookie])
-                #expect(try await store.get(id) == nil, "\(name): deleted at logout")
+                #expect(try await store.get(key) == nil, "\(name): deleted at logout")
                 #expect(try await tester.sendRequest(.GET, "whoami", headers: ["Cookie": cookie]).body.string == "anonymous", "\(name)")
             }
         }
@@ -63,9 +66,27 @@ import VaporTesting
             let tester = try app.testing()
             let cookie = try #require(cookiePair(try await tester.sendRequest(.POST, "login?user=alice")))
             let id = String(cookie.dropFirst("vapor-session=".count))
-            try await store.set(id, value: ByteBuffer(string: "{not json"))
+            try await store.set(StashMiddleware.SessionID.storeKey(of: id), value: ByteBuffer(string: "{not json"))
             let response = try await tester.sendRequest(.GET, "whoami", headers: ["Cookie": cookie])
             #expect(response.status == .ok && response.body.string == "anonymous")
+        }
+    }
+
+    @Test func aSessionAnEarlierReleaseStoredUnderItsIdIsStillReadThenMovedUnderTheHash() async throws {
+        let store = MemoryStore()
+        try await withVaporApp { app in
+            Self.configureSessions(app, store: store)
+            let tester = try app.testing()
+            let id = "V" + String(repeating: "A", count: 42)
+            try await store.set(id, encoding: SessionData(initialData: ["user": "grace"]), expiresIn: .seconds(3600))
+            let cookie = "vapor-session=" + id
+            #expect(try await tester.sendRequest(.GET, "whoami", headers: ["Cookie": cookie]).body.string == "grace")
+            _ = try await tester.sendRequest(.POST, "login?user=ada", headers: ["Cookie": cookie])
+            #expect(try await store.exists(StashMiddleware.SessionID.storeKey(of: id)), "saved under the hash")
+            #expect(try await tester.sendRequest(.GET, "whoami", headers: ["Cookie": cookie]).body.string == "ada", "the hashed copy wins")
+            _ = try await tester.sendRequest(.POST, "logout", headers: ["Cookie": cookie])
+            #expect(try await store.exists(id) == false, "a logout deletes both copies")
+            #expect(try await store.exists(StashMiddleware.SessionID.storeKey(of: id)) == false)
         }
     }
 
