@@ -40,7 +40,7 @@ public final class Session: Sendable {
     }
 
     /// Runs `body` on the state, noting that the session was accessed: every public member goes through here.
-    private func access<Value>(_ body: (inout SessionState) -> Value) -> Value {
+    func access<Value>(_ body: (inout SessionState) -> Value) -> Value {
         self.state.withLock { state in
             state.isAccessed = true
             return body(&state)

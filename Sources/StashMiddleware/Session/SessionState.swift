@@ -40,6 +40,14 @@ struct SessionState: Sendable {
         return self.loaded?.values[key]
     }
 
+    /// Every value the session holds, as this request sees it.
+    var values: [String: ByteBuffer] {
+        var values = self.loaded?.values ?? [:]
+        for key in self.changes.remove { values[key] = nil }
+        for (key, value) in self.changes.set { values[key] = value }
+        return values
+    }
+
     /// Whether the session, as this request sees it, holds no value.
     var isEmpty: Bool {
         if !self.changes.set.isEmpty { return false }
