@@ -176,18 +176,15 @@ final class RedisNearCacheTier: Sendable {
 
     /// A Redis key changed (a push from the server): drops the value of every key of a known prefix it names.
     func invalidate(redisKey: String) {
+        // A namespace's prefix is the key prefix and namespace names, none of which may hold a `|`, then one `|`: the
+        // key's prefix is its bytes up to its first `|` (only that one is looked at, however many the key holds).
+        let bytes = redisKey.utf8
+        guard let bar = bytes.firstIndex(of: UInt8(ascii: "|")) else { return }
+        let index = bytes.index(after: bar)
+        guard let head = String(bytes[..<index]), let key = String(bytes[index...]) else { return }
         self.state.withLock { state in
-            // Namespace prefixes end with `|`: the key's prefix is its bytes up to one of its `|`s (the first,
-            // unless the configured key prefix itself holds a `|`).
-            let bytes = redisKey.utf8
-            var index = bytes.startIndex
-            while let bar = bytes[index...].firstIndex(of: UInt8(ascii: "|")) {
-                index = bytes.index(after: bar)
-                guard let head = String(bytes[..<index]), let space = state.heads[MemoryKey(head)],
-                    let key = String(bytes[index...])
-                else { continue }
-                Self.invalidate(space, MemoryKey(key), in: &state)
-            }
+            guard let space = state.heads[MemoryKey(head)] else { return }
+            Self.invalidate(space, MemoryKey(key), in: &state)
         }
         self.keyInvalidations.increment()
     }
