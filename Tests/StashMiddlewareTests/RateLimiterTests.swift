@@ -92,7 +92,8 @@ import Testing
     @Test func draft6HeadersOrNoneCanBeChosen() async throws {
         func limiter(_ headers: RateLimiter.StandardHeaders, legacy: Bool = false) throws -> RateLimiter {
             let policies = try [
-                RateLimitPolicy(name: "burst", rule: RateLimitRule(limit: 2, per: .seconds(10))),
+                // A token bucket: no window boundary can fall between the requests.
+                RateLimitPolicy(name: "burst", rule: RateLimitRule(limit: 2, per: .seconds(10), algorithm: .tokenBucket(burst: 2))),
                 RateLimitPolicy(name: "daily", rule: RateLimitRule(limit: 100, per: .seconds(86_400))),
             ]
             return try RateLimiter(
@@ -281,7 +282,9 @@ import Testing
 
     @Test func anInsuredLimiterDecidesInMemoryWhileTheStoreFailsAndGoesBackWhenItAnswers() async throws {
         let store = CountingStore(MemoryStore())
-        let policies = [try RateLimitPolicy(rule: RateLimitRule(limit: 2, per: .seconds(60)))]
+        // A token bucket: a fixed window could end between two requests (a down Redis takes seconds per request),
+        // and admit the third.
+        let policies = [try RateLimitPolicy(rule: RateLimitRule(limit: 2, per: .seconds(60), algorithm: .tokenBucket(burst: 2)))]
         let limiter = RateLimiter(store: store, configuration: try .init(policies: policies, identity: .clientAddress(), failureMode: .insurance))
         let insurance = try #require(limiter.insurance)
         store.counts.isFailing.store(true, ordering: .relaxed)
