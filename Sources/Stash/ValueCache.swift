@@ -50,7 +50,7 @@ public final class ValueCache: Sendable {
         orCompute compute: @Sendable () async throws -> Value
     ) async throws -> Value {
         while true {
-            if let value = try await self.stored(key, as: type) { return value }
+            if let (_, value) = try await self.stored(key, as: type) { return value }
             switch try await self.coalescer.arrive(key) {
             case .leader:
                 return try await self.lead(key, as: type, expiresIn: expiresIn, compute: compute)
@@ -70,10 +70,12 @@ public final class ValueCache: Sendable {
         try await self.store.delete(key)
     }
 
-    /// The stored value of `key`, or `nil` when it is missing or does not decode as `Value`.
-    private func stored<Value: Decodable>(_ key: String, as type: Value.Type) async throws -> Value? {
-        guard let bytes = try await self.store.get(key) else { return nil }
-        return try? StoreJSON.decode(type, from: bytes, key: key, decoder: JSONDecoder())
+    /// The stored value of `key` and its bytes, or `nil` when it is missing or does not decode as `Value`.
+    private func stored<Value: Decodable>(_ key: String, as type: Value.Type) async throws -> (ByteBuffer, Value)? {
+        guard let bytes = try await self.store.get(key),
+            let value = try? StoreJSON.decode(type, from: bytes, key: key, decoder: JSONDecoder())
+        else { return nil }
+        return (bytes, value)
     }
 
     /// Computes and stores a missing value, sharing the outcome with the callers waiting for it.
@@ -87,7 +89,7 @@ public final class ValueCache: Sendable {
         defer { self.coalescer.finish(key, sharing: shared) }
         do {
             // A leader that finished just before this one arrived may have stored it.
-            if let bytes = try await self.store.get(key), let value = try? StoreJSON.decode(type, from: bytes, key: key, decoder: JSONDecoder()) {
+            if let (bytes, value) = try await self.stored(key, as: type) {
                 shared = .success(bytes)
                 return value
             }

@@ -57,11 +57,7 @@ public struct RedisStore: Store {
 
     /// The Redis key of a store key: the namespace prefix, `|`, and the key's bytes.
     func redisKey(_ key: String) -> RESPArgument {
-        .string(self.redisKeyName(key))
-    }
-
-    func redisKeyName(_ key: String) -> String {
-        self.keyHead + key
+        .string(self.keyHead + key)
     }
 
     /// The value of a key: with a ``RedisConfiguration/nearCache``, from process memory when it holds the key, else
@@ -94,12 +90,14 @@ public struct RedisStore: Store {
         checking check: (RESPValue, String) throws -> Void,
         _ decode: (RESPValue) throws -> RedisNearCacheTier.Value
     ) async throws -> RedisNearCacheTier.Value? {
+        let name = self.keyHead + key
+        let slot = nearCache.clustered ? Int16(RedisKeySlot.slot(of: name)) : -1
         let ticket = nearCache.beginRead(in: self.nearCacheSpace, key)
         // What the tier keeps: nothing unless the read succeeds.
         var kept: RedisNearCacheTier.Value?
         var milliseconds: Int64?
-        defer { nearCache.fill(in: self.nearCacheSpace, key, with: kept, milliseconds: milliseconds, ticket: ticket) }
-        let reply = try await self.client.evaluate(script, keys: [self.redisKey(key)], arguments: [])
+        defer { nearCache.fill(in: self.nearCacheSpace, key, with: kept, milliseconds: milliseconds, slot: slot, ticket: ticket) }
+        let reply = try await self.client.evaluate(script, keys: [.string(name)], arguments: [])
         switch reply {
         case .array(let parts) where parts.count == 2:
             guard case .integer(let remaining) = parts[1] else {

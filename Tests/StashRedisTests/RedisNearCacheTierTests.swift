@@ -12,7 +12,8 @@ import Testing
 
     static let now = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
-    /// Fills `key` of `space` as an answered read does.
+    /// Fills `key` of `space` as an answered read does (on a clustered tier, with the slot of the Redis key
+    /// `stash|` + `key`: the clustered tests use that namespace).
     static func fill(
         _ tier: RedisNearCacheTier,
         _ space: Int,
@@ -22,7 +23,8 @@ import Testing
         milliseconds: Int64? = nil
     ) {
         let bytes = count.map { ByteBuffer(repeating: 0, count: $0) } ?? ByteBuffer(string: value)
-        tier.fill(in: space, key, with: .bytes(bytes), milliseconds: milliseconds, ticket: tier.beginRead(in: space, key), now: Self.now)
+        let slot = tier.clustered ? Int16(RedisKeySlot.slot(of: "stash|" + key)) : -1
+        tier.fill(in: space, key, with: .bytes(bytes), milliseconds: milliseconds, slot: slot, ticket: tier.beginRead(in: space, key), now: Self.now)
     }
 
     static func invalidation(_ keys: String...) -> [RESPValue] {

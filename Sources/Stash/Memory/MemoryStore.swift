@@ -128,14 +128,14 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
     public func set(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         self.storage.state.withLock { state in
-            state.set(space: self.space, key: key, value: Self.compacted(value), expiresAt: state.deadline(afterMilliseconds: milliseconds))
+            state.set(space: self.space, key: key, value: value.compacted, expiresAt: state.deadline(afterMilliseconds: milliseconds))
         }
     }
 
     public func insert(_ key: String, value: ByteBuffer, expiresIn: Duration?) async throws -> Bool {
         let milliseconds = try StoreValidation.validateWrite(key: key, value: value, expiresIn: expiresIn, maximumValueSize: self.maximumValueSize)
         return self.storage.state.withLock { state in
-            state.insert(space: self.space, key: key, value: Self.compacted(value), expiresAt: state.deadline(afterMilliseconds: milliseconds))
+            state.insert(space: self.space, key: key, value: value.compacted, expiresAt: state.deadline(afterMilliseconds: milliseconds))
         }
     }
 
@@ -219,17 +219,12 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
         return Self(storage: self.storage, space: child, clock: self.clock, configuration: self.configuration)
     }
 
-    /// A value as the store keeps it: a slice of a much larger buffer (a request body, a file read) is copied, so that
-    /// the byte bound counts what memory really holds and one small value never keeps a large buffer alive.
-    static func compacted(_ value: ByteBuffer) -> ByteBuffer {
-        value.compacted
-    }
-
+    /// An update as the store keeps it: its value ``NIOCore/ByteBuffer/compacted``.
     static func compacted(_ update: StoreUpdate) -> StoreUpdate {
         switch update {
         case .unchanged, .delete: update
-        case .set(let value, let expiresIn): .set(self.compacted(value), expiresIn: expiresIn)
-        case .setKeepingExpiry(let value): .setKeepingExpiry(self.compacted(value))
+        case .set(let value, let expiresIn): .set(value.compacted, expiresIn: expiresIn)
+        case .setKeepingExpiry(let value): .setKeepingExpiry(value.compacted)
         }
     }
 

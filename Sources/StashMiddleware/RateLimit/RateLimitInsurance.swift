@@ -1,13 +1,12 @@
 import Logging
-import Metrics
 import Stash
 import Synchronization
 
 /// The in-memory limiter a ``RateLimiter`` decides with while its store fails (``RateLimiter/FailureMode/insurance``):
 /// a `MemoryStore` of this instance's own, with the same policies and keys.
 ///
-/// The first failure of an outage is logged at warning level, the store's next answer at info level; every decision
-/// made here counts in `stash_rate_limit_insured_total` (by `policy`).
+/// The first failure of an outage is logged at warning level, the store's next answer at info level; the limiter
+/// counts every decision made here in `stash_rate_limit_insured_total` (by `policy`).
 final class RateLimitInsurance: Sendable {
     private let store = MemoryStore()
     private let logger: Logger
@@ -22,14 +21,13 @@ final class RateLimitInsurance: Sendable {
     var isInsuring: Bool { self.insuring.load(ordering: .relaxed) }
 
     /// Decides in memory for a policy whose store call failed with `storeError`.
-    func decide(_ key: String, rule: RateLimitRule, policy: String, storeError: any Error) async throws -> RateLimitDecision {
+    func decide(_ key: String, rule: RateLimitRule, storeError: any Error) async throws -> RateLimitDecision {
         if !self.insuring.exchange(true, ordering: .relaxed) {
             self.logger.warning(
                 "rate limit store failed; deciding with this instance's in-memory insurance limiter until it answers again",
                 metadata: ["error": "\(storeError)"]
             )
         }
-        Counter(label: "stash_rate_limit_insured_total", dimensions: [("policy", policy)]).increment()
         return try await self.store.rateLimit(key, rule: rule)
     }
 

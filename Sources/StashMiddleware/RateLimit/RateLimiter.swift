@@ -9,8 +9,8 @@ public import Stash
 /// exactly the limit between them.
 ///
 /// Admitted responses carry the IETF draft's `RateLimit-Policy` and `RateLimit` fields (or, when configured, draft
-/// 06's `RateLimit-Limit`/`-Remaining`/`-Reset`, and the legacy `X-RateLimit-*` ones); a refused request gets 429 Too Many Requests with `Retry-After`, and the handler does not
-/// run.
+/// 06's `RateLimit-Limit`/`-Remaining`/`-Reset`, and the legacy `X-RateLimit-*` ones); a refused request gets 429
+/// Too Many Requests with `Retry-After`, and the handler does not run.
 ///
 /// ```swift
 /// let limiter = try RateLimiter(
@@ -31,14 +31,17 @@ public struct RateLimiter: HTTPMiddleware {
         let allowed: Counter
         let refused: Counter
         let failed: Counter
+        /// The decisions the insurance limiter made (``FailureMode/insurance``).
+        let insured: Counter
         /// The policy's `RateLimit-Policy` member, made once: `"name";q=limit;w=window`.
         let policyMember: String
 
-        init(policy: RateLimitPolicy, allowed: Counter, refused: Counter, failed: Counter, policyMember: String) {
+        init(policy: RateLimitPolicy, allowed: Counter, refused: Counter, failed: Counter, insured: Counter, policyMember: String) {
             self.policy = policy
             self.allowed = allowed
             self.refused = refused
             self.failed = failed
+            self.insured = insured
             self.policyMember = policyMember
         }
     }
@@ -81,6 +84,7 @@ public struct RateLimiter: HTTPMiddleware {
                 allowed: counter("allowed"),
                 refused: counter("refused"),
                 failed: counter("error"),
+                insured: Counter(label: "stash_rate_limit_insured_total", dimensions: [("policy", policy.name)]),
                 policyMember: Self.policyMember(name: policy.name, limit: policy.rule.limit, window: policy.rule.window)
             )
         }
@@ -122,7 +126,8 @@ public struct RateLimiter: HTTPMiddleware {
                         for undecided in self.limits[index...] where undecided.policy.appliesTo(request) { undecided.failed.increment() }
                         return try await self.fail(request, next: next, error: error)
                     }
-                    decision = try await insurance.decide(key, rule: limit.policy.rule, policy: limit.policy.name, storeError: error)
+                    decision = try await insurance.decide(key, rule: limit.policy.rule, storeError: error)
+                    limit.insured.increment()
                 }
                 (decision.isAllowed ? limit.allowed : limit.refused).increment()
                 if !decision.isAllowed, let now { self.refusals?.remember(key, decision, at: now) }
@@ -195,19 +200,26 @@ public struct RateLimiter: HTTPMiddleware {
                 policies += String(decision.limit) + ";w=" + String(limit.policy.rule.window.roundedUpToSeconds)
             }
             Self.set(.rateLimitPolicy, policies, in: &fields)
-            if let (_, tightest) = decisions.min(by: { $0.1.remaining < $1.1.remaining }) {
-                Self.set(.rateLimitLimit, String(tightest.limit), in: &fields)
-                Self.set(.rateLimitRemaining, String(tightest.remaining), in: &fields)
-                Self.set(.rateLimitReset, String(tightest.resetIn.roundedUpToSeconds), in: &fields)
-            }
+            Self.setTightest(decisions, .rateLimitLimit, .rateLimitRemaining, .rateLimitReset, in: &fields)
         case .none:
             break
         }
-        if legacy, let (_, tightest) = decisions.min(by: { $0.1.remaining < $1.1.remaining }) {
-            Self.set(.xRateLimitLimit, String(tightest.limit), in: &fields)
-            Self.set(.xRateLimitRemaining, String(tightest.remaining), in: &fields)
-            Self.set(.xRateLimitReset, String(tightest.resetIn.roundedUpToSeconds), in: &fields)
-        }
+        if legacy { Self.setTightest(decisions, .xRateLimitLimit, .xRateLimitRemaining, .xRateLimitReset, in: &fields) }
+    }
+
+    /// Sets the limit, remaining requests and reset time of the tightest decision (the fewest remaining) in the
+    /// fields named: draft 06's, or the legacy `X-` ones.
+    private static func setTightest(
+        _ decisions: RateLimitDecisions<Limit>,
+        _ limit: HTTPField.Name,
+        _ remaining: HTTPField.Name,
+        _ reset: HTTPField.Name,
+        in fields: inout HTTPFields
+    ) {
+        guard let (_, tightest) = decisions.min(by: { $0.1.remaining < $1.1.remaining }) else { return }
+        Self.set(limit, String(tightest.limit), in: &fields)
+        Self.set(remaining, String(tightest.remaining), in: &fields)
+        Self.set(reset, String(tightest.resetIn.roundedUpToSeconds), in: &fields)
     }
 
     /// The current draft's `RateLimit-Policy` and `RateLimit`, a member per policy.

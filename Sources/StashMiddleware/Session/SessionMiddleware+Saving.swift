@@ -133,9 +133,9 @@ extension SessionMiddleware {
     }
 
     /// Moves a session to a new id: the old record is taken and deleted in one atomic step (from `old`, its store
-    /// key), then stored, with the request's changes, under the new id's. A session deleted meanwhile is not brought back: the new one holds only
-    /// this request's values.
-    /// The new id keeps the session's creation time, so that an absolute lifetime is not restarted by a login.
+    /// key), then stored, with the request's changes, under the new id's. A session deleted meanwhile is not brought
+    /// back: the new one holds only this request's values. The new id keeps the session's creation time, so that an
+    /// absolute lifetime is not restarted by a login.
     private func move(from old: String, to new: String, isLegacy: Bool, changes: RecordChanges) async throws -> String? {
         let now = self.now().millisecondsSinceEpoch
         var record = SessionRecord(values: [:], renewedAt: now, createdAt: now)
@@ -156,8 +156,7 @@ extension SessionMiddleware {
         }
         record.apply(changes)
         // A fixed lifetime starts again with the new id; a sliding one gets what its absolute lifetime leaves.
-        let expiry = self.configuration.expiry
-        let lifetime = expiry.renewalInterval == nil ? expiry.lifetime : expiry.remaining(createdAt: record.startedAt, now: now)
+        let lifetime = self.configuration.expiry.remaining(createdAt: record.startedAt, now: now)
         guard !record.values.isEmpty, lifetime > .zero else {
             self.metrics.destroyed.increment()
             self.configuration.logger.debug("regenerated session holds no value, or its absolute lifetime is over; deleted")

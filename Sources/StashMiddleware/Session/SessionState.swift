@@ -25,9 +25,10 @@ struct SessionState: Sendable {
     /// no cache may replay it to another client.
     var isAccessed = false
 
+    /// - Parameter key: The store key the session was loaded from, for a loaded session (`id` not `nil`).
     init(id: String?, record: SessionRecord?, key: String? = nil, isLegacy: Bool = false) {
         self.loadedID = id
-        self.loadedKey = key ?? id.map(SessionID.storeKey(of:))
+        self.loadedKey = key
         self.loaded = record
         self.id = id
         self.isLegacy = isLegacy

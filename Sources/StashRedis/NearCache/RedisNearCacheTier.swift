@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// A read that misses fills the tier only if nothing invalidated its key while the read was on its way: the read
 /// takes a ticket before it is sent (``beginRead(in:_:)``), an invalidation of the key (or of everything) cancels the
-/// tickets out, and ``fill(in:_:with:milliseconds:ticket:now:)`` keeps the value only with a ticket still valid. The
+/// tickets out, and ``fill(in:_:with:milliseconds:slot:ticket:now:)`` keeps the value only with a ticket still valid. The
 /// server's push for a write that raced the read arrives on the read's connection after its reply, so either it
 /// finds the value and drops it, or it cancels the ticket first.
 ///
@@ -79,8 +79,9 @@ final class RedisNearCacheTier: Sendable {
     }
 
     let configuration: RedisNearCache
-    /// Whether the keys are a cluster's: each entry then knows its slot, for ``invalidate(slots:)``.
-    private let clustered: Bool
+    /// Whether the keys are a cluster's: each entry then knows its slot, given to
+    /// ``fill(in:_:with:milliseconds:slot:ticket:now:)``, for ``invalidate(slots:)``.
+    let clustered: Bool
     private let state = Mutex(State())
     private let hitCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "hit")])
     private let missCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "miss")])
@@ -129,7 +130,7 @@ final class RedisNearCacheTier: Sendable {
         return value
     }
 
-    /// A read of `key` is about to be sent: its ticket for ``fill(in:_:with:milliseconds:ticket:now:)``.
+    /// A read of `key` is about to be sent: its ticket for ``fill(in:_:with:milliseconds:slot:ticket:now:)``.
     func beginRead(in space: Int, _ key: String) -> Ticket {
         self.state.withLock { state in
             state.lastTicket += 1
@@ -140,8 +141,16 @@ final class RedisNearCacheTier: Sendable {
 
     /// A read answered: keeps `value` for `milliseconds` (or until invalidated, for a key without an expiry) if its
     /// ticket is still the key's. A read that failed (`nil`) only ends the ticket.
-    func fill(in space: Int, _ key: String, with value: Value?, milliseconds: Int64?, ticket: Ticket, now: NIODeadline = .now()) {
-        let slot = self.clustered && value != nil ? self.slot(in: space, key) : -1
+    /// - Parameter slot: The Redis key's hash slot on a cluster (-1 on a single server).
+    func fill(
+        in space: Int,
+        _ key: String,
+        with value: Value?,
+        milliseconds: Int64?,
+        slot: Int16 = -1,
+        ticket: Ticket,
+        now: NIODeadline = .now()
+    ) {
         let key = MemoryKey(key)
         let kept = value?.compacted
         self.state.withLock { state in
@@ -216,12 +225,6 @@ final class RedisNearCacheTier: Sendable {
             }
         }
         self.slotInvalidations.increment()
-    }
-
-    /// The hash slot of `key` of `space`.
-    private func slot(in space: Int, _ key: String) -> Int16 {
-        let head = self.state.withLock { $0.spaces[space].head }
-        return Int16(RedisKeySlot.slot(of: head + key))
     }
 
     /// Everything may have changed (a flush, a lost connection): drops every value and cancels every read.
