@@ -41,13 +41,19 @@ extension Store {
 }
 
 extension Store {
+    /// Decides one request of cost 1: ``rateLimit(_:rule:_:)`` with ``RateLimitOperation/consume``.
+    public func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
+        try await self.rateLimit(key, rule: rule, .consume)
+    }
+
     /// Decides a rate limit inside ``update(_:_:)``, timed by the system's wall clock: atomic wherever `update` is.
     /// The built-in stores replace it with one step of their own (under their lock, in one script or statement).
-    public func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
+    public func rateLimit(_ key: String, rule: RateLimitRule, _ operation: RateLimitOperation) async throws -> RateLimitDecision {
+        try rule.validate(operation)
         let decision = Mutex<RateLimitDecision?>(nil)
         _ = try await self.update(key) { state in
             // `update` may run this more than once; the last run is the one that counted.
-            let step = rule.decide(state: state, now: WallClock().now.sinceEpoch)
+            let step = rule.decide(state: state, now: WallClock().now.sinceEpoch, operation: operation)
             decision.withLock { $0 = step.decision }
             guard let newState = step.newState else { return .unchanged }
             return .set(newState, expiresIn: step.expiresIn)

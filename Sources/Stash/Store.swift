@@ -113,14 +113,16 @@ public protocol Store: Sendable {
     /// - Returns: The record's fields, or `nil` when it was missing or expired.
     func takeRecord(_ key: String) async throws -> [String: ByteBuffer]?
 
-    /// Decides whether one request is admitted by a rate limit, and counts it if so, in one atomic step: requests
-    /// from every task and every process sharing the store, at the same moment, admit exactly the limit.
+    /// Decides whether one request is admitted by a rate limit, and counts it if so — or adds a penalty or reward,
+    /// refunds an admitted request, or blocks the key (``RateLimitOperation``) — in one atomic step: requests from
+    /// every task and every process sharing the store, at the same moment, admit exactly the limit.
     ///
-    /// The state lives under `key` (see ``RateLimitRule/decide(state:now:)`` for its form) with a time to live,
-    /// and time is the store's: the server's clock for Redis and PostgreSQL. A default implementation runs
-    /// ``RateLimitRule/decide(state:now:)`` inside ``update(_:_:)`` with the system's wall clock.
-    /// - Throws: ``StoreError/Code/invalidKey``, or what the store throws when it cannot be reached.
-    func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision
+    /// The state lives under `key` (see ``RateLimitRule/decide(state:now:operation:)`` for its form) with a time to
+    /// live, and time is the store's: the server's clock for Redis and PostgreSQL. A default implementation runs
+    /// ``RateLimitRule/decide(state:now:operation:)`` inside ``update(_:_:)`` with the system's wall clock.
+    /// - Throws: ``StoreError/Code/invalidKey``; ``StoreError/Code/invalidConfiguration`` for an operation the rule
+    ///   cannot take (``RateLimitRule/validate(_:)``); or what the store throws when it cannot be reached.
+    func rateLimit(_ key: String, rule: RateLimitRule, _ operation: RateLimitOperation) async throws -> RateLimitDecision
 
     /// Lists the live keys of this namespace (not of its children), lazily.
     /// - Parameter prefix: Only keys starting with it are listed; the empty string lists every key.

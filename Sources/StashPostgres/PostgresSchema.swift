@@ -25,18 +25,22 @@ import Stash
 /// - the partial index on `expires_at` lets the background purge find expired rows without reading the table.
 ///
 /// The migration also creates (`CREATE OR REPLACE`) a PL/pgSQL function named after the table, `"stash_rate_limit"`
-/// for `stash`, with which ``PostgresStore/rateLimit(_:rule:)`` decides each request in one statement:
+/// for `stash`, with which ``PostgresStore/rateLimit(_:rule:_:)`` decides each request (or adjusts, refunds or blocks
+/// a key) in one statement:
 ///
 /// ```sql
 /// CREATE OR REPLACE FUNCTION "stash_rate_limit"(
 ///     entry_namespace text, entry_key bytea, algorithm text, request_limit bigint, window_ms bigint, burst bigint,
-///     OUT allowed boolean, OUT "limit" bigint, OUT remaining bigint, OUT reset_us bigint, OUT retry_after_us bigint
+///     block_ms bigint, operation_code text, amount bigint, operation_window bigint,
+///     OUT allowed boolean, OUT "limit" bigint, OUT remaining bigint, OUT reset_us bigint, OUT retry_after_us bigint,
+///     OUT window_start bigint
 /// ) LANGUAGE plpgsql VOLATILE AS $function$ … $function$;
 /// ```
 ///
-/// It locks the key's row, reads the server's `clock_timestamp()`, decides as `RateLimitRule.decide(state:now:)`
-/// does (the fixed window, the sliding window or the token bucket, `F`, `S` or `G`) and writes the new state, with
-/// its expiry, only for an admitted request; a key without a row is inserted, and decided again under the lock of
+/// It locks the key's row, reads the server's `clock_timestamp()`, decides as
+/// `RateLimitRule.decide(state:now:operation:)` does (the fixed window, the sliding window or the token bucket, `F`,
+/// `S` or `G`, and a blocked key, `B`) and writes the new state with its expiry, never for a refusal unless the rule
+/// blocks; a key without a row is inserted, and decided again under the lock of
 /// the row a concurrent call inserted first. ``migrationSQL(table:)`` holds the whole function.
 ///
 /// The record operations (``PostgresStore/mergeRecord(_:_:)`` and the others) run in one call each of a second

@@ -1,30 +1,37 @@
 extension PostgresStatements {
     /// The signature of the rate-limit function, for `to_regprocedure`: the store's migration creates it when missing.
+    /// (A table migrated by an earlier release has the six-argument function too, which this one leaves in place for
+    /// the instances still calling it.)
     static func rateLimitFunctionSignature(_ function: String) -> String {
-        "\(function)(text, bytea, text, bigint, bigint, bigint)"
+        "\(function)(text, bytea, text, bigint, bigint, bigint, bigint, text, bigint, bigint)"
     }
 
     /// The call of the rate-limit function: `$1` the namespace path, `$2` the key, `$3` the algorithm (`F`, `S` or
-    /// `G`), `$4` the limit, `$5` the window in milliseconds, `$6` the burst (0 unless `G`).
+    /// `G`), `$4` the limit, `$5` the window in milliseconds, `$6` the burst (0 unless `G`), `$7` the rule's block in
+    /// milliseconds (0 for none), `$8` the operation (`C` consume, `A` adjust, `R` refund, `B` block), `$9` its
+    /// amount, `$10` a refund's window start (-1 for none).
     static func rateLimitFunctionCall(_ function: String) -> String {
-        "SELECT allowed, \"limit\", remaining, reset_us, retry_after_us FROM \(function)($1, $2, $3, $4, $5, $6)"
+        "SELECT allowed, \"limit\", remaining, reset_us, retry_after_us, window_start FROM \(function)($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     }
 
-    /// The PL/pgSQL function that decides one request of a rate limit, as `RateLimitRule.decide(state:now:)` does,
-    /// with the same state in the `value` column, timed by the server's `clock_timestamp()` read once the row is
-    /// locked.
+    /// The PL/pgSQL function that runs one rate-limit operation, as `RateLimitRule.decide(state:now:operation:)`
+    /// does, with the same state in the `value` column, timed by the server's `clock_timestamp()` read once the row
+    /// is locked.
     ///
     /// It locks the key's row (`SELECT … FOR UPDATE`), so concurrent decisions on one key take turns; a key without a
     /// row is inserted with `ON CONFLICT DO NOTHING`, and when another call inserted it first the decision is made
     /// again under that row's lock. An expired row, or a value that is not this algorithm's state, counts as no
-    /// state; only an admitted request writes, with the state's expiry. It answers what the Redis script answers:
+    /// state; a refused request writes nothing unless the rule blocks. It answers what the Redis script answers:
     /// whether the request is admitted, the limit (the burst for `G`), the requests remaining, the microseconds until
-    /// the limit resets and, for a refused request, until it would be admitted (else -1).
+    /// the limit resets and, for a refused request, until it would be admitted (else -1), and the start of the window
+    /// an admitted request counted in (else -1).
     static func rateLimitFunctionDefinition(table: String, function: String) -> String {
         """
         CREATE OR REPLACE FUNCTION \(function)(
             entry_namespace text, entry_key bytea, algorithm text, request_limit bigint, window_ms bigint, burst bigint,
-            OUT allowed boolean, OUT "limit" bigint, OUT remaining bigint, OUT reset_us bigint, OUT retry_after_us bigint
+            block_ms bigint, operation_code text, amount bigint, operation_window bigint,
+            OUT allowed boolean, OUT "limit" bigint, OUT remaining bigint, OUT reset_us bigint, OUT retry_after_us bigint,
+            OUT window_start bigint
         ) LANGUAGE plpgsql VOLATILE AS $function$
         DECLARE
             stored bytea;
@@ -42,12 +49,15 @@ extension PostgresStatements {
             current bigint;
             overlap bigint;
             budget bigint;
+            wait_cost bigint;
             wait_ms bigint;
             emission bigint;
             capacity bigint;
             tat bigint;
+            has_state boolean;
             next_tat bigint;
             allowed_at bigint;
+            refusing boolean;
             new_state text;
             expiry_us bigint;
         BEGIN
@@ -77,27 +87,63 @@ extension PostgresStatements {
                     END IF;
                 END LOOP;
 
-                IF algorithm = 'F' THEN
+                "limit" := CASE WHEN algorithm = 'G' THEN burst ELSE request_limit END;
+                window_start := -1;
+                refusing := false;
+                new_state := NULL;
+                wait_cost := 0;
+                IF field_count = 2 AND fields[1] = 'B' AND numbers[2] > now_ms THEN
+                    -- Blocked: refused whatever the operation, which changes nothing unless it blocks for longer.
+                    allowed := false;
+                    remaining := 0;
+                    IF operation_code = 'B' AND amount > numbers[2] - now_ms THEN
+                        reset_us := amount * 1000;
+                        new_state := 'B ' || (now_ms + amount);
+                        expiry_us := now_us + amount * 1000;
+                    ELSE
+                        reset_us := (numbers[2] - now_ms) * 1000;
+                    END IF;
+                    retry_after_us := reset_us;
+                ELSIF operation_code = 'B' THEN
+                    allowed := false;
+                    remaining := 0;
+                    reset_us := amount * 1000;
+                    retry_after_us := reset_us;
+                    new_state := 'B ' || (now_ms + amount);
+                    expiry_us := now_us + amount * 1000;
+                ELSIF algorithm = 'F' THEN
                     start_ms := now_ms - ((now_ms % window_ms) + window_ms) % window_ms;
                     count_value := 0;
                     IF field_count = 3 AND fields[1] = 'F' AND numbers[2] = start_ms AND numbers[3] IS NOT NULL THEN
                         count_value := numbers[3];
                     END IF;
-                    "limit" := request_limit;
                     reset_us := (start_ms + window_ms - now_ms) * 1000;
-                    IF count_value >= request_limit THEN
-                        allowed := false;
-                        remaining := 0;
-                        retry_after_us := reset_us;
-                        RETURN;
-                    END IF;
-                    count_value := count_value + 1;
-                    allowed := true;
-                    remaining := request_limit - count_value;
-                    retry_after_us := -1;
-                    new_state := 'F ' || start_ms || ' ' || count_value;
                     -- The end of the window.
                     expiry_us := (start_ms + window_ms) * 1000;
+                    IF operation_code = 'C' THEN
+                        IF count_value + amount > request_limit THEN
+                            refusing := true;
+                            retry_after_us := reset_us;
+                        ELSE
+                            count_value := count_value + amount;
+                            allowed := true;
+                            remaining := request_limit - count_value;
+                            retry_after_us := -1;
+                            window_start := start_ms;
+                            new_state := 'F ' || start_ms || ' ' || count_value;
+                        END IF;
+                    ELSE
+                        IF operation_code = 'A' THEN
+                            count_value := least(greatest(count_value + amount, 0), request_limit);
+                            new_state := 'F ' || start_ms || ' ' || count_value;
+                        ELSIF operation_window = start_ms AND count_value > 0 THEN
+                            count_value := greatest(count_value - amount, 0);
+                            new_state := 'F ' || start_ms || ' ' || count_value;
+                        END IF;
+                        allowed := count_value < request_limit;
+                        remaining := greatest(0, request_limit - count_value);
+                        retry_after_us := CASE WHEN allowed THEN -1 ELSE reset_us END;
+                    END IF;
                 ELSIF algorithm = 'S' THEN
                     start_ms := now_ms - ((now_ms % window_ms) + window_ms) % window_ms;
                     previous := 0;
@@ -114,54 +160,104 @@ extension PostgresStatements {
                     -- The previous window's overlap with the last window of time, in 1...window_ms.
                     overlap := window_ms - (now_ms - start_ms);
                     budget := request_limit * window_ms - previous * overlap;
-                    "limit" := request_limit;
                     reset_us := overlap * 1000;
-                    IF (current + 1) * window_ms > budget THEN
-                        IF current + 1 <= request_limit THEN
-                            wait_ms := least(overlap, ((current + 1) * window_ms - budget + previous - 1) / previous);
-                        ELSE
-                            wait_ms := overlap + (window_ms * (current - request_limit + 1) + current - 1) / current;
-                        END IF;
-                        allowed := false;
-                        remaining := 0;
-                        retry_after_us := greatest(wait_ms, 1) * 1000;
-                        RETURN;
-                    END IF;
-                    current := current + 1;
-                    allowed := true;
-                    remaining := greatest(0, (budget - current * window_ms) / window_ms);
-                    retry_after_us := -1;
-                    new_state := 'S ' || start_ms || ' ' || previous || ' ' || current;
                     -- The count is still needed as the previous window's throughout the next one.
                     expiry_us := (start_ms + 2 * window_ms) * 1000;
+                    retry_after_us := -1;
+                    IF operation_code = 'C' THEN
+                        IF (current + amount) * window_ms > budget THEN
+                            refusing := true;
+                            wait_cost := amount;
+                        ELSE
+                            current := current + amount;
+                            allowed := true;
+                            remaining := greatest(0, (budget - current * window_ms) / window_ms);
+                            window_start := start_ms;
+                            new_state := 'S ' || start_ms || ' ' || previous || ' ' || current;
+                        END IF;
+                    ELSE
+                        IF operation_code = 'A' THEN
+                            current := least(greatest(current + amount, 0), request_limit);
+                            new_state := 'S ' || start_ms || ' ' || previous || ' ' || current;
+                        ELSIF operation_window = start_ms AND current > 0 THEN
+                            current := greatest(current - amount, 0);
+                            new_state := 'S ' || start_ms || ' ' || previous || ' ' || current;
+                        ELSIF operation_window = start_ms - window_ms AND previous > 0 THEN
+                            previous := greatest(previous - amount, 0);
+                            budget := request_limit * window_ms - previous * overlap;
+                            new_state := 'S ' || start_ms || ' ' || previous || ' ' || current;
+                        END IF;
+                        remaining := greatest(0, (budget - current * window_ms) / window_ms);
+                        allowed := (current + 1) * window_ms <= budget;
+                        IF NOT allowed THEN
+                            wait_cost := 1;
+                        END IF;
+                    END IF;
+                    IF wait_cost > 0 THEN
+                        IF current + wait_cost <= request_limit THEN
+                            wait_ms := least(overlap, ((current + wait_cost) * window_ms - budget + previous - 1) / previous);
+                        ELSE
+                            wait_ms := overlap + (window_ms * (current - request_limit + wait_cost) + current - 1) / current;
+                        END IF;
+                        retry_after_us := greatest(wait_ms, 1) * 1000;
+                    END IF;
                 ELSIF algorithm = 'G' THEN
                     -- In microseconds; the emission interval is rounded up, so the rate is never above the limit.
                     emission := (window_ms * 1000 + request_limit - 1) / request_limit;
                     capacity := burst * emission;
                     tat := now_us;
-                    IF field_count = 2 AND fields[1] = 'G' AND numbers[2] > now_us THEN
+                    has_state := field_count = 2 AND fields[1] = 'G' AND numbers[2] > now_us;
+                    IF has_state THEN
                         tat := numbers[2];
                     END IF;
-                    next_tat := tat + emission;
-                    allowed_at := next_tat - capacity;
-                    "limit" := burst;
-                    IF allowed_at > now_us THEN
-                        allowed := false;
-                        remaining := 0;
+                    IF operation_code = 'C' THEN
+                        next_tat := tat + amount * emission;
+                        allowed_at := next_tat - capacity;
+                        IF allowed_at > now_us THEN
+                            refusing := true;
+                            reset_us := tat - now_us;
+                            retry_after_us := allowed_at - now_us;
+                        ELSE
+                            allowed := true;
+                            remaining := (now_us + capacity - next_tat) / emission;
+                            reset_us := next_tat - now_us;
+                            retry_after_us := -1;
+                            new_state := 'G ' || next_tat;
+                            expiry_us := now_us + greatest(1, (next_tat - now_us + 999) / 1000) * 1000;
+                        END IF;
+                    ELSE
+                        IF operation_code = 'A' THEN
+                            tat := least(greatest(tat + amount * emission, now_us), now_us + capacity);
+                            new_state := 'G ' || tat;
+                        ELSIF has_state THEN
+                            tat := greatest(tat - amount * emission, now_us);
+                            new_state := 'G ' || tat;
+                        END IF;
+                        allowed_at := tat + emission - capacity;
+                        allowed := allowed_at <= now_us;
+                        remaining := greatest(0, now_us + capacity - tat) / emission;
                         reset_us := tat - now_us;
-                        retry_after_us := allowed_at - now_us;
-                        RETURN;
+                        retry_after_us := CASE WHEN allowed THEN -1 ELSE allowed_at - now_us END;
+                        expiry_us := now_us + greatest(1, (tat - now_us + 999) / 1000) * 1000;
                     END IF;
-                    allowed := true;
-                    remaining := (now_us + capacity - next_tat) / emission;
-                    reset_us := next_tat - now_us;
-                    retry_after_us := -1;
-                    new_state := 'G ' || next_tat;
-                    expiry_us := now_us + greatest(1, (next_tat - now_us + 999) / 1000) * 1000;
                 ELSE
                     RAISE EXCEPTION 'unknown rate-limit algorithm %', algorithm USING ERRCODE = '22023';
                 END IF;
 
+                IF refusing THEN
+                    allowed := false;
+                    remaining := 0;
+                    IF block_ms > 0 THEN
+                        -- The rule blocks the key a refused request came from.
+                        reset_us := block_ms * 1000;
+                        retry_after_us := reset_us;
+                        new_state := 'B ' || (now_ms + block_ms);
+                        expiry_us := now_us + block_ms * 1000;
+                    END IF;
+                END IF;
+                IF new_state IS NULL THEN
+                    RETURN;
+                END IF;
                 IF has_row THEN
                     UPDATE \(table) SET value = convert_to(new_state, 'UTF8'), expires_at = clock + (expiry_us - now_us) * interval '1 microsecond'
                     WHERE namespace = entry_namespace AND key = entry_key;

@@ -90,9 +90,11 @@ struct RedisScript: Sendable {
 }
 
 extension RedisScript {
-    /// A rate-limit decision, as ``Stash/RateLimitRule/decide(state:now:)`` makes it, on the server's clock (`TIME`)
-    /// in one atomic step. ARGV: algorithm (`F`, `S` or `G`), limit, window in milliseconds, burst.
-    /// Returns `{allowed (0 or 1), limit, remaining, reset in µs, retry after in µs or -1}`.
+    /// A rate-limit operation, as ``Stash/RateLimitRule/decide(state:now:operation:)`` runs it, on the server's clock
+    /// (`TIME`) in one atomic step. ARGV: algorithm (`F`, `S` or `G`), limit, window in milliseconds, burst, the
+    /// rule's block in milliseconds (0 for none), the operation (`C` consume, `A` adjust, `R` refund, `B` block), its
+    /// amount, and a refund's window start (-1 for none). Returns `{allowed (0 or 1), limit, remaining, reset in µs,
+    /// retry after in µs or -1, the start of the window an admitted request counted in or -1}`.
     static let rateLimit = RedisScript(
         """
         local t = redis.call('TIME')
@@ -101,25 +103,57 @@ extension RedisScript {
         local algorithm = ARGV[1]
         local limit = tonumber(ARGV[2])
         local window = tonumber(ARGV[3])
+        local blockMs = tonumber(ARGV[5])
+        local op = ARGV[6]
+        local amount = tonumber(ARGV[7])
+        local opWindow = tonumber(ARGV[8])
+        local maxCost = limit
+        if algorithm == 'G' then maxCost = tonumber(ARGV[4]) end
         local f = {}
         local state = redis.call('GET', KEYS[1])
         if state and #state <= 64 then
           for word in string.gmatch(state, '%S+') do f[#f + 1] = word end
         end
         local function n(x) return string.format('%d', x) end
+        local function block(ms)
+          redis.call('SET', KEYS[1], 'B ' .. n(nowMs + ms), 'PX', n(ms))
+          return {0, maxCost, 0, ms * 1000, ms * 1000, -1}
+        end
+        local function refused(reset, retry)
+          if blockMs > 0 then return block(blockMs) end
+          return {0, maxCost, 0, reset, retry, -1}
+        end
+        if f[1] == 'B' and #f == 2 and tonumber(f[2]) and tonumber(f[2]) > nowMs then
+          local left = tonumber(f[2]) - nowMs
+          if op == 'B' and amount > left then return block(amount) end
+          return {0, maxCost, 0, left * 1000, left * 1000, -1}
+        end
+        if op == 'B' then return block(amount) end
         if algorithm == 'F' then
           local start = nowMs - nowMs % window
           local count = 0
-          if f[1] == 'F' and tonumber(f[2]) == start and tonumber(f[3]) then count = tonumber(f[3]) end
+          if f[1] == 'F' and #f == 3 and tonumber(f[2]) == start and tonumber(f[3]) then count = tonumber(f[3]) end
           local reset = start + window - nowMs
-          if count >= limit then return {0, limit, 0, reset * 1000, reset * 1000} end
-          count = count + 1
-          redis.call('SET', KEYS[1], 'F ' .. n(start) .. ' ' .. n(count), 'PX', n(reset))
-          return {1, limit, limit - count, reset * 1000, -1}
+          local function save() redis.call('SET', KEYS[1], 'F ' .. n(start) .. ' ' .. n(count), 'PX', n(reset)) end
+          if op == 'C' then
+            if count + amount > limit then return refused(reset * 1000, reset * 1000) end
+            count = count + amount
+            save()
+            return {1, limit, limit - count, reset * 1000, -1, start}
+          end
+          if op == 'A' then
+            count = math.min(math.max(count + amount, 0), limit)
+            save()
+          elseif opWindow == start and count > 0 then
+            count = math.max(count - amount, 0)
+            save()
+          end
+          if count < limit then return {1, limit, limit - count, reset * 1000, -1, -1} end
+          return {0, limit, 0, reset * 1000, reset * 1000, -1}
         elseif algorithm == 'S' then
           local start = nowMs - nowMs % window
           local previous, current = 0, 0
-          if f[1] == 'S' and tonumber(f[2]) and tonumber(f[3]) and tonumber(f[4]) then
+          if f[1] == 'S' and #f == 4 and tonumber(f[2]) and tonumber(f[3]) and tonumber(f[4]) then
             if tonumber(f[2]) == start then
               previous = tonumber(f[3])
               current = tonumber(f[4])
@@ -129,35 +163,69 @@ extension RedisScript {
           end
           local overlap = window - (nowMs - start)
           local budget = limit * window - previous * overlap
-          if (current + 1) * window > budget then
-            local wait
-            if current + 1 <= limit then
-              local excess = (current + 1) * window - budget
-              wait = math.min(overlap, math.floor((excess + previous - 1) / previous))
+          local function wait(cost)
+            local w
+            if current + cost <= limit then
+              w = math.min(overlap, math.floor(((current + cost) * window - budget + previous - 1) / previous))
             else
-              wait = overlap + math.floor((window * (current - limit + 1) + current - 1) / current)
+              w = overlap + math.floor((window * (current - limit + cost) + current - 1) / current)
             end
-            if wait < 1 then wait = 1 end
-            return {0, limit, 0, overlap * 1000, wait * 1000}
+            if w < 1 then w = 1 end
+            return w * 1000
           end
-          current = current + 1
-          redis.call('SET', KEYS[1], 'S ' .. n(start) .. ' ' .. n(previous) .. ' ' .. n(current), 'PX', n(overlap + window))
-          local remaining = math.floor((budget - current * window) / window)
-          if remaining < 0 then remaining = 0 end
-          return {1, limit, remaining, overlap * 1000, -1}
+          local function save()
+            redis.call('SET', KEYS[1], 'S ' .. n(start) .. ' ' .. n(previous) .. ' ' .. n(current), 'PX', n(overlap + window))
+          end
+          if op == 'C' then
+            if (current + amount) * window > budget then return refused(overlap * 1000, wait(amount)) end
+            current = current + amount
+            save()
+            return {1, limit, math.max(0, math.floor((budget - current * window) / window)), overlap * 1000, -1, start}
+          end
+          if op == 'A' then
+            current = math.min(math.max(current + amount, 0), limit)
+            save()
+          elseif opWindow == start and current > 0 then
+            current = math.max(current - amount, 0)
+            save()
+          elseif opWindow == start - window and previous > 0 then
+            previous = math.max(previous - amount, 0)
+            budget = limit * window - previous * overlap
+            save()
+          end
+          local remaining = math.max(0, math.floor((budget - current * window) / window))
+          if (current + 1) * window <= budget then return {1, limit, remaining, overlap * 1000, -1, -1} end
+          return {0, limit, remaining, overlap * 1000, wait(1), -1}
         else
-          local burst = tonumber(ARGV[4])
+          local burst = maxCost
           local interval = math.floor((window * 1000 + limit - 1) / limit)
           local capacity = burst * interval
           local tat = nowUs
-          if f[1] == 'G' and tonumber(f[2]) and tonumber(f[2]) > nowUs then tat = tonumber(f[2]) end
-          local nextTat = tat + interval
-          local allowedAt = nextTat - capacity
-          if allowedAt > nowUs then return {0, burst, 0, tat - nowUs, allowedAt - nowUs} end
-          local keep = math.floor((nextTat - nowUs + 999) / 1000)
-          if keep < 1 then keep = 1 end
-          redis.call('SET', KEYS[1], 'G ' .. n(nextTat), 'PX', n(keep))
-          return {1, burst, math.floor((nowUs + capacity - nextTat) / interval), nextTat - nowUs, -1}
+          local stored = f[1] == 'G' and #f == 2 and tonumber(f[2]) and tonumber(f[2]) > nowUs
+          if stored then tat = tonumber(f[2]) end
+          local function save(at)
+            local keep = math.floor((at - nowUs + 999) / 1000)
+            if keep < 1 then keep = 1 end
+            redis.call('SET', KEYS[1], 'G ' .. n(at), 'PX', n(keep))
+          end
+          if op == 'C' then
+            local nextTat = tat + amount * interval
+            local allowedAt = nextTat - capacity
+            if allowedAt > nowUs then return refused(tat - nowUs, allowedAt - nowUs) end
+            save(nextTat)
+            return {1, burst, math.floor((nowUs + capacity - nextTat) / interval), nextTat - nowUs, -1, -1}
+          end
+          if op == 'A' then
+            tat = math.min(math.max(tat + amount * interval, nowUs), nowUs + capacity)
+            save(tat)
+          elseif stored then
+            tat = math.max(tat - amount * interval, nowUs)
+            save(tat)
+          end
+          local allowedAt = tat + interval - capacity
+          local remaining = math.floor(math.max(0, nowUs + capacity - tat) / interval)
+          if allowedAt <= nowUs then return {1, burst, remaining, tat - nowUs, -1, -1} end
+          return {0, burst, remaining, tat - nowUs, allowedAt - nowUs, -1}
         end
         """
     )

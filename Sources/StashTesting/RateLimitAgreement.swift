@@ -15,6 +15,14 @@ package struct RateLimitAgreement: Sendable {
         case tokenBucket
         /// A sliding window weighs the previous window's count by its overlap with the last window of time.
         case slidingWindow
+        /// Requests of more than one point, on each algorithm.
+        case weighted
+        /// Penalties and rewards, on each algorithm.
+        case adjustments
+        /// Refunds of what admitted requests counted, on each algorithm (a sliding window's previous window too).
+        case refunds
+        /// A rule that blocks, and blocks an application sets.
+        case blocks
 
         package var testDescription: String { self.rawValue }
     }
@@ -42,6 +50,101 @@ package struct RateLimitAgreement: Sendable {
         case .fixedWindow: try await self.fixedWindow()
         case .tokenBucket: try await self.tokenBucket()
         case .slidingWindow: try await self.slidingWindow()
+        case .weighted: try await self.weighted()
+        case .adjustments: try await self.adjustments()
+        case .refunds: try await self.refunds()
+        case .blocks: try await self.blocks()
+        }
+    }
+
+    /// The three algorithms with a limit of 10 a day (the bucket's burst 10 too).
+    private static var dailyRules: [RateLimitRule] {
+        get throws {
+            [
+                try RateLimitRule(limit: 10, per: Self.day, algorithm: .fixedWindow),
+                try RateLimitRule(limit: 10, per: Self.day, algorithm: .slidingWindow),
+                try RateLimitRule(limit: 10, per: Self.day, algorithm: .tokenBucket(burst: 10)),
+            ]
+        }
+    }
+
+    private func weighted() async throws {
+        for rule in try Self.dailyRules {
+            let key = "weighted \(rule.algorithm)"
+            var decisions: [RateLimitDecision] = []
+            for cost in [4, 4, 4, 2, 1] {
+                decisions.append(try await self.checkedRateLimit(key, rule: rule, .consume(cost)))
+            }
+            #expect(decisions.map(\.isAllowed) == [true, true, false, true, false], "\(rule.algorithm)")
+            #expect(decisions.map(\.remaining) == [6, 2, 0, 0, 0], "\(rule.algorithm)")
+            #expect(decisions.map { $0.charge?.cost } == [4, 4, nil, 2, nil], "\(rule.algorithm)")
+        }
+    }
+
+    private func adjustments() async throws {
+        for rule in try Self.dailyRules {
+            let key = "adjusted \(rule.algorithm)"
+            var decisions: [RateLimitDecision] = []
+            for operation in [RateLimitOperation.consume, .adjust(by: 3), .adjust(by: 10), .adjust(by: -4), .consume, .adjust(by: -5)] {
+                decisions.append(try await self.checkedRateLimit(key, rule: rule, operation))
+            }
+            #expect(decisions.map(\.isAllowed) == [true, true, false, true, true, true], "\(rule.algorithm)")
+            #expect(decisions.map(\.remaining) == [9, 6, 0, 4, 3, 8], "\(rule.algorithm)")
+        }
+    }
+
+    private func refunds() async throws {
+        for rule in try Self.dailyRules {
+            let key = "refunded \(rule.algorithm)"
+            let first = try await self.checkedRateLimit(key, rule: rule, .consume(3))
+            let second = try await self.checkedRateLimit(key, rule: rule, .consume(2))
+            let charge = try #require(first.charge)
+            #expect(charge.cost == 3 && (charge.windowStart == nil) == (rule.algorithm == .tokenBucket(burst: 10)))
+            let refunded = try await self.checkedRateLimit(key, rule: rule, .refund(charge))
+            #expect(refunded.isAllowed && refunded.remaining == 8 && refunded.charge == nil, "\(rule.algorithm)")
+            #expect(try await self.checkedRateLimit(key, rule: rule, .consume(8)).isAllowed, "\(rule.algorithm)")
+            let last = try await self.checkedRateLimit(key, rule: rule, .refund(try #require(second.charge)))
+            #expect(last.isAllowed && last.remaining == 2, "\(rule.algorithm)")
+        }
+        // A sliding window's previous window, and a fixed window's charge of a window that has ended.
+        let sliding = try Self.dailyRules[1]
+        let window = sliding.windowMilliseconds
+        let now = try await self.serverMicroseconds() / 1000
+        let start = now - now % window
+        try await self.store.set("previous", value: ByteBuffer(string: "S \(start) 5 1"), expiresIn: .seconds(3600))
+        _ = try await self.checkedRateLimit("previous", rule: sliding, .refund(RateLimitCharge(cost: 2, windowStart: start - window)))
+        #expect(try await self.store.get("previous") == ByteBuffer(string: "S \(start) 3 1"))
+        try await self.store.set("ended", value: ByteBuffer(string: "F \(start) 4"), expiresIn: .seconds(3600))
+        _ = try await self.checkedRateLimit("ended", rule: try Self.dailyRules[0], .refund(RateLimitCharge(cost: 2, windowStart: start - window)))
+        #expect(try await self.store.get("ended") == ByteBuffer(string: "F \(start) 4"), "a charge of another window corrects nothing")
+    }
+
+    private func blocks() async throws {
+        let rule = try RateLimitRule(limit: 2, per: Self.day, algorithm: .slidingWindow, blockingFor: Self.day * 2)
+        var decisions: [RateLimitDecision] = []
+        for operation in [RateLimitOperation.consume, .consume, .consume, .consume, .adjust(by: -2)] {
+            decisions.append(try await self.checkedRateLimit("blocked", rule: rule, operation))
+        }
+        #expect(decisions.map(\.isAllowed) == [true, true, false, false, false])
+        let block = try #require(decisions[2].retryAfter)
+        #expect(block == Self.day * 2, "the refusal blocks for the rule's duration, longer than the window")
+        #expect(try await self.store.get("blocked").map { String(buffer: $0).hasPrefix("B ") } == true)
+        let expiry = try await self.store.expiry(of: "blocked")
+        guard case .expiresIn(let left) = expiry else {
+            Issue.record("a block expires: \(expiry)")
+            return
+        }
+        #expect(left > Self.day && left <= Self.day * 2)
+
+        for rule in try Self.dailyRules {
+            let key = "set \(rule.algorithm)"
+            _ = try await self.checkedRateLimit(key, rule: rule, .consume)
+            let set = try await self.checkedRateLimit(key, rule: rule, .block(for: .seconds(3600)))
+            #expect(!set.isAllowed && set.retryAfter == .seconds(3600))
+            let shorter = try await self.checkedRateLimit(key, rule: rule, .block(for: .seconds(60)))
+            #expect(!shorter.isAllowed && shorter.retryAfter! > .seconds(3500), "a shorter block leaves the longer")
+            let refused = try await self.checkedRateLimit(key, rule: rule, .consume)
+            #expect(!refused.isAllowed && refused.limit == 10)
         }
     }
 
@@ -129,11 +232,12 @@ package struct RateLimitAgreement: Sendable {
     package func checkedRateLimit(
         _ key: String,
         rule: RateLimitRule,
+        _ operation: RateLimitOperation = .consume,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> RateLimitDecision {
         let before = try await self.store.get(key)
         let start = try await self.serverMicroseconds()
-        let decision = try await self.store.rateLimit(key, rule: rule)
+        let decision = try await self.store.rateLimit(key, rule: rule, operation)
         let end = try await self.serverMicroseconds()
         let after = try await self.store.get(key)
 
@@ -141,13 +245,13 @@ package struct RateLimitAgreement: Sendable {
         let agrees = instants.contains { now in
             // Windows are decided in whole milliseconds: the instant read lies in the millisecond `now` starts.
             guard now > start - 1000, now <= end else { return false }
-            let step = rule.decide(state: before, now: .microseconds(now))
+            let step = rule.decide(state: before, now: .microseconds(now), operation: operation)
             return step.decision == decision && (step.newState ?? before) == after
         }
         #expect(
             agrees,
             """
-            \(rule.algorithm): the server decided \(decision) leaving \(after.map { String(buffer: $0) } ?? "nothing") from \
+            \(rule.algorithm), \(operation): the server decided \(decision) leaving \(after.map { String(buffer: $0) } ?? "nothing") from \
             \(before.map { String(buffer: $0) } ?? "no state"), which RateLimitRule.decide does not at any instant of \
             \(instants) within \(start)...\(end)
             """,
@@ -158,15 +262,22 @@ package struct RateLimitAgreement: Sendable {
 
     /// The instants, in microseconds since the epoch, at which a decision may have been made: for windows, each
     /// window start a state names (or the window after it) plus the window, less the reset; for a token bucket, each
-    /// timestamp a state names less the reset.
+    /// timestamp a state names less the reset; for a block, the time it ends less the reset.
     private static func instants(of decision: RateLimitDecision, rule: RateLimitRule, states: [ByteBuffer?]) -> [Int64] {
         let (seconds, attoseconds) = decision.resetIn.components
         let reset = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        var blocks: [Int64] = []
         let stamps = states.compactMap { state -> Int64? in
             guard let state else { return nil }
             let fields = String(buffer: state).split(separator: " ")
-            return fields.count >= 2 ? Int64(fields[1]) : nil
+            guard fields.count >= 2, let stamp = Int64(fields[1]) else { return nil }
+            guard fields[0] != "B" else {
+                blocks.append(stamp * 1000 - reset)
+                return nil
+            }
+            return stamp
         }
+        guard blocks.isEmpty else { return blocks }
         switch rule.algorithm {
         case .fixedWindow, .slidingWindow:
             let window = rule.windowMilliseconds

@@ -93,3 +93,69 @@ extension StoreConformance {
         #expect(try await store.rateLimit("plain", rule: RateLimitRule(limit: 1, per: .seconds(60))).isAllowed)
     }
 }
+
+extension StoreConformance {
+    func checkRateLimitOperations(_ store: S) async throws {
+        for rule in try Self.dailyRules {
+            let key = "operations \(rule.algorithm)"
+            let heavy = try await store.rateLimit(key, rule: rule, .consume(7))
+            #expect(heavy.isAllowed && heavy.remaining == 3, "\(rule.algorithm): a request of 7 against 10")
+            let charge = try #require(heavy.charge, "an admitted request carries what it counted")
+            #expect(charge.cost == 7)
+            let tooHeavy = try await store.rateLimit(key, rule: rule, .consume(4))
+            #expect(!tooHeavy.isAllowed && tooHeavy.charge == nil, "\(rule.algorithm): 4 more do not fit in 3")
+            let refunded = try await store.rateLimit(key, rule: rule, .refund(charge))
+            #expect(refunded.isAllowed && refunded.remaining == 10, "\(rule.algorithm): a refund gives the 7 back")
+            let penalized = try await store.rateLimit(key, rule: rule, .adjust(by: 10))
+            #expect(!penalized.isAllowed && penalized.remaining == 0 && penalized.retryAfter != nil, "\(rule.algorithm): a penalty of 10")
+            #expect(!(try await store.rateLimit(key, rule: rule).isAllowed))
+            let rewarded = try await store.rateLimit(key, rule: rule, .adjust(by: -5))
+            #expect(rewarded.isAllowed && rewarded.remaining == 5, "\(rule.algorithm): a reward of 5")
+            #expect(try await store.rateLimit(key, rule: rule, .consume(5)).isAllowed)
+
+            let blocked = try await store.rateLimit(key, rule: rule, .block(for: .seconds(7200)))
+            #expect(!blocked.isAllowed && blocked.retryAfter == .seconds(7200))
+            try await self.pass(.seconds(1))
+            #expect(try await store.rateLimit(key, rule: rule, .adjust(by: -10)).isAllowed == false, "a reward does not lift a block")
+            let still = try await store.rateLimit(key, rule: rule)
+            let left = try #require(still.retryAfter)
+            #expect(!still.isAllowed && left <= .seconds(7199) && left > .seconds(7000), "\(rule.algorithm): blocked for \(left) more")
+            #expect(try await store.expiry(of: key) != .never)
+
+            for operation in [RateLimitOperation.consume(11), .consume(0), .adjust(by: 0), .adjust(by: -11), .block(for: .zero)] {
+                await self.expectError(.invalidConfiguration, "\(operation) on \(rule.algorithm)") {
+                    try await store.rateLimit("invalid", rule: rule, operation)
+                }
+            }
+        }
+        #expect(try await store.get("invalid") == nil, "an invalid operation writes nothing")
+
+        // A rule that blocks: the refusal blocks the key past its window; the block ends and the key starts afresh.
+        let window: Duration = self.clock == nil ? .seconds(1) : .seconds(10)
+        let blocking = try RateLimitRule(limit: 1, per: .seconds(86_400), blockingFor: window)
+        #expect(try await store.rateLimit("blocking", rule: blocking).isAllowed)
+        let refusal = try await store.rateLimit("blocking", rule: blocking)
+        #expect(!refusal.isAllowed && refusal.retryAfter == window)
+        #expect(try await store.get("blocking").map { String(buffer: $0).hasPrefix("B ") } == true, "the block is stored")
+        try await self.pass(window + (self.clock == nil ? .milliseconds(50) : .zero))
+        #expect(try await store.rateLimit("blocking", rule: blocking).isAllowed, "the key starts afresh once the block ends")
+    }
+
+    func checkConcurrentWeightedRateLimits(_ store: S) async throws {
+        let rules = [
+            try RateLimitRule(limit: 30, per: .seconds(86_400), algorithm: .fixedWindow),
+            try RateLimitRule(limit: 30, per: .seconds(86_400), algorithm: .slidingWindow),
+            try RateLimitRule(limit: 30, per: .seconds(86_400), algorithm: .tokenBucket(burst: 30)),
+        ]
+        for rule in rules {
+            let key = "exact \(rule.algorithm)"
+            let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<100 {
+                    group.addTask { try await store.rateLimit(key, rule: rule, .consume(3)).isAllowed }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(admitted == 10, "\(rule.algorithm): 100 requests of 3 against 30 admit exactly 10")
+        }
+    }
+}

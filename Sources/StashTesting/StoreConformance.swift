@@ -65,6 +65,11 @@ public struct StoreConformance<S: Store>: Sendable {
         case rateLimit
         /// 200 concurrent rate-limit steps against a limit of 10, per algorithm: exactly 10 admitted.
         case concurrentRateLimits
+        /// Weighted requests, penalties and rewards, refunds, blocks by rule and by hand, and operations a rule cannot
+        /// take (typed errors), per algorithm.
+        case rateLimitOperations
+        /// 100 concurrent requests of 3 points against a limit of 30, per algorithm: exactly 10 admitted.
+        case concurrentWeightedRateLimits
         /// Records: insert, read, merge (set, remove, the last field removed), take; plain values told apart.
         case records
         /// A record's expiry: set on insert, kept or reset by a merge, renewed by a read; an expired record is not
@@ -120,6 +125,8 @@ public struct StoreConformance<S: Store>: Sendable {
         case .badInput: try await self.checkBadInput(store)
         case .rateLimit: try await self.checkRateLimit(store)
         case .concurrentRateLimits: try await self.checkConcurrentRateLimits(store)
+        case .rateLimitOperations: try await self.checkRateLimitOperations(store)
+        case .concurrentWeightedRateLimits: try await self.checkConcurrentWeightedRateLimits(store)
         case .records: try await self.checkRecords(store)
         case .recordExpiry: try await self.checkRecordExpiry(store)
         case .concurrentRecordMerges: try await self.checkConcurrentRecordMerges(store)

@@ -108,10 +108,10 @@ struct CountingStore: Store {
         return try await self.base.takeRecord(key)
     }
 
-    func rateLimit(_ key: String, rule: RateLimitRule) async throws -> RateLimitDecision {
+    func rateLimit(_ key: String, rule: RateLimitRule, _ operation: RateLimitOperation) async throws -> RateLimitDecision {
         self.counts.write(key)
         if self.counts.isFailing.load(ordering: .relaxed) { throw StoreError(.unavailable, "the test made the store fail") }
-        return try await self.base.rateLimit(key, rule: rule)
+        return try await self.base.rateLimit(key, rule: rule, operation)
     }
 
     func keys(withPrefix prefix: String) -> StoreKeys {

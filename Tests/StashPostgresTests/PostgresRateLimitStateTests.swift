@@ -1,5 +1,6 @@
 import NIOCore
 import Stash
+import StashTesting
 import Testing
 
 @testable import StashPostgres
@@ -130,6 +131,17 @@ import Testing
                 #expect(admitted.map(\.remaining).sorted() == Array(0..<10), "each admitted request saw its own count")
                 #expect(try await first.rateLimit("client", rule: rule).isAllowed == false)
                 #expect(try await second.rateLimit("client", rule: rule).isAllowed == false)
+            }
+        }
+    }
+
+    /// Two instances on one table share weighted limits, penalties and blocks.
+    @Test(arguments: [RateLimitRule.Algorithm.fixedWindow, .slidingWindow, .tokenBucket(burst: 30)])
+    func twoInstancesShareWeightedLimitsPenaltiesAndBlocks(_ algorithm: RateLimitRule.Algorithm) async throws {
+        let table = PostgresTestServer.uniqueName("shared")
+        try await withPostgresStore(.testing(table: table)) { first in
+            try await withPostgresStore(.testing(table: table)) { second in
+                try await RateLimitSharing(first, second).run(algorithm)
             }
         }
     }

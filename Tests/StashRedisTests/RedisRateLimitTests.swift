@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Stash
 import StashTesting
@@ -14,6 +15,15 @@ import Testing
         let store = try RedisTestServer.freshNamespace()
         try await RateLimitAgreement(store: store, serverMicroseconds: store.serverMicroseconds).run(scenario)
         try await store.deleteAll()
+    }
+
+    /// Two instances (two clients of the server) share weighted limits, penalties and blocks.
+    @Test(arguments: [RateLimitRule.Algorithm.fixedWindow, .slidingWindow, .tokenBucket(burst: 30)])
+    func twoInstancesShareWeightedLimitsPenaltiesAndBlocks(_ algorithm: RateLimitRule.Algorithm) async throws {
+        let namespace = "test-" + UUID().uuidString.prefix(8).lowercased()
+        let instances = try (0..<2).map { _ in try RedisStore(url: RedisTestServer.url()).withNamespace(namespace) }
+        try await RateLimitSharing(instances[0], instances[1]).run(algorithm)
+        try await instances[0].deleteAll()
     }
 }
 

@@ -10,7 +10,8 @@
 /// - ``Algorithm/tokenBucket(burst:)`` is GCRA: a bucket of `burst` tokens refilled at `limit` per `window`, kept as
 ///   one timestamp; requests are spread evenly and bursts are bounded exactly.
 ///
-/// Only admitted requests count: a client that keeps being refused does not push its own limit further away.
+/// Only admitted requests count: a client that keeps being refused does not push its own limit further away — unless
+/// the rule blocks (`blockingFor:`): then a refused request blocks its key for that long, refused whatever its count.
 public struct RateLimitRule: Sendable, Hashable {
     /// The algorithm that decides.
     public enum Algorithm: Sendable, Hashable {
@@ -37,13 +38,29 @@ public struct RateLimitRule: Sendable, Hashable {
     public let algorithm: Algorithm
     /// The window in whole milliseconds.
     public let windowMilliseconds: Int64
+    /// How long a refused request blocks its key (rate-limiter-flexible's `blockDuration`), or `nil` for never.
+    public let blockDuration: Duration?
+    /// ``blockDuration`` in whole milliseconds, 0 without one.
+    public let blockMilliseconds: Int64
+
+    /// The most one request may cost (``RateLimitOperation/consume(_:)``), and the most points an adjustment may add
+    /// or take: the limit, or a token bucket's burst.
+    public var maximumCost: Int {
+        if case .tokenBucket(let burst) = self.algorithm { return burst }
+        return self.limit
+    }
 
     /// Creates a rule.
     /// - Throws: ``StoreError/Code/invalidConfiguration`` when `limit` (or `burst`) is not in
     ///   1…``maximumLimit``, the window is not a whole number of milliseconds between 1 ms and half of
     ///   ``StoreLimits/maximumExpiry``, or `limit` × `window` (or the bucket's capacity) exceeds
-    ///   ``maximumLimitTimesWindow``.
-    public init(limit: Int, per window: Duration, algorithm: Algorithm = .fixedWindow) throws(StoreError) {
+    ///   ``maximumLimitTimesWindow``, or `blockDuration` is not between 1 ms and ``StoreLimits/maximumExpiry``.
+    public init(
+        limit: Int,
+        per window: Duration,
+        algorithm: Algorithm = .fixedWindow,
+        blockingFor blockDuration: Duration? = nil
+    ) throws(StoreError) {
         func invalid(_ reason: String) -> StoreError {
             StoreError(.invalidConfiguration, "invalid rate limit \(limit) per \(window): \(reason)")
         }
@@ -66,9 +83,43 @@ public struct RateLimitRule: Sendable, Hashable {
                 throw invalid("burst × window / limit must be at most 2^53 microseconds")
             }
         }
+        if let blockDuration {
+            guard blockDuration > .zero, blockDuration <= StoreLimits.maximumExpiry else {
+                throw invalid("the block duration must be positive and at most \(StoreLimits.maximumExpiry)")
+            }
+        }
         self.limit = limit
         self.window = window
         self.algorithm = algorithm
         self.windowMilliseconds = milliseconds
+        self.blockDuration = blockDuration
+        self.blockMilliseconds = blockDuration?.roundedUpToMilliseconds ?? 0
+    }
+
+    /// Checks that the rule can take an operation.
+    /// - Throws: ``StoreError/Code/invalidConfiguration`` for a cost not in 1…``maximumCost``, points of zero or
+    ///   beyond ``maximumCost`` either way, a refund of a cost not in 1…``maximumLimit``, or a block not between 1 ms
+    ///   and ``StoreLimits/maximumExpiry``.
+    public func validate(_ operation: RateLimitOperation) throws(StoreError) {
+        let maximum = Int64(self.maximumCost)
+        let valid: Bool
+        let reason: String
+        switch operation.kind {
+        case .consume:
+            valid = (1...maximum).contains(operation.amount)
+            reason = "a request's cost must be 1...\(maximum), the most this rule ever admits at once"
+        case .adjust:
+            valid = operation.amount != 0 && (-maximum...maximum).contains(operation.amount)
+            reason = "an adjustment must be ±1...\(maximum) points"
+        case .refund:
+            valid = (1...Int64(Self.maximumLimit)).contains(operation.amount)
+            reason = "a refund's cost must be 1...\(Self.maximumLimit)"
+        case .block:
+            valid = operation.amount > 0 && operation.amount <= StoreLimits.maximumExpiry.roundedUpToMilliseconds
+            reason = "a block must last 1 ms to \(StoreLimits.maximumExpiry)"
+        }
+        guard valid else {
+            throw StoreError(.invalidConfiguration, "invalid rate-limit operation \(operation.kind) of \(operation.amount): \(reason)")
+        }
     }
 }
