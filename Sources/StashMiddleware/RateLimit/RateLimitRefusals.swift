@@ -6,7 +6,9 @@ import Synchronization
 /// `inMemoryBlockOnConsumed`).
 ///
 /// Sound because a refused request changes nothing in the store: until the wait the store named ends, it would refuse
-/// every request of that client and policy too. Bounded: at most `capacity` clients; when full, a new refusal takes
+/// every request of that client and policy too — unless a reward or a refund lifts the refusal early: one made
+/// through this limiter (``RateLimiter/adjust(_:policy:by:rule:)``) forgets the refusal, one made elsewhere takes effect
+/// here when the remembered wait ends. Bounded: at most `capacity` clients; when full, a new refusal takes
 /// the place of one remembered.
 final class RateLimitRefusals: Sendable {
     private struct Refusal {
@@ -54,6 +56,16 @@ final class RateLimitRefusals: Sendable {
                 refusals.removeValue(forKey: any.key)
             }
             refusals[key] = refusal
+        }
+    }
+
+    /// Remembers `decision` for `key` if it refuses with a wait, else forgets any refusal of `key`: what an
+    /// adjustment or a block left.
+    func update(_ key: String, _ decision: RateLimitDecision, at now: WallClock.Instant) {
+        if decision.isAllowed {
+            _ = self.refusals.withLock { $0.removeValue(forKey: key) }
+        } else {
+            self.remember(key, decision, at: now)
         }
     }
 }

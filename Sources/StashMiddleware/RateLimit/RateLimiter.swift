@@ -55,7 +55,9 @@ public struct RateLimiter: HTTPMiddleware {
     let insurance: RateLimitInsurance?
     /// Whether a misconfiguration was logged: once per limiter.
     let warned = RateLimitWarning()
-    private let now: @Sendable () -> WallClock.Instant
+    /// Whether a policy counts only some responses: the response is then looked at, and refunds made.
+    private let correctsCounts: Bool
+    let now: @Sendable () -> WallClock.Instant
 
     /// Creates a limiter whose store is the registry's store named ``Configuration/storeName``.
     public init(registry: StoreRegistry, configuration: Configuration) throws {
@@ -75,6 +77,10 @@ public struct RateLimiter: HTTPMiddleware {
         self.refusals = configuration.refusalMemory > 0 ? RateLimitRefusals(capacity: configuration.refusalMemory) : nil
         self.insurance = configuration.failureMode == .insurance ? RateLimitInsurance(logger: configuration.logger) : nil
         self.now = { clock.now }
+        self.correctsCounts = configuration.policies.contains { policy in
+            if case .all = policy.counting { return false }
+            return true
+        }
         self.limits = configuration.policies.map { policy in
             func counter(_ outcome: String) -> Counter {
                 Counter(label: "stash_rate_limit_requests_total", dimensions: [("policy", policy.name), ("outcome", outcome)])
@@ -90,6 +96,15 @@ public struct RateLimiter: HTTPMiddleware {
         }
     }
 
+    /// One policy's decision of a request: the policy, the rule and the store key it was decided by, and whether the
+    /// insurance limiter decided it — what a refund after the response needs.
+    struct Decided {
+        let limit: Limit
+        let rule: RateLimitRule
+        let key: String
+        let insured: Bool
+    }
+
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let excluded = self.configuration.excludedPaths
         if !excluded.isEmpty, excluded.contains(String(request.pathWithoutQuery)) { return try await next(request) }
@@ -98,7 +113,7 @@ public struct RateLimiter: HTTPMiddleware {
         if let diagnose = self.configuration.identity.diagnose, !self.warned.isDone, let warning = diagnose(request) {
             self.warned.once { self.configuration.logger.warning("\(warning)") }
         }
-        var decisions = RateLimitDecisions<Limit>()
+        var decisions = RateLimitDecisions<Decided>()
         var identity: String?
         // A client this instance saw refused until later is refused again at once, without asking the store.
         let now = self.refusals == nil ? nil : self.now()
@@ -106,32 +121,44 @@ public struct RateLimiter: HTTPMiddleware {
             for limit in self.limits where limit.policy.appliesTo(request) {
                 let client = identity ?? self.identity(of: request)
                 identity = client
-                guard let decision = refusals.refusal(of: Self.key(policy: limit.policy.name, identity: client), at: now) else { continue }
+                let key = Self.key(policy: limit.policy.name, identity: client)
+                guard let decision = refusals.refusal(of: key, at: now) else { continue }
                 limit.refused.increment()
-                decisions.append(limit, decision)
+                decisions.append(Decided(limit: limit, rule: limit.policy.rule(for: request), key: key, insured: false), decision)
             }
         }
         if decisions.isEmpty {
             for (index, limit) in self.limits.enumerated() where limit.policy.appliesTo(request) {
+                let rule = limit.policy.rule(for: request)
+                let cost = limit.policy.cost?(request) ?? 1
+                // A request that costs nothing is none of this policy's business.
+                if cost < 1 { continue }
                 let client = identity ?? self.identity(of: request)
                 identity = client
                 let key = Self.key(policy: limit.policy.name, identity: client)
+                var insured = false
                 let decision: RateLimitDecision
-                do {
-                    decision = try await self.store.rateLimit(key, rule: limit.policy.rule)
-                    self.insurance?.storeAnswered()
-                } catch {
-                    guard let insurance = self.insurance else {
-                        // This policy and the ones not yet decided could not decide the request.
-                        for undecided in self.limits[index...] where undecided.policy.appliesTo(request) { undecided.failed.increment() }
-                        return try await self.fail(request, next: next, error: error)
+                if cost > rule.maximumCost {
+                    // Never admitted, whatever the count: no store round trip, and no wait to name.
+                    decision = RateLimitDecision(isAllowed: false, limit: rule.maximumCost, remaining: 0, resetIn: rule.window, retryAfter: nil)
+                } else {
+                    do {
+                        decision = try await self.store.rateLimit(key, rule: rule, .consume(cost))
+                        self.insurance?.storeAnswered()
+                    } catch {
+                        guard let insurance = self.insurance else {
+                            // This policy and the ones not yet decided could not decide the request.
+                            for undecided in self.limits[index...] where undecided.policy.appliesTo(request) { undecided.failed.increment() }
+                            return try await self.fail(request, next: next, error: error)
+                        }
+                        decision = try await insurance.decide(key, rule: rule, .consume(cost), storeError: error)
+                        insured = true
+                        limit.insured.increment()
                     }
-                    decision = try await insurance.decide(key, rule: limit.policy.rule, storeError: error)
-                    limit.insured.increment()
                 }
                 (decision.isAllowed ? limit.allowed : limit.refused).increment()
                 if !decision.isAllowed, let now { self.refusals?.remember(key, decision, at: now) }
-                decisions.append(limit, decision)
+                decisions.append(Decided(limit: limit, rule: rule, key: key, insured: insured), decision)
             }
         }
         guard !decisions.isEmpty else { return try await next(request) }
@@ -143,11 +170,40 @@ public struct RateLimiter: HTTPMiddleware {
                 headerFields: [.retryAfter: String(wait.roundedUpToSeconds), .contentType: "text/plain; charset=utf-8"],
                 body: "Too Many Requests\n"
             )
+        } else if self.correctsCounts {
+            do {
+                response = try await next(request)
+            } catch {
+                await self.refund(decisions, unless: { $0.counts(nil) })
+                throw error
+            }
+            let head = response.head
+            await self.refund(decisions, unless: { $0.counts(head) })
         } else {
             response = try await next(request)
         }
         self.addHeaders(decisions, to: &response.head.headerFields)
         return response
+    }
+
+    /// Gives back what the admitted requests of `decisions` counted, for each policy whose counting `counts` says
+    /// does not count. A refund that fails is logged (at debug level) and otherwise ignored: the request was served.
+    private func refund(_ decisions: RateLimitDecisions<Decided>, unless counts: (RateLimitPolicy.Counting) -> Bool) async {
+        for (decided, decision) in decisions {
+            guard let charge = decision.charge, !counts(decided.limit.policy.counting) else { continue }
+            do {
+                if decided.insured, let insurance = self.insurance {
+                    _ = try await insurance.store.rateLimit(decided.key, rule: decided.rule, .refund(charge))
+                } else {
+                    _ = try await self.store.rateLimit(decided.key, rule: decided.rule, .refund(charge))
+                }
+            } catch {
+                self.configuration.logger.debug(
+                    "rate limit refund failed",
+                    metadata: ["error": "\(error)", "policy": "\(decided.limit.policy.name)"]
+                )
+            }
+        }
     }
 
     /// Answers a request whose decision failed in the store, as ``Configuration/failureMode`` says.
@@ -168,8 +224,9 @@ public struct RateLimiter: HTTPMiddleware {
         }
     }
 
-    /// The identity a request counts under; requests without one share the bucket `unknown`.
-    func identity(of request: StashRequest) -> String {
+    /// The identity a request counts under, as ``Configuration/identity`` resolves it; requests without one share the
+    /// identity `unknown`. What ``adjust(_:policy:by:)`` and ``block(_:policy:for:)`` take.
+    public func identity(of request: StashRequest) -> String {
         self.configuration.identity.resolve(request) ?? "unknown"
     }
 
@@ -185,7 +242,7 @@ public struct RateLimiter: HTTPMiddleware {
         "\"" + name + "\";q=" + String(limit) + ";w=" + String(window.roundedUpToSeconds)
     }
 
-    private func addHeaders(_ decisions: RateLimitDecisions<Limit>, to fields: inout HTTPFields) {
+    private func addHeaders(_ decisions: RateLimitDecisions<Decided>, to fields: inout HTTPFields) {
         let legacy = self.configuration.legacyHeaders
         switch self.configuration.standardHeaders {
         case .current:
@@ -195,9 +252,9 @@ public struct RateLimiter: HTTPMiddleware {
         case .draft6:
             fields.reserveCapacity(fields.count + (legacy ? 7 : 4))
             var policies = ""
-            for (index, (limit, decision)) in decisions.enumerated() {
+            for (index, (decided, decision)) in decisions.enumerated() {
                 if index > 0 { policies += ", " }
-                policies += String(decision.limit) + ";w=" + String(limit.policy.rule.window.roundedUpToSeconds)
+                policies += String(decision.limit) + ";w=" + String(decided.rule.window.roundedUpToSeconds)
             }
             Self.set(.rateLimitPolicy, policies, in: &fields)
             Self.setTightest(decisions, .rateLimitLimit, .rateLimitRemaining, .rateLimitReset, in: &fields)
@@ -210,7 +267,7 @@ public struct RateLimiter: HTTPMiddleware {
     /// Sets the limit, remaining requests and reset time of the tightest decision (the fewest remaining) in the
     /// fields named: draft 06's, or the legacy `X-` ones.
     private static func setTightest(
-        _ decisions: RateLimitDecisions<Limit>,
+        _ decisions: RateLimitDecisions<Decided>,
         _ limit: HTTPField.Name,
         _ remaining: HTTPField.Name,
         _ reset: HTTPField.Name,
@@ -223,15 +280,17 @@ public struct RateLimiter: HTTPMiddleware {
     }
 
     /// The current draft's `RateLimit-Policy` and `RateLimit`, a member per policy.
-    private func addCurrentHeaders(_ decisions: RateLimitDecisions<Limit>, to fields: inout HTTPFields) {
+    private func addCurrentHeaders(_ decisions: RateLimitDecisions<Decided>, to fields: inout HTTPFields) {
         // Appended piece by piece into one reserved string each: this runs on every limited request.
         var policies = ""
         var limits = ""
         limits.reserveCapacity(decisions.count * 40)
-        for (index, (limit, decision)) in decisions.enumerated() {
-            let rule = limit.policy.rule
-            if decisions.count == 1, decision.limit == rule.limit {
-                // The member made once; not when the decision's limit is not the rule's (a token bucket's burst).
+        for (index, (decided, decision)) in decisions.enumerated() {
+            let limit = decided.limit
+            let rule = decided.rule
+            if decisions.count == 1, decision.limit == limit.policy.rule.limit, rule.window == limit.policy.rule.window {
+                // The member made once; not when the decision is not by the policy's own limit and window (a token
+                // bucket's burst, a rule chosen for the request).
                 policies = limit.policyMember
             } else {
                 if index == 0 { policies.reserveCapacity(decisions.count * 40) } else { policies += ", " }
