@@ -1,4 +1,5 @@
 import HTTPTypes
+import Logging
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -106,5 +107,39 @@ import Testing
                 }
             }
         }
+    }
+}
+
+extension RateLimitAdapterTests {
+    /// The same limiter on the router and again on a route group counts each request twice: it says so, once.
+    @Test func aLimiterAppliedTwiceToARequestIsWarnedAboutOnce() async throws {
+        let logs = CapturedLogs()
+        let logger = Logger(label: "test") { _ in CapturedLogs.Handler(logs: logs) }
+        let limiter = try RateLimiter(
+            store: MemoryStore(),
+            configuration: .init(
+                policies: [RateLimitPolicy(rule: RateLimitRule(limit: 10, per: .seconds(86_400)))],
+                identity: .clientAddress(),
+                logger: logger
+            )
+        )
+        let other = try Self.limiter(MemoryStore(), limit: 10)
+        let router = Router(context: TestContext.self)
+        router.add(middleware: StashRouterMiddleware(limiter))
+        router.group("/api").add(middleware: StashRouterMiddleware(other)).get("/once") { _, _ in "once" }
+        router.group("/twice").add(middleware: StashRouterMiddleware(limiter)).get("/twice") { _, _ in "twice" }
+        let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await application.test(.router) { client in
+            try await client.execute(uri: "/api/once", method: .get) { response in
+                #expect(response.headers[.init("RateLimit")!]?.hasPrefix("\"default\";r=9;") == true)
+            }
+            #expect(logs.warnings.isEmpty, "two different limiters are no mistake")
+            for _ in 0..<3 {
+                try await client.execute(uri: "/twice/twice", method: .get) { response in #expect(response.status == .ok) }
+            }
+        }
+        let warnings = logs.warnings
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(warnings.first?.contains("applied twice") == true && warnings.first?.contains("/twice/twice") == true)
     }
 }

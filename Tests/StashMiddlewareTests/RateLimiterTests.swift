@@ -371,25 +371,3 @@ import Testing
         expectInvalidConfiguration { try RateLimiter.Configuration(policies: [], identity: .clientAddress()) }
     }
 }
-
-/// What a logger was given, by level.
-final class CapturedLogs: Sendable {
-    private let entries = Mutex<[(Logger.Level, String)]>([])
-
-    var warnings: [String] { self.entries.withLock { $0.filter { $0.0 == .warning }.map(\.1) } }
-
-    struct Handler: LogHandler {
-        let logs: CapturedLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { self.metadata[key] }
-            set { self.metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            self.logs.entries.withLock { $0.append((event.level, "\(event.message)")) }
-        }
-    }
-}

@@ -107,3 +107,31 @@ import VaporTesting
         }
     }
 }
+
+extension VaporRateLimitTests {
+    /// The same limiter on the application and again on a route group counts each request twice: it says so, once.
+    @Test func aLimiterAppliedTwiceToARequestIsWarnedAboutOnce() async throws {
+        let logs = CapturedLogs()
+        let limiter = try RateLimiter(
+            store: MemoryStore(),
+            configuration: .init(
+                policies: [RateLimitPolicy(rule: RateLimitRule(limit: 10, per: .seconds(86_400)))],
+                identity: .custom { _ in "one client" },
+                logger: Logger(label: "test") { _ in CapturedLogs.Handler(logs: logs) }
+            )
+        )
+        try await withVaporApp { app in
+            let once = app.grouped(StashVaporMiddleware(limiter))
+            once.get("once") { _ in "once" }
+            once.grouped(StashVaporMiddleware(limiter)).get("twice") { _ in "twice" }
+            let tester = try app.testing()
+            try await tester.test(.GET, "once") { response in #expect(response.status == .ok) }
+            #expect(logs.warnings.isEmpty)
+            for _ in 0..<3 {
+                try await tester.test(.GET, "twice") { response in #expect(response.status == .ok) }
+            }
+        }
+        #expect(logs.warnings.count == 1, "\(logs.warnings)")
+        #expect(logs.warnings.first?.contains("applied twice") == true)
+    }
+}

@@ -55,6 +55,9 @@ public struct RateLimiter: HTTPMiddleware {
     let insurance: RateLimitInsurance?
     /// Whether a misconfiguration was logged: once per limiter.
     let warned = RateLimitWarning()
+    /// Whether the limiter was seen applied twice to one request: logged once per limiter. Its identity is the
+    /// limiter's in ``RateLimitChain``.
+    let warnedTwice = RateLimitWarning()
     /// Whether a policy counts only some responses: the response is then looked at, and refunds made.
     private let correctsCounts: Bool
     let now: @Sendable () -> WallClock.Instant
@@ -112,6 +115,18 @@ public struct RateLimiter: HTTPMiddleware {
 
         if let diagnose = self.configuration.identity.diagnose, !self.warned.isDone, let warning = diagnose(request) {
             self.warned.once { self.configuration.logger.warning("\(warning)") }
+        }
+        let chain = RateLimitChain.current
+        if chain.contains(ObjectIdentifier(self.warnedTwice)) {
+            self.warnedTwice.once {
+                self.configuration.logger.warning(
+                    """
+                    a rate limiter (policies \(self.configuration.policies.map(\.name))) was applied twice to one request \
+                    (\(request.head.method) \(request.pathWithoutQuery)), which then counts twice against its limits: \
+                    apply it once, globally or per route group, not both
+                    """
+                )
+            }
         }
         var decisions = RateLimitDecisions<Decided>()
         var identity: String?
@@ -172,7 +187,9 @@ public struct RateLimiter: HTTPMiddleware {
             )
         } else if self.correctsCounts {
             do {
-                response = try await next(request)
+                response = try await RateLimitChain.$current.withValue(chain.adding(ObjectIdentifier(self.warnedTwice))) {
+                    try await next(request)
+                }
             } catch {
                 await self.refund(decisions, unless: { $0.counts(nil) })
                 throw error
@@ -180,7 +197,9 @@ public struct RateLimiter: HTTPMiddleware {
             let head = response.head
             await self.refund(decisions, unless: { $0.counts(head) })
         } else {
-            response = try await next(request)
+            response = try await RateLimitChain.$current.withValue(chain.adding(ObjectIdentifier(self.warnedTwice))) {
+                try await next(request)
+            }
         }
         self.addHeaders(decisions, to: &response.head.headerFields)
         return response
