@@ -1,7 +1,7 @@
 import HTTPTypes
-import Logging
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Stash
 import StashHummingbird
