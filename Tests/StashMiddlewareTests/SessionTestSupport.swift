@@ -14,6 +14,8 @@ struct CountingStore: Store {
         let writtenKeys = Mutex<[String]>([])
         /// When set, every read (and rate-limit decision) fails as an unreachable server's would.
         let isFailing = Atomic<Bool>(false)
+        /// Runs before each `insertRecord`, with its key: how a test lands another request's work in between.
+        let beforeInsertRecord = Mutex<(@Sendable (String) async throws -> Void)?>(nil)
 
         func read() { self.reads.add(1, ordering: .relaxed) }
         func write(_ key: String) {
@@ -94,6 +96,7 @@ struct CountingStore: Store {
     }
 
     func insertRecord(_ key: String, fields: [String: ByteBuffer], expiresIn: Duration?) async throws -> Bool {
+        if let hook = self.counts.beforeInsertRecord.withLock({ $0 }) { try await hook(key) }
         self.counts.write(key)
         return try await self.base.insertRecord(key, fields: fields, expiresIn: expiresIn)
     }

@@ -114,8 +114,31 @@ public final class Session: Sendable {
     }
 
     /// Deletes the session when the response goes out, and tells the browser to drop its cookie (logout). A value set
-    /// after this starts a new session under a fresh id.
+    /// after this starts a new session under a fresh id. A session tied to a user leaves the user's index.
     public func destroy() {
         self.access { $0.destroy() }
+    }
+
+    /// Ties the session to a user at login: the session moves to a new id (against fixation, as ``regenerateID()``),
+    /// keeps its values, and joins the user's index in the store, so that
+    /// ``SessionMiddleware/endSessions(ofUser:except:)`` ends it with every other session of that user — after a
+    /// password change, or "log out everywhere" (Django's `update_session_auth_hash`).
+    ///
+    /// ```swift
+    /// guard try await users.verify(name, password) else { return .unauthorized }
+    /// try session.authenticate(as: user.id)
+    /// ```
+    /// - Parameter userID: The user's id, 1 to 1,024 UTF-8 bytes; the store keeps only its SHA-256 in the index's key.
+    /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for an empty or longer id.
+    public func authenticate(as userID: String) throws(StashMiddlewareError) {
+        guard (1...Self.maximumKeyLength).contains(userID.utf8.count) else {
+            throw StashMiddlewareError.invalidConfiguration("a user id is 1 to \(Self.maximumKeyLength) UTF-8 bytes, not \(userID.utf8.count)")
+        }
+        self.access { $0.authenticate(as: userID) }
+    }
+
+    /// The user the session is tied to by ``authenticate(as:)``, or `nil`.
+    public var userID: String? {
+        self.access { $0.userID }
     }
 }

@@ -25,31 +25,47 @@ extension SessionMiddleware {
         let cookie = self.configuration.cookie
         if state.isDestroyed, let old = state.loadedKey {
             try await self.store.delete(old)
+            if let user = state.loadedUser { try await self.unindex(old, user: user) }
             self.metrics.destroyed.increment()
             self.configuration.logger.debug("session destroyed")
         }
         let clearing = state.isDestroyed && hadCookie ? cookie.clearing() : nil
         guard let id = state.id else { return clearing }
         guard let loadedID = state.loadedID, let loadedKey = state.loadedKey, !state.isDestroyed else {
-            // A new session exists only once it holds a value.
+            // A new session exists only once it holds a value, or a user.
             let values = state.newValues
-            guard !values.isEmpty else { return clearing }
-            try await self.create(id, values: values)
+            guard !values.isEmpty || state.authenticatedUser != nil else { return clearing }
+            guard try await self.create(id, values: values, user: state.authenticatedUser) else { return clearing }
             self.metrics.created.increment()
             self.configuration.logger.debug("session created")
             return cookie.setting(id)
         }
         if id != loadedID {
-            return try await self.move(from: loadedKey, to: id, isLegacy: state.isLegacy, changes: state.changes)
+            return try await self.move(
+                from: loadedKey,
+                to: id,
+                isLegacy: state.isLegacy,
+                changes: state.changes,
+                user: state.authenticatedUser,
+                loadedUser: state.loadedUser
+            )
         }
         return try await self.merge(into: loadedKey, id: id, loaded: state.loaded, isLegacy: state.isLegacy, changes: state.changes)
     }
 
-    /// Stores a new session under a fresh id.
-    private func create(_ id: String, values: [String: ByteBuffer]) async throws {
+    /// Stores a new session under a fresh id; one tied to a user joins the user's index first.
+    /// - Returns: `false` when the user's sessions were ended while it was stored, and so was it.
+    private func create(_ id: String, values: [String: ByteBuffer], user: String?) async throws -> Bool {
         let now = self.now().millisecondsSinceEpoch
-        let record = SessionRecord(values: values, renewedAt: now, createdAt: now)
+        let record = SessionRecord(values: values, renewedAt: now, createdAt: now, userID: user)
+        guard let user else {
+            try await self.insert(id, record, expiresIn: self.configuration.expiry.lifetime)
+            return true
+        }
+        let key = SessionID.storeKey(of: id)
+        try await self.index(key, user: user)
         try await self.insert(id, record, expiresIn: self.configuration.expiry.lifetime)
+        return try await self.confirmIndexed(key, user: user)
     }
 
     /// Inserts a session's record under the hash of its id. The insert refuses to overwrite: with 256 random bits an
@@ -136,8 +152,22 @@ extension SessionMiddleware {
     /// key), then stored, with the request's changes, under the new id's. A session deleted meanwhile is not brought
     /// back: the new one holds only this request's values. The new id keeps the session's creation time, so that an
     /// absolute lifetime is not restarted by a login.
-    private func move(from old: String, to new: String, isLegacy: Bool, changes: RecordChanges) async throws -> String? {
+    ///
+    /// A session tied to a user (before, or by this request) joins the user's index under its new key before the old
+    /// one is taken, and leaves it under the old key after.
+    private func move(
+        from old: String,
+        to new: String,
+        isLegacy: Bool,
+        changes: RecordChanges,
+        user: String?,
+        loadedUser: String?
+    ) async throws -> String? {
         let now = self.now().millisecondsSinceEpoch
+        let newKey = SessionID.storeKey(of: new)
+        // Indexed before the old record is taken: sessions of the user ended meanwhile end this one too.
+        let expectedUser = user ?? loadedUser
+        if let expectedUser { try await self.index(newKey, user: expectedUser) }
         var record = SessionRecord(values: [:], renewedAt: now, createdAt: now)
         var taken: SessionRecord?
         if isLegacy {
@@ -154,15 +184,23 @@ extension SessionMiddleware {
             record.values = taken.values
             record.createdAt = taken.startedAt
         }
+        if let loadedUser { try await self.unindex(old, user: loadedUser) }
+        // A session taken by another request (or ended with its user's sessions) keeps no user it had.
+        record.userID = user ?? (taken == nil ? nil : loadedUser)
         record.apply(changes)
         // A fixed lifetime starts again with the new id; a sliding one gets what its absolute lifetime leaves.
         let lifetime = self.configuration.expiry.remaining(createdAt: record.startedAt, now: now)
-        guard !record.values.isEmpty, lifetime > .zero else {
+        guard !record.values.isEmpty || record.userID != nil, lifetime > .zero else {
+            if let expectedUser { try await self.unindex(newKey, user: expectedUser) }
             self.metrics.destroyed.increment()
             self.configuration.logger.debug("regenerated session holds no value, or its absolute lifetime is over; deleted")
             return self.configuration.cookie.clearing()
         }
+        if let expectedUser, record.userID == nil { try await self.unindex(newKey, user: expectedUser) }
         try await self.insert(new, record, expiresIn: lifetime)
+        if let user = record.userID, try await !self.confirmIndexed(newKey, user: user) {
+            return self.configuration.cookie.clearing()
+        }
         self.metrics.regenerated.increment()
         self.configuration.logger.debug("session id regenerated")
         return self.configuration.cookie.setting(new, for: lifetime)

@@ -23,11 +23,14 @@ struct SessionRecord: Equatable, Sendable {
     /// When the session was created, in milliseconds since the Unix epoch; `nil` for one stored before Stash kept it
     /// (it then counts from its last renewal).
     var createdAt: Int64?
+    /// The user the session is tied to (``Session/authenticate(as:)``), kept in ``userField``; `nil` for none.
+    var userID: String?
 
-    init(values: [String: ByteBuffer], renewedAt: Int64, createdAt: Int64? = nil) {
+    init(values: [String: ByteBuffer], renewedAt: Int64, createdAt: Int64? = nil, userID: String? = nil) {
         self.values = values
         self.renewedAt = renewedAt
         self.createdAt = createdAt
+        self.userID = userID
     }
 
     /// When the session began, as far as its record tells: its creation, or else its last renewal.
@@ -62,6 +65,9 @@ struct SessionRecord: Equatable, Sendable {
     static let renewedAtField = "\u{0}renewedAt"
     /// The record field holding the creation time (`Int64`, big-endian), kept across renewals and regenerated ids.
     static let createdAtField = "\u{0}createdAt"
+    /// The record field holding the id of the user the session is tied to, in UTF-8: content, not metadata — a
+    /// session that holds only its user is a session.
+    static let userField = "\u{0}user"
     /// The record's metadata fields, for ``Stash/RecordChanges/metadataFields``: made once, not on every save.
     static let metadataFields: Set<String> = [renewedAtField, createdAtField]
 
@@ -81,6 +87,7 @@ struct SessionRecord: Equatable, Sendable {
         } else {
             self.createdAt = nil
         }
+        self.userID = values.removeValue(forKey: Self.userField).map { String(buffer: $0) }
         self.values = values
         self.renewedAt = renewedAt
     }
@@ -90,6 +97,7 @@ struct SessionRecord: Equatable, Sendable {
         var fields = self.values
         fields[Self.renewedAtField] = Self.renewal(self.renewedAt)
         if let createdAt = self.createdAt { fields[Self.createdAtField] = Self.renewal(createdAt) }
+        if let userID = self.userID { fields[Self.userField] = ByteBuffer(string: userID) }
         return fields
     }
 

@@ -11,6 +11,9 @@ struct SessionState: Sendable {
     let loadedKey: String?
     /// The record loaded under ``loadedID``.
     var loaded: SessionRecord?
+    /// The user the loaded session was tied to: its key leaves that user's index when the session is deleted or
+    /// moves.
+    let loadedUser: String?
     /// Whether the loaded session is stored in the encoding of Stash 0.x before records (one value, not a record): it
     /// is saved in that form.
     let isLegacy: Bool
@@ -24,12 +27,15 @@ struct SessionState: Sendable {
     /// Whether the handler read or changed the session in any way: its response then depends on the session, and
     /// no cache may replay it to another client.
     var isAccessed = false
+    /// The user this request tied the session to (``Session/authenticate(as:)``), when it did; saved under a new id.
+    var authenticatedUser: String?
 
     /// - Parameter key: The store key the session was loaded from, for a loaded session (`id` not `nil`).
     init(id: String?, record: SessionRecord?, key: String? = nil, isLegacy: Bool = false) {
         self.loadedID = id
         self.loadedKey = key
         self.loaded = record
+        self.loadedUser = record?.userID
         self.id = id
         self.isLegacy = isLegacy
     }
@@ -49,9 +55,14 @@ struct SessionState: Sendable {
         return values
     }
 
-    /// Whether the session, as this request sees it, holds no value.
+    /// The user the session is tied to, as this request sees it.
+    var userID: String? {
+        self.authenticatedUser ?? self.loaded?.userID
+    }
+
+    /// Whether the session, as this request sees it, holds no value (and no user).
     var isEmpty: Bool {
-        if !self.changes.set.isEmpty { return false }
+        if !self.changes.set.isEmpty || self.userID != nil { return false }
         // Every change is a removal: the session is empty when each loaded key was removed.
         guard let loaded = self.loaded else { return true }
         return loaded.values.keys.allSatisfy { self.changes.remove.contains($0) }
@@ -90,6 +101,13 @@ struct SessionState: Sendable {
         self.loaded = nil
         self.changes = RecordChanges()
         self.id = nil
+        self.authenticatedUser = nil
+    }
+
+    /// Ties the session to a user under a new id (a fresh one for a session not yet stored).
+    mutating func authenticate(as userID: String) {
+        self.authenticatedUser = userID
+        self.id = SessionID.generate()
     }
 
     /// The values a new session starts with: this request's changes, without removals.
