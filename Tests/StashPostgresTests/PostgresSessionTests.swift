@@ -10,6 +10,32 @@ import Testing
 
 /// Sessions on PostgreSQL under the load of a browser firing parallel requests: one session, many requests at once.
 @Suite struct PostgresSessionTests {
+    /// Two instances on one table: logins through both, then every session of the user ended through one, while the
+    /// user logs in again; no session of the user survives but those the later logins made.
+    @Test func endingAUsersSessionsOnOneInstanceEndsThoseLoggedInOnTheOther() async throws {
+        let table = PostgresTestServer.uniqueName("sessions")
+        try await withPostgresStore(.testing(table: table)) { first -> Void in
+            try await withPostgresStore(.testing(table: table)) { second -> Void in
+                let (one, two) = (SessionMiddleware(store: first), SessionMiddleware(store: second))
+                var before: [String] = []
+                for index in 0..<6 { before.append(try await SessionTraffic.logIn(index.isMultiple(of: 2) ? one : two, as: "alice")) }
+                let bob = try await SessionTraffic.logIn(one, as: "bob")
+                async let racing = SessionTraffic.logIn(one, as: "alice")
+                let ended = try await two.endSessions(ofUser: "alice")
+                let late = try await racing
+                #expect((6...7).contains(ended), "the six, and the racing login when it came first: \(ended)")
+                for id in before {
+                    #expect(try await SessionTraffic.user(one, id: id) == nil)
+                }
+                #expect(try await SessionTraffic.user(two, id: bob) == "bob")
+                let lateUser = try await SessionTraffic.user(two, id: late)
+                let index = try await first.record(SessionMiddleware.userIndexKey("alice"), renewingFor: nil)
+                // Ended with the rest, or after them: then it is alone in the index.
+                #expect(lateUser == nil ? index == nil : index?.keys.sorted() == [SessionID.storeKey(of: late)])
+            }
+        }
+    }
+
     @Test func sixtyFourConcurrentRequestsOfOneSessionLoseNoChange() async throws {
         try await withPostgresStore(.testing(table: PostgresTestServer.uniqueName("sessions"))) { store -> Void in
             let middleware = SessionMiddleware(store: store)

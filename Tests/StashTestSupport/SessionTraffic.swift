@@ -1,4 +1,5 @@
 package import HTTPTypes
+import NIOCore
 package import StashMiddleware
 import Testing
 
@@ -33,5 +34,29 @@ package enum SessionTraffic {
             }
             try await group.waitForAll()
         }
+    }
+
+    /// Logs in as `user` (``StashMiddleware/Session/authenticate(as:)``) from a browser with no session, and returns
+    /// the session's id.
+    package static func logIn(_ middleware: SessionMiddleware, as user: String) async throws -> String {
+        let request = StashRequest(head: HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: "/login"))
+        let response = try await middleware.respond(to: request) { request in
+            try #require(request.session).authenticate(as: user)
+            return StashResponse(head: HTTPResponse(status: .ok))
+        }
+        let cookie = try #require(response.head.headerFields[.setCookie])
+        return String(cookie.prefix { $0 != ";" }.dropFirst("session=".count))
+    }
+
+    /// The user session `id` is logged in as, as its next request sees it; `nil` when it is not (or is gone).
+    package static func user(_ middleware: SessionMiddleware, id: String) async throws -> String? {
+        var fields = HTTPFields()
+        fields[.cookie] = "session=\(id)"
+        let request = StashRequest(head: HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/", headerFields: fields))
+        let response = try await middleware.respond(to: request) { request in
+            StashResponse(status: .ok, body: try #require(request.session).userID ?? "")
+        }
+        let user = String(buffer: response.body)
+        return user.isEmpty ? nil : user
     }
 }

@@ -36,7 +36,7 @@ extension SessionMiddleware {
 
     /// The store key of a user's index: `user:` and the SHA-256 of the id, which no session key can be (those are
     /// hexadecimal digests, or base64url ids from before, neither with a `:`).
-    static func userIndexKey(_ userID: String) -> String {
+    package static func userIndexKey(_ userID: String) -> String {
         "user:" + SHA256.hexDigest(userID.utf8)
     }
 
