@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "StashPostgres", targets: ["StashPostgres"]),
         .library(name: "StashHummingbird", targets: ["StashHummingbird"]),
         .library(name: "StashVapor", targets: ["StashVapor"]),
+        .library(name: "StashConfiguration", targets: ["StashConfiguration"]),
         .executable(name: "stash-demo", targets: ["stash-demo"]),
     ],
     dependencies: [
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -103,6 +105,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "StashConfiguration",
+            dependencies: [
+                "Stash",
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StashConfigurationTests",
+            dependencies: [
+                "Stash",
+                "StashConfiguration",
+                "StashPostgres",
+                "StashRedis",
+                "StashTestSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "stash-demo",
             dependencies: [
@@ -112,6 +134,8 @@ let package = Package(
                 "StashMiddleware",
                 "StashHummingbird",
                 "StashVapor",
+                "StashConfiguration",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,6 +1,8 @@
 import Logging
 import ServiceLifecycle
 import Stash
+import StashPostgres
+import StashRedis
 
 #if canImport(Glibc)
 import Glibc
@@ -19,6 +21,9 @@ struct DemoApplication {
         var store: DemoStore
         /// The file the memory store is loaded from and saved to (`--persist`), if any.
         var persistPath: String?
+        /// The URLs of features' own stores, by name (`--feature-store`, `STASH_STORES_<NAME>`); the others are
+        /// namespaces of the root store.
+        var featureStores: [String: String] = [:]
         /// How long `/cached` responses are kept.
         var cacheTTL: Duration
         var rateLimit: RateLimitOption
@@ -49,7 +54,11 @@ struct DemoApplication {
         } else {
             root = try self.configuration.store.makeRootStore()
         }
-        let registry = StoreRegistry(defaultFactory: { name in try root.withNamespace(name) })
+        let registry = try StoreRegistry(
+            rootStore: root,
+            stores: self.configuration.featureStores,
+            backends: [.memory, .file, .redis, .postgres]
+        )
         services.insert(registry, at: 0)
         if let service = root as? any Service { services.append(service) }
         let parts = Parts(
@@ -66,12 +75,17 @@ struct DemoApplication {
     /// Says where the server listens: the port line is how scripts and tests find a server started with --port 0.
     static func announce(port: Int, configuration: Configuration, logger: Logger) {
         Self.writeLine(
-            "stash-demo listening on http://\(configuration.host):\(port) (store \(configuration.store), \(configuration.framework.rawValue))\n"
+            "stash-demo listening on http://\(configuration.host):\(port) (store \(configuration.store)\(Self.featureStores(configuration)), \(configuration.framework.rawValue))\n"
         )
         logger.info(
             "stash-demo started",
             metadata: ["port": "\(port)", "store": "\(configuration.store)", "framework": "\(configuration.framework)"]
         )
+    }
+
+    /// The features' own stores, for the announcement: `; sessions on redis://…`, passwords redacted.
+    private static func featureStores(_ configuration: Configuration) -> String {
+        configuration.featureStores.sorted { $0.key < $1.key }.map { "; \($0.key) on \(StoreURL.redactingPassword($0.value))" }.joined()
     }
 
     /// Writes a line to standard output at once: `print` would sit in the buffer when the output is a file or a pipe.

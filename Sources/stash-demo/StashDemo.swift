@@ -1,5 +1,8 @@
 import ArgumentParser
+import Configuration
 import Logging
+import Stash
+import StashConfiguration
 
 /// `stash-demo`: a server showing Stash's middleware on a store and a framework chosen on the command line.
 @main
@@ -42,6 +45,15 @@ struct StashDemo: AsyncParsableCommand {
     )
     var nearCache = false
 
+    @Option(
+        name: .customLong("feature-store"),
+        help: ArgumentHelp(
+            "A feature's own store, as NAME=URL (NAME: sessions, response_cache or rate_limit; URL as for --store); repeatable. The environment variables STASH_STORES_SESSIONS, STASH_STORES_RESPONSE_CACHE and STASH_STORES_RATE_LIMIT set them too; this option wins.",
+            valueName: "name=url"
+        )
+    )
+    var featureStores: [String] = []
+
     @Option(name: .customLong("cache-ttl"), help: "How long /cached responses are kept, in whole seconds.")
     var cacheTTL = 5
 
@@ -58,6 +70,7 @@ struct StashDemo: AsyncParsableCommand {
         if self.nearCache {
             guard case .redis = self.store else { throw ValidationError("--near-cache keeps what Redis returns; it needs a redis store") }
         }
+        _ = try self.parsedFeatureStores()
         if let persist = self.persist {
             guard self.store == .memory else { throw ValidationError("--persist keeps the memory store; it needs --store memory") }
             guard !persist.isEmpty else { throw ValidationError("--persist needs a file path") }
@@ -74,6 +87,7 @@ struct StashDemo: AsyncParsableCommand {
                 port: self.port,
                 store: self.nearCache ? self.store.withNearCache : self.store,
                 persistPath: self.persist,
+                featureStores: try self.featureStoreURLs(),
                 cacheTTL: .seconds(self.cacheTTL),
                 rateLimit: self.rateLimit
             ),
@@ -84,3 +98,30 @@ struct StashDemo: AsyncParsableCommand {
 }
 
 extension DemoFramework: ExpressibleByArgument {}
+
+extension StashDemo {
+    /// The `--feature-store` options, by name.
+    func parsedFeatureStores() throws(ValidationError) -> [String: String] {
+        var stores: [String: String] = [:]
+        for option in self.featureStores {
+            guard let equals = option.firstIndex(of: "="), StoreRegistry.featureNames.contains(String(option[..<equals])) else {
+                throw ValidationError(
+                    "--feature-store takes NAME=URL with NAME one of \(StoreRegistry.featureNames.joined(separator: ", ")), not '\(StoreURL.redactingPassword(option))'"
+                )
+            }
+            stores[String(option[..<equals])] = String(option[option.index(after: equals)...])
+        }
+        return stores
+    }
+
+    /// The features' own stores: the environment's (`STASH_STORES_<NAME>`, read with swift-configuration), then the
+    /// command line's over them.
+    func featureStoreURLs() throws -> [String: String] {
+        let config = ConfigReader(provider: EnvironmentVariablesProvider()).scoped(to: "stash")
+        var stores: [String: String] = [:]
+        for name in StoreRegistry.featureNames {
+            if let url = config.string(forKey: ConfigKey(["stores", name]), isSecret: true) { stores[name] = url }
+        }
+        return stores.merging(try self.parsedFeatureStores()) { _, command in command }
+    }
+}

@@ -177,6 +177,35 @@ import Darwin
         }
     }
 
+    /// Sessions moved to a directory of their own by `--feature-store`, the rest in memory: a restart keeps the login
+    /// and forgets the limit.
+    @Test(arguments: Self.frameworks)
+    func aFeatureStoreKeepsSessionsOnDiskWhileTheRestIsInMemory(framework: String) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments = ["--feature-store", "sessions=file:\(directory)", "--rate-limit", "1/hour"]
+        let cookie = Mutex<String?>(nil)
+        try await Self.withDemo(framework, arguments) { client in
+            let login = try await client.post("/login?user=ada", body: ByteBuffer())
+            cookie.withLock { $0 = Self.sessionCookie(login) }
+            #expect(try await client.get("/limited").status == .ok)
+            #expect(try await client.get("/limited").status == .tooManyRequests)
+        }
+        let loggedIn = try #require(cookie.withLock { $0 })
+        try await Self.withDemo(framework, arguments) { client in
+            let whoami = try await client.get("/whoami", headers: [.cookie: loggedIn])
+            #expect(whoami.body.map { String(buffer: $0) } == "ada\n", "the session was in the directory")
+            #expect(try await client.get("/limited").status == .ok, "the limit was in memory")
+        }
+        #expect(try await FileStore(directory: directory).withNamespace("sessions").keys().collect().count == 1, "the session")
+
+        let bad = try DemoProcess(["--framework", framework, "--port", "0", "--feature-store", "sessions=mongodb://db"])
+        defer { bad.forceStop() }
+        let status = try #require(try await bad.waitForExit(), "the demo did not stop")
+        #expect(status != 0)
+        #expect(bad.errorOutput.contains("sessions") && bad.errorOutput.contains("mongodb://db"), "\(bad.errorOutput)")
+    }
+
     @Test(arguments: Self.frameworks)
     func persistKeepsALoginAcrossARestart(framework: String) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString).snapshot").path
