@@ -116,7 +116,9 @@ import Testing
             CREATE INDEX IF NOT EXISTS "stash_expires_at" ON "stash" (expires_at) WHERE expires_at IS NOT NULL;
             CREATE OR REPLACE FUNCTION "stash_rate_limit"(
                 entry_namespace text, entry_key bytea, algorithm text, request_limit bigint, window_ms bigint, burst bigint,
-                OUT allowed boolean, OUT "limit" bigint, OUT remaining bigint, OUT reset_us bigint, OUT retry_after_us bigint
+                block_ms bigint, operation_code text, amount bigint, operation_window bigint,
+                OUT allowed boolean, OUT "limit" bigint, OUT remaining bigint, OUT reset_us bigint, OUT retry_after_us bigint,
+                OUT window_start bigint
             ) LANGUAGE plpgsql VOLATILE AS $function$
 
             """
