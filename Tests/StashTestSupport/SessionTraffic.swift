@@ -39,13 +39,18 @@ package enum SessionTraffic {
     /// Logs in as `user` (``StashMiddleware/Session/authenticate(as:)``) from a browser with no session, and returns
     /// the session's id.
     package static func logIn(_ middleware: SessionMiddleware, as user: String) async throws -> String {
+        try #require(try await Self.logInUnlessEnded(middleware, as: user))
+    }
+
+    /// Logs in as ``logIn(_:as:)`` does, but returns `nil` when the response sets no cookie: the user's sessions were
+    /// ended while the login stored its own, which ended it too.
+    package static func logInUnlessEnded(_ middleware: SessionMiddleware, as user: String) async throws -> String? {
         let request = StashRequest(head: HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: "/login"))
         let response = try await middleware.respond(to: request) { request in
             try #require(request.session).authenticate(as: user)
             return StashResponse(head: HTTPResponse(status: .ok))
         }
-        let cookie = try #require(response.head.headerFields[.setCookie])
-        return String(cookie.prefix { $0 != ";" }.dropFirst("session=".count))
+        return response.head.headerFields[.setCookie].map { cookie in String(cookie.prefix { $0 != ";" }.dropFirst("session=".count)) }
     }
 
     /// The user session `id` is logged in as, as its next request sees it; `nil` when it is not (or is gone).

@@ -102,24 +102,22 @@ public struct RateLimitRule: Sendable, Hashable {
     ///   and ``StoreLimits/maximumExpiry``.
     public func validate(_ operation: RateLimitOperation) throws(StoreError) {
         let maximum = Int64(self.maximumCost)
-        let valid: Bool
-        let reason: String
-        switch operation.kind {
-        case .consume:
-            valid = (1...maximum).contains(operation.amount)
-            reason = "a request's cost must be 1...\(maximum), the most this rule ever admits at once"
-        case .adjust:
-            valid = operation.amount != 0 && (-maximum...maximum).contains(operation.amount)
-            reason = "an adjustment must be ±1...\(maximum) points"
-        case .refund:
-            valid = (1...Int64(Self.maximumLimit)).contains(operation.amount)
-            reason = "a refund's cost must be 1...\(Self.maximumLimit)"
-        case .block:
-            valid = operation.amount > 0 && operation.amount <= StoreLimits.maximumExpiry.roundedUpToMilliseconds
-            reason = "a block must last 1 ms to \(StoreLimits.maximumExpiry)"
-        }
-        guard valid else {
-            throw StoreError(.invalidConfiguration, "invalid rate-limit operation \(operation.kind) of \(operation.amount): \(reason)")
-        }
+        let valid =
+            switch operation.kind {
+            case .consume: (1...maximum).contains(operation.amount)
+            case .adjust: operation.amount != 0 && (-maximum...maximum).contains(operation.amount)
+            case .refund: (1...Int64(Self.maximumLimit)).contains(operation.amount)
+            case .block: operation.amount > 0 && operation.amount <= StoreLimits.maximumExpiry.roundedUpToMilliseconds
+            }
+        // The reason is made only for an operation refused: this runs on every decision.
+        guard !valid else { return }
+        let reason =
+            switch operation.kind {
+            case .consume: "a request's cost must be 1...\(maximum), the most this rule ever admits at once"
+            case .adjust: "an adjustment must be ±1...\(maximum) points"
+            case .refund: "a refund's cost must be 1...\(Self.maximumLimit)"
+            case .block: "a block must last 1 ms to \(StoreLimits.maximumExpiry)"
+            }
+        throw StoreError(.invalidConfiguration, "invalid rate-limit operation \(operation.kind) of \(operation.amount): \(reason)")
     }
 }

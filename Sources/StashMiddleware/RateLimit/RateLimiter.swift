@@ -101,11 +101,30 @@ public struct RateLimiter: HTTPMiddleware {
 
     /// One policy's decision of a request: the policy, the rule and the store key it was decided by, and whether the
     /// insurance limiter decided it — what a refund after the response needs.
+    ///
+    /// Small, as it is copied with each decision: a rule chosen for the request (``RateLimitPolicy/selectRule``) is
+    /// held boxed, the policy's own through the policy.
     struct Decided {
+        /// A rule chosen for one request.
+        final class SelectedRule: Sendable {
+            let rule: RateLimitRule
+            init(_ rule: RateLimitRule) { self.rule = rule }
+        }
+
         let limit: Limit
-        let rule: RateLimitRule
+        let selected: SelectedRule?
         let key: String
         let insured: Bool
+
+        init(limit: Limit, rule: RateLimitRule?, key: String, insured: Bool) {
+            self.limit = limit
+            self.selected = rule.map(SelectedRule.init)
+            self.key = key
+            self.insured = insured
+        }
+
+        /// The rule the request was decided by.
+        var rule: RateLimitRule { self.selected?.rule ?? self.limit.policy.rule }
     }
 
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
@@ -139,12 +158,13 @@ public struct RateLimiter: HTTPMiddleware {
                 let key = Self.key(policy: limit.policy.name, identity: client)
                 guard let decision = refusals.refusal(of: key, at: now) else { continue }
                 limit.refused.increment()
-                decisions.append(Decided(limit: limit, rule: limit.policy.rule(for: request), key: key, insured: false), decision)
+                decisions.append(Decided(limit: limit, rule: limit.policy.selectRule?(request), key: key, insured: false), decision)
             }
         }
         if decisions.isEmpty {
             for (index, limit) in self.limits.enumerated() where limit.policy.appliesTo(request) {
-                let rule = limit.policy.rule(for: request)
+                let selected = limit.policy.selectRule?(request)
+                let rule = selected ?? limit.policy.rule
                 let cost = limit.policy.cost?(request) ?? 1
                 // A request that costs nothing is none of this policy's business.
                 if cost < 1 { continue }
@@ -173,7 +193,7 @@ public struct RateLimiter: HTTPMiddleware {
                 }
                 (decision.isAllowed ? limit.allowed : limit.refused).increment()
                 if !decision.isAllowed, let now { self.refusals?.remember(key, decision, at: now) }
-                decisions.append(Decided(limit: limit, rule: rule, key: key, insured: insured), decision)
+                decisions.append(Decided(limit: limit, rule: selected, key: key, insured: insured), decision)
             }
         }
         guard !decisions.isEmpty else { return try await next(request) }
@@ -271,7 +291,8 @@ public struct RateLimiter: HTTPMiddleware {
         case .draft6:
             fields.reserveCapacity(fields.count + (legacy ? 7 : 4))
             var policies = ""
-            for (index, (decided, decision)) in decisions.enumerated() {
+            for index in decisions.indices {
+                let (decided, decision) = decisions[index]
                 if index > 0 { policies += ", " }
                 policies += String(decision.limit) + ";w=" + String(decided.rule.window.roundedUpToSeconds)
             }
@@ -304,7 +325,9 @@ public struct RateLimiter: HTTPMiddleware {
         var policies = ""
         var limits = ""
         limits.reserveCapacity(decisions.count * 40)
-        for (index, (decided, decision)) in decisions.enumerated() {
+        // By index: an enumerated iterator over the decisions is not inlined, and copies each one once more.
+        for index in decisions.indices {
+            let (decided, decision) = decisions[index]
             let limit = decided.limit
             let rule = decided.rule
             if decisions.count == 1, decision.limit == limit.policy.rule.limit, rule.window == limit.policy.rule.window {

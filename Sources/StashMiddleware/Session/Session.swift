@@ -53,7 +53,7 @@ public final class Session: Sendable {
         self.access { $0.id }
     }
 
-    /// Whether the session holds no value.
+    /// Whether the session holds no value (and is tied to no user).
     public var isEmpty: Bool {
         self.access { $0.isEmpty }
     }
