@@ -220,6 +220,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "StashFuzzing",
+            dependencies: [
+                "Stash",
+                "StashMiddleware",
+                "StashRedis",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Fuzz/StashFuzzing",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "stash-fuzz",
+            dependencies: ["StashFuzzing"],
+            path: "Fuzz/stash-fuzz",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StashFuzzingTests",
+            dependencies: ["StashFuzzing"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "stash-test-worker",
             dependencies: [

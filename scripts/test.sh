@@ -69,4 +69,8 @@ else
         swift test --skip-build --filter "\.(RedisStoreConformanceTests|$suites)/"
     echo "==> swift test (the fault tests)"
     swift test --skip-build --filter "FaultTests"
+    # Every parser of bytes Stash does not control, under libFuzzer and AddressSanitizer, briefly: a build of its own
+    # (.build-fuzz) and 15 s per target. Longer runs: scripts/fuzz.sh TARGET SECONDS.
+    echo "==> scripts/fuzz.sh all ${STASH_FUZZ_SECONDS:-15}"
+    scripts/fuzz.sh all "${STASH_FUZZ_SECONDS:-15}"
 fi
