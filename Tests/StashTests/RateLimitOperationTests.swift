@@ -170,3 +170,23 @@ import Testing
         #expect(try timeline.run(at: 7000).isAllowed)
     }
 }
+
+/// Stored states no rule of Stash's writes — found by fuzzing (`rate-limit-state`): a sliding window whose previous
+/// count times its overlap overflowed, trapping the process on every request for that key.
+@Suite struct RateLimitForeignStateTests {
+    @Test func countsBeyondTheLimitWeighAsAFullWindowAndNeverOverflow() throws {
+        let sliding = try RateLimitRule(limit: 7, per: .seconds(60), algorithm: .slidingWindow)
+        let refused = sliding.decide(state: ByteBuffer(string: "S 0 1111111111111111004 4"), now: .zero)
+        #expect(!refused.decision.isAllowed && refused.decision.retryAfter != nil)
+        let fixed = try RateLimitRule(limit: 7, per: .seconds(60))
+        for operation in [RateLimitOperation.consume(7), .adjust(by: 7), .refund(RateLimitCharge(cost: 7, windowStart: 0))] {
+            let step = fixed.decide(state: ByteBuffer(string: "F 0 9223372036854775807"), now: .zero, operation: operation)
+            #expect(step.decision.remaining >= 0, "\(operation)")
+        }
+        #expect(!fixed.decide(state: ByteBuffer(string: "F 0 9223372036854775807"), now: .zero).decision.isAllowed)
+        #expect(fixed.decide(state: ByteBuffer(string: "F 0 -9223372036854775808"), now: .zero).decision.remaining == 6)
+        let bucket = try RateLimitRule(limit: 10, per: .seconds(1), algorithm: .tokenBucket(burst: 5))
+        let empty = bucket.decide(state: ByteBuffer(string: "G 9223372036854775807"), now: .zero, operation: .consume(5))
+        #expect(!empty.decision.isAllowed && empty.decision.retryAfter == .milliseconds(500), "a bucket past empty is empty")
+    }
+}

@@ -65,7 +65,11 @@ extension RateLimitRule {
         let window = self.windowMilliseconds
         let start = now - Self.modulo(now, window)
         var count: Int64 = 0
-        if let fields, fields.tag == UInt8(ascii: "F"), fields.count == 2, fields.numbers.0 == start { count = fields.numbers.1 }
+        // A count this rule cannot reach (another rule's, or bytes someone else wrote) counts as a full window: no
+        // arithmetic on it may overflow.
+        if let fields, fields.tag == UInt8(ascii: "F"), fields.count == 2, fields.numbers.0 == start {
+            count = min(max(fields.numbers.1, 0), Int64(self.limit))
+        }
         let resetIn = start + window - now
         let limit = Int64(self.limit)
         switch operation.kind {
@@ -123,9 +127,9 @@ extension RateLimitRule {
         if let fields, fields.tag == UInt8(ascii: "S"), fields.count == 3 {
             let (stored, storedPrevious, storedCurrent) = fields.numbers
             if stored == start {
-                (previous, current) = (storedPrevious, storedCurrent)
+                (previous, current) = (Self.counted(storedPrevious, limit: self.limit), Self.counted(storedCurrent, limit: self.limit))
             } else if stored == start - window {
-                previous = storedCurrent
+                previous = Self.counted(storedCurrent, limit: self.limit)
             }
         }
         let elapsed = now - start
@@ -241,7 +245,10 @@ extension RateLimitRule {
         let interval = (self.windowMilliseconds * 1000 + Int64(self.limit) - 1) / Int64(self.limit)
         let capacity = burst * interval
         var tat = now
-        if let fields, fields.tag == UInt8(ascii: "G"), fields.count == 1, fields.numbers.0 > now { tat = fields.numbers.0 }
+        // A bucket emptier than empty (another rule's, or bytes someone else wrote) counts as empty.
+        if let fields, fields.tag == UInt8(ascii: "G"), fields.count == 1, fields.numbers.0 > now {
+            tat = min(fields.numbers.0, now + capacity)
+        }
         switch operation.kind {
         case .consume:
             let next = tat + operation.amount * interval
@@ -320,6 +327,12 @@ extension RateLimitRule {
             newState: nil,
             expiresIn: .zero
         )
+    }
+
+    /// A stored window count as this rule counts it: 0 up to its limit, so that a count it cannot reach (another
+    /// rule's, or bytes someone else wrote) weighs as a full window and no arithmetic on it overflows.
+    private static func counted(_ stored: Int64, limit: Int) -> Int64 {
+        min(max(stored, 0), Int64(limit))
     }
 
     /// `value` modulo `divisor`, never negative.
