@@ -147,24 +147,25 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
         )
         _ = ClientIdentity.clientAddress(of: request, trusting: trusted)
         _ = ClientIdentity.untrustedForwarding(in: request, trusting: trusted)
+        // From a trusted proxy: the forwarded addresses are read, and grouped.
         request.peerAddress = "10.0.0.1"
-        if let client = ClientIdentity.clientAddress(of: request, trusting: trusted + [(try? IPAddressRange("10.0.0.0/8"))].compactMap { $0 }) {
+        if let client = ClientIdentity.clientAddress(of: request, trusting: trusted + Self.proxies) {
             for subnet in [0, 48, 56, 64, 128] { _ = ClientIdentity.client(of: client, ipv6Subnet: subnet) }
         }
         _ = IPAddressRange.parse(String(decoding: parts[0], as: UTF8.self))
     }
 
+    /// The proxy the forwarded fields are trusted from.
+    private static let proxies = [try? IPAddressRange("10.0.0.0/8")].compactMap { $0 }
+
     private static func storeURL(_ bytes: UnsafeRawBufferPointer) {
         let url = String(decoding: bytes, as: UTF8.self)
-        _ = try? StoreURL.components(of: url)
-        let redacted = StoreURL.redactingPassword(url)
-        _ = try? RedisConfiguration(url: url)
-        for scheme in ["redis://", "rediss+cluster://", "postgres://"] {
+        // As it is, and after each scheme, so that the fuzzer need not find a scheme before it reaches the rest.
+        for scheme in ["", "redis://", "rediss+cluster://", "postgres://"] {
             _ = try? StoreURL.components(of: scheme + url)
             _ = try? RedisConfiguration(url: scheme + url)
             _ = StoreURL.redactingPassword(scheme + url)
         }
-        _ = redacted
     }
 
     private static func sessionRecord(_ bytes: UnsafeRawBufferPointer) {

@@ -18,12 +18,7 @@ extension RateLimiter {
     /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for a policy this limiter does not have; what the
     ///   store throws (``Stash/StoreError/Code/invalidConfiguration`` for points the rule cannot take).
     public func adjust(_ client: String, policy: String, by points: Int, rule: RateLimitRule? = nil) async throws -> RateLimitDecision {
-        let policy = try self.policy(named: policy)
-        let key = Self.key(policy: policy.name, identity: client)
-        let decision = try await self.store.rateLimit(key, rule: rule ?? policy.rule, .adjust(by: points))
-        // This instance refuses the client itself, or no longer, as the store now would.
-        self.refusals?.update(key, decision, at: self.now())
-        return decision
+        try await self.apply(.adjust(by: points), to: client, policy: policy, rule: rule)
     }
 
     /// Refuses every request of a client under one of this limiter's policies for `duration` (or until a longer block
@@ -36,10 +31,20 @@ extension RateLimiter {
     /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for a policy this limiter does not have; what the
     ///   store throws (``Stash/StoreError/Code/invalidConfiguration`` for a duration not in 1 ms…100 years).
     public func block(_ client: String, policy: String, for duration: Duration) async throws -> RateLimitDecision {
-        let policy = try self.policy(named: policy)
+        try await self.apply(.block(for: duration), to: client, policy: policy, rule: nil)
+    }
+
+    /// Runs an operation on a client's count under a policy, by `rule` or the policy's own.
+    private func apply(
+        _ operation: RateLimitOperation,
+        to client: String,
+        policy name: String,
+        rule: RateLimitRule?
+    ) async throws -> RateLimitDecision {
+        let policy = try self.policy(named: name)
         let key = Self.key(policy: policy.name, identity: client)
-        let decision = try await self.store.rateLimit(key, rule: policy.rule, .block(for: duration))
-        // This instance refuses the client without asking the store, as for any refusal it remembers.
+        let decision = try await self.store.rateLimit(key, rule: rule ?? policy.rule, operation)
+        // This instance refuses the client itself, or no longer, as the store now would.
         self.refusals?.update(key, decision, at: self.now())
         return decision
     }

@@ -100,10 +100,10 @@ public struct RateLimiter: HTTPMiddleware {
     }
 
     /// One policy's decision of a request: the policy, the rule and the store key it was decided by, and whether the
-    /// insurance limiter decided it — what a refund after the response needs.
+    /// insurance limiter decided it — what the headers and a refund after the response need.
     ///
     /// Small, as it is copied with each decision: a rule chosen for the request (``RateLimitPolicy/selectRule``) is
-    /// held boxed, the policy's own through the policy.
+    /// held boxed, the policy's own through the policy (held inline, the rule made a decision 0.1 µs slower).
     struct Decided {
         /// A rule chosen for one request.
         final class SelectedRule: Sendable {
@@ -116,7 +116,7 @@ public struct RateLimiter: HTTPMiddleware {
         let key: String
         let insured: Bool
 
-        init(limit: Limit, rule: RateLimitRule?, key: String, insured: Bool) {
+        init(limit: Limit, selected rule: RateLimitRule?, key: String, insured: Bool) {
             self.limit = limit
             self.selected = rule.map(SelectedRule.init)
             self.key = key
@@ -158,7 +158,7 @@ public struct RateLimiter: HTTPMiddleware {
                 let key = Self.key(policy: limit.policy.name, identity: client)
                 guard let decision = refusals.refusal(of: key, at: now) else { continue }
                 limit.refused.increment()
-                decisions.append(Decided(limit: limit, rule: limit.policy.selectRule?(request), key: key, insured: false), decision)
+                decisions.append(Decided(limit: limit, selected: limit.policy.selectRule?(request), key: key, insured: false), decision)
             }
         }
         if decisions.isEmpty {
@@ -193,7 +193,7 @@ public struct RateLimiter: HTTPMiddleware {
                 }
                 (decision.isAllowed ? limit.allowed : limit.refused).increment()
                 if !decision.isAllowed, let now { self.refusals?.remember(key, decision, at: now) }
-                decisions.append(Decided(limit: limit, rule: selected, key: key, insured: insured), decision)
+                decisions.append(Decided(limit: limit, selected: selected, key: key, insured: insured), decision)
             }
         }
         guard !decisions.isEmpty else { return try await next(request) }
@@ -205,20 +205,19 @@ public struct RateLimiter: HTTPMiddleware {
                 headerFields: [.retryAfter: String(wait.roundedUpToSeconds), .contentType: "text/plain; charset=utf-8"],
                 body: "Too Many Requests\n"
             )
-        } else if self.correctsCounts {
+        } else {
+            // The handler runs with this limiter in the request's chain, where a second pass through it shows.
             do {
                 response = try await RateLimitChain.$current.withValue(chain.adding(ObjectIdentifier(self.warnedTwice))) {
                     try await next(request)
                 }
             } catch {
-                await self.refund(decisions, unless: { $0.counts(nil) })
+                if self.correctsCounts { await self.refund(decisions, unless: { $0.counts(nil) }) }
                 throw error
             }
-            let head = response.head
-            await self.refund(decisions, unless: { $0.counts(head) })
-        } else {
-            response = try await RateLimitChain.$current.withValue(chain.adding(ObjectIdentifier(self.warnedTwice))) {
-                try await next(request)
+            if self.correctsCounts {
+                let head = response.head
+                await self.refund(decisions, unless: { $0.counts(head) })
             }
         }
         self.addHeaders(decisions, to: &response.head.headerFields)
@@ -230,12 +229,10 @@ public struct RateLimiter: HTTPMiddleware {
     private func refund(_ decisions: RateLimitDecisions<Decided>, unless counts: (RateLimitPolicy.Counting) -> Bool) async {
         for (decided, decision) in decisions {
             guard let charge = decision.charge, !counts(decided.limit.policy.counting) else { continue }
+            // Where it was counted: the store, or the insurance limiter that decided while the store failed.
+            let store: any Store = decided.insured ? self.insurance?.store ?? self.store : self.store
             do {
-                if decided.insured, let insurance = self.insurance {
-                    _ = try await insurance.store.rateLimit(decided.key, rule: decided.rule, .refund(charge))
-                } else {
-                    _ = try await self.store.rateLimit(decided.key, rule: decided.rule, .refund(charge))
-                }
+                _ = try await store.rateLimit(decided.key, rule: decided.rule, .refund(charge))
             } catch {
                 self.configuration.logger.debug(
                     "rate limit refund failed",

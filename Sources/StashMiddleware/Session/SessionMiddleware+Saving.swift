@@ -58,13 +58,10 @@ extension SessionMiddleware {
     private func create(_ id: String, values: [String: ByteBuffer], user: String?) async throws -> Bool {
         let now = self.now().millisecondsSinceEpoch
         let record = SessionRecord(values: values, renewedAt: now, createdAt: now, userID: user)
-        guard let user else {
-            try await self.insert(id, record, expiresIn: self.configuration.expiry.lifetime)
-            return true
-        }
         let key = SessionID.storeKey(of: id)
-        try await self.index(key, user: user)
+        if let user { try await self.index(key, user: user) }
         try await self.insert(id, record, expiresIn: self.configuration.expiry.lifetime)
+        guard let user else { return true }
         return try await self.confirmIndexed(key, user: user)
     }
 
@@ -190,13 +187,14 @@ extension SessionMiddleware {
         record.apply(changes)
         // A fixed lifetime starts again with the new id; a sliding one gets what its absolute lifetime leaves.
         let lifetime = self.configuration.expiry.remaining(createdAt: record.startedAt, now: now)
-        guard !record.values.isEmpty || record.userID != nil, lifetime > .zero else {
-            if let expectedUser { try await self.unindex(newKey, user: expectedUser) }
+        let kept = (!record.values.isEmpty || record.userID != nil) && lifetime > .zero
+        // Indexed for nothing: no session is stored, or it is tied to no user after all.
+        if let expectedUser, !kept || record.userID == nil { try await self.unindex(newKey, user: expectedUser) }
+        guard kept else {
             self.metrics.destroyed.increment()
             self.configuration.logger.debug("regenerated session holds no value, or its absolute lifetime is over; deleted")
             return self.configuration.cookie.clearing()
         }
-        if let expectedUser, record.userID == nil { try await self.unindex(newKey, user: expectedUser) }
         try await self.insert(new, record, expiresIn: lifetime)
         if let user = record.userID, try await !self.confirmIndexed(newKey, user: user) {
             return self.configuration.cookie.clearing()
