@@ -53,7 +53,8 @@ import Stash
 /// name, so that instances starting together neither fail nor wait on each other for long; when the table, its
 /// index and the functions already exist it only checks that they do (`to_regclass`, `to_regprocedure`), so the role
 /// needs no `CREATE` privilege then. A table made by an earlier version of the store, without a function, gets the
-/// function on the next start. Teams that run their own migrations run ``migrationSQL(table:)`` and set
+/// function on the next start, and a rate-limit function of an earlier revision (the body carries its revision as a
+/// comment) is replaced then; a role that may not replace it keeps using it, with a warning in the store's log. Teams that run their own migrations run ``migrationSQL(table:)`` and set
 /// ``PostgresStore/Configuration/createsTable`` to `false`.
 public enum PostgresSchema {
     /// The SQL that creates the store's table and its index when they are missing, and creates or replaces its

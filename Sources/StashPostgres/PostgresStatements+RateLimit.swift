@@ -1,3 +1,5 @@
+import Stash
+
 extension PostgresStatements {
     /// The signature of the rate-limit function, for `to_regprocedure`: the store's migration creates it when missing.
     /// (A table migrated by an earlier release has the six-argument function too, which this one leaves in place for
@@ -5,6 +7,13 @@ extension PostgresStatements {
     static func rateLimitFunctionSignature(_ function: String) -> String {
         "\(function)(text, bytea, text, bigint, bigint, bigint, bigint, text, bigint, bigint)"
     }
+
+    /// The revision of the rate-limit function's body, which it carries as a comment: a store whose table has an
+    /// older one replaces it when it migrates. Raise it whenever the body changes.
+    ///
+    /// Revision 2 weighs a stored count, bucket or block this rule cannot reach (another rule's, or bytes someone
+    /// else wrote) as full, as `RateLimitRule.decide` does, where revision 1 could overflow on it.
+    static let rateLimitFunctionRevision = "stash rate-limit function, revision 2"
 
     /// The call of the rate-limit function: `$1` the namespace path, `$2` the key, `$3` the algorithm (`F`, `S` or
     /// `G`), `$4` the limit, `$5` the window in milliseconds, `$6` the burst (0 unless `G`), `$7` the rule's block in
@@ -33,6 +42,7 @@ extension PostgresStatements {
             OUT allowed boolean, OUT "limit" bigint, OUT remaining bigint, OUT reset_us bigint, OUT retry_after_us bigint,
             OUT window_start bigint
         ) LANGUAGE plpgsql VOLATILE AS $function$
+        -- \(Self.rateLimitFunctionRevision)
         DECLARE
             stored bytea;
             stored_expiry timestamptz;
@@ -93,15 +103,16 @@ extension PostgresStatements {
                 new_state := NULL;
                 wait_cost := 0;
                 IF field_count = 2 AND fields[1] = 'B' AND numbers[2] > now_ms THEN
-                    -- Blocked: refused whatever the operation, which changes nothing unless it blocks for longer.
+                    -- Blocked: refused whatever the operation, which changes nothing unless it blocks for longer. A
+                    -- block longer than any operation sets (bytes someone else wrote) lasts the longest one can.
                     allowed := false;
                     remaining := 0;
-                    IF operation_code = 'B' AND amount > numbers[2] - now_ms THEN
+                    IF operation_code = 'B' AND amount > least(numbers[2] - now_ms, \(RateLimitRule.maximumBlockMilliseconds)) THEN
                         reset_us := amount * 1000;
                         new_state := 'B ' || (now_ms + amount);
                         expiry_us := now_us + amount * 1000;
                     ELSE
-                        reset_us := (numbers[2] - now_ms) * 1000;
+                        reset_us := least(numbers[2] - now_ms, \(RateLimitRule.maximumBlockMilliseconds)) * 1000;
                     END IF;
                     retry_after_us := reset_us;
                 ELSIF operation_code = 'B' THEN
@@ -115,7 +126,9 @@ extension PostgresStatements {
                     start_ms := now_ms - ((now_ms % window_ms) + window_ms) % window_ms;
                     count_value := 0;
                     IF field_count = 3 AND fields[1] = 'F' AND numbers[2] = start_ms AND numbers[3] IS NOT NULL THEN
-                        count_value := numbers[3];
+                        -- A count this rule cannot reach (another rule's, or bytes someone else wrote) is a full
+                        -- window: no arithmetic on it may overflow.
+                        count_value := least(greatest(numbers[3], 0), request_limit);
                     END IF;
                     reset_us := (start_ms + window_ms - now_ms) * 1000;
                     -- The end of the window.
@@ -151,10 +164,10 @@ extension PostgresStatements {
                     IF field_count = 4 AND fields[1] = 'S' AND numbers[2] IS NOT NULL AND numbers[3] IS NOT NULL
                         AND numbers[4] IS NOT NULL THEN
                         IF numbers[2] = start_ms THEN
-                            previous := numbers[3];
-                            current := numbers[4];
+                            previous := least(greatest(numbers[3], 0), request_limit);
+                            current := least(greatest(numbers[4], 0), request_limit);
                         ELSIF numbers[2] = start_ms - window_ms THEN
-                            previous := numbers[4];
+                            previous := least(greatest(numbers[4], 0), request_limit);
                         END IF;
                     END IF;
                     -- The previous window's overlap with the last window of time, in 1...window_ms.
@@ -208,7 +221,8 @@ extension PostgresStatements {
                     tat := now_us;
                     has_state := field_count = 2 AND fields[1] = 'G' AND numbers[2] > now_us;
                     IF has_state THEN
-                        tat := numbers[2];
+                        -- A bucket emptier than empty (another rule's, or bytes someone else wrote) is empty.
+                        tat := least(numbers[2], now_us + capacity);
                     END IF;
                     IF operation_code = 'C' THEN
                         next_tat := tat + amount * emission;

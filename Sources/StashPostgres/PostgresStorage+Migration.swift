@@ -1,42 +1,56 @@
 import PostgresNIO
 
 extension PostgresStorage {
-    /// Creates the table, its index, the rate-limit function and the record function when any is missing (see
-    /// ``PostgresSchema``).
+    /// Creates the table, its index, the rate-limit function and the record function when any is missing, and
+    /// replaces a rate-limit function of an older revision (see ``PostgresSchema``).
     ///
-    /// When all four exist it only looks, so a role without the `CREATE` privilege can use a table made by someone
-    /// else. Otherwise it runs the whole migration in a transaction holding an advisory lock derived from the table's
-    /// name, so two instances starting at once take turns instead of failing on each other's half-made table or
-    /// function, and one that finds, once it holds the lock, that another has done it all commits at once; a table
-    /// made before the store had its rate-limit or record function gets the function then.
+    /// When all four exist and are current it only looks, so a role without the `CREATE` privilege can use a table
+    /// made by someone else. Otherwise it runs the whole migration in a transaction holding an advisory lock derived
+    /// from the table's name, so two instances starting at once take turns instead of failing on each other's
+    /// half-made table or function, and one that finds, once it holds the lock, that another has done it all commits
+    /// at once; a table made before the store had its rate-limit or record function gets the function then. An older
+    /// rate-limit function that this role may not replace stays in use, with a warning: it decides as before.
     func migrate(on connection: PostgresConnection) async throws {
-        var names = PostgresBindings(capacity: 4)
+        var names = PostgresBindings(capacity: 5)
         names.append(self.statements.table)
         names.append(self.statements.expiryIndex)
         names.append(self.statements.rateLimitSignature)
         names.append(self.statements.recordSignature)
+        names.append(PostgresStatements.rateLimitFunctionRevision)
+        // 0: something is missing; 1: the rate-limit function is of an older revision; 2: all is current.
         let lookup = PostgresQuery(
             unsafeSQL: """
-                SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regprocedure($3) IS NOT NULL \
-                AND to_regprocedure($4) IS NOT NULL
+                SELECT CASE WHEN NOT (to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL \
+                AND to_regprocedure($3) IS NOT NULL AND to_regprocedure($4) IS NOT NULL) THEN 0 \
+                WHEN coalesce((SELECT position($5 IN prosrc) > 0 FROM pg_proc WHERE oid = to_regprocedure($3)), false) THEN 2 \
+                ELSE 1 END
                 """,
             binds: names
         )
-        if try await self.first(Bool.self, of: lookup, on: connection) == true {
+        let found = try await self.first(Int.self, of: lookup, on: connection)
+        if found == 2 {
             return
         }
         var lock = PostgresBindings(capacity: 1)
         lock.append(Self.migrationLockKey(table: self.configuration.tableName))
-        try await self.transaction(on: connection) {
-            try await self.execute(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock($1)", binds: lock), on: connection)
-            // Instances that started together all looked before the first one's migration committed: each then
-            // waited its turn for the lock, and finds the work done — one more look, not the whole migration again
-            // (with a busy client each statement costs a round trip, and the waiters queue behind every one).
-            if try await self.first(Bool.self, of: lookup, on: connection) == true { return }
-            try await self.execute(PostgresQuery(unsafeSQL: self.statements.createTable), on: connection)
-            try await self.execute(PostgresQuery(unsafeSQL: self.statements.createIndex), on: connection)
-            try await self.execute(PostgresQuery(unsafeSQL: self.statements.createRateLimitFunction), on: connection)
-            try await self.execute(PostgresQuery(unsafeSQL: self.statements.createRecordFunction), on: connection)
+        do {
+            try await self.transaction(on: connection) {
+                try await self.execute(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock($1)", binds: lock), on: connection)
+                // Instances that started together all looked before the first one's migration committed: each then
+                // waited its turn for the lock, and finds the work done — one more look, not the whole migration again
+                // (with a busy client each statement costs a round trip, and the waiters queue behind every one).
+                if try await self.first(Int.self, of: lookup, on: connection) == 2 { return }
+                try await self.execute(PostgresQuery(unsafeSQL: self.statements.createTable), on: connection)
+                try await self.execute(PostgresQuery(unsafeSQL: self.statements.createIndex), on: connection)
+                try await self.execute(PostgresQuery(unsafeSQL: self.statements.createRateLimitFunction), on: connection)
+                try await self.execute(PostgresQuery(unsafeSQL: self.statements.createRecordFunction), on: connection)
+            }
+        } catch  where found == 1 && !(error is CancellationError) {
+            // Everything is there, only older: a role without the privilege to replace the function keeps using it.
+            self.logger.warning(
+                "the table's rate-limit function is of an older revision and could not be replaced: run PostgresSchema.migrationSQL as its owner",
+                metadata: ["stash.table": "\(self.configuration.tableName)", "error": "\(String(reflecting: error))"]
+            )
         }
     }
 

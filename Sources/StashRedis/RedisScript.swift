@@ -109,11 +109,26 @@ extension RedisScript {
         local opWindow = tonumber(ARGV[8])
         local maxCost = limit
         if algorithm == 'G' then maxCost = tonumber(ARGV[4]) end
+        local maxBlock = \(RateLimitRule.maximumBlockMilliseconds)
+        -- The state's tag and numbers, read as RateLimitState reads them: one byte, then integers that fit in 64
+        -- bits, each after one space; anything else is no state.
         local f = {}
         local state = redis.call('GET', KEYS[1])
-        if state and #state <= 64 then
-          for word in string.gmatch(state, '%S+') do f[#f + 1] = word end
+        if state and #state >= 3 and #state <= 64 and string.sub(state, 2, 2) == ' ' then
+          f[1] = string.sub(state, 1, 1)
+          for word in string.gmatch(string.sub(state, 3) .. ' ', '([^ ]*) ') do
+            local sign, digits = string.match(word, '^([+-]?)0*(%d+)$')
+            local most = '9223372036854775807'
+            if sign == '-' then most = '9223372036854775808' end
+            if not digits or #digits > 19 or (#digits == 19 and digits > most) or #f == 4 then
+              f = {}
+              break
+            end
+            f[#f + 1] = tonumber(digits)
+            if sign == '-' then f[#f] = -f[#f] end
+          end
         end
+        local function counted(x) return math.min(math.max(x, 0), limit) end
         local function n(x) return string.format('%d', x) end
         local function block(ms)
           redis.call('SET', KEYS[1], 'B ' .. n(nowMs + ms), 'PX', n(ms))
@@ -123,8 +138,8 @@ extension RedisScript {
           if blockMs > 0 then return block(blockMs) end
           return {0, maxCost, 0, reset, retry, -1}
         end
-        if f[1] == 'B' and #f == 2 and tonumber(f[2]) and tonumber(f[2]) > nowMs then
-          local left = tonumber(f[2]) - nowMs
+        if f[1] == 'B' and #f == 2 and f[2] > nowMs then
+          local left = math.min(f[2] - nowMs, maxBlock)
           if op == 'B' and amount > left then return block(amount) end
           return {0, maxCost, 0, left * 1000, left * 1000, -1}
         end
@@ -132,7 +147,7 @@ extension RedisScript {
         if algorithm == 'F' then
           local start = nowMs - nowMs % window
           local count = 0
-          if f[1] == 'F' and #f == 3 and tonumber(f[2]) == start and tonumber(f[3]) then count = tonumber(f[3]) end
+          if f[1] == 'F' and #f == 3 and f[2] == start then count = counted(f[3]) end
           local reset = start + window - nowMs
           local function save() redis.call('SET', KEYS[1], 'F ' .. n(start) .. ' ' .. n(count), 'PX', n(reset)) end
           if op == 'C' then
@@ -153,12 +168,12 @@ extension RedisScript {
         elseif algorithm == 'S' then
           local start = nowMs - nowMs % window
           local previous, current = 0, 0
-          if f[1] == 'S' and #f == 4 and tonumber(f[2]) and tonumber(f[3]) and tonumber(f[4]) then
-            if tonumber(f[2]) == start then
-              previous = tonumber(f[3])
-              current = tonumber(f[4])
-            elseif tonumber(f[2]) == start - window then
-              previous = tonumber(f[4])
+          if f[1] == 'S' and #f == 4 then
+            if f[2] == start then
+              previous = counted(f[3])
+              current = counted(f[4])
+            elseif f[2] == start - window then
+              previous = counted(f[4])
             end
           end
           local overlap = window - (nowMs - start)
@@ -201,8 +216,8 @@ extension RedisScript {
           local interval = math.floor((window * 1000 + limit - 1) / limit)
           local capacity = burst * interval
           local tat = nowUs
-          local stored = f[1] == 'G' and #f == 2 and tonumber(f[2]) and tonumber(f[2]) > nowUs
-          if stored then tat = tonumber(f[2]) end
+          local stored = f[1] == 'G' and #f == 2 and f[2] > nowUs
+          if stored then tat = math.min(f[2], nowUs + capacity) end
           local function save(at)
             local keep = math.floor((at - nowUs + 999) / 1000)
             if keep < 1 then keep = 1 end

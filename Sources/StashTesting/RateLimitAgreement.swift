@@ -23,6 +23,10 @@ package struct RateLimitAgreement: Sendable {
         case refunds
         /// A rule that blocks, and blocks an application sets.
         case blocks
+        /// States no operation of the rule leaves (another rule's, from before a limit was lowered, or bytes someone
+        /// else wrote): counts past the limit or below zero, a bucket emptier than empty, a block longer than any,
+        /// and numbers or spacing the state's format does not allow.
+        case foreignStates
 
         package var testDescription: String { self.rawValue }
     }
@@ -54,6 +58,7 @@ package struct RateLimitAgreement: Sendable {
         case .adjustments: try await self.adjustments()
         case .refunds: try await self.refunds()
         case .blocks: try await self.blocks()
+        case .foreignStates: try await self.foreignStates()
         }
     }
 
@@ -145,6 +150,69 @@ package struct RateLimitAgreement: Sendable {
             #expect(!shorter.isAllowed && shorter.retryAfter! > .seconds(3500), "a shorter block leaves the longer")
             let refused = try await self.checkedRateLimit(key, rule: rule, .consume)
             #expect(!refused.isAllowed && refused.limit == 10)
+        }
+    }
+
+    private func foreignStates() async throws {
+        let (fixed, sliding, bucket) = try { () throws -> (RateLimitRule, RateLimitRule, RateLimitRule) in
+            let rules = try Self.dailyRules
+            return (rules[0], rules[1], rules[2])
+        }()
+        let window = fixed.windowMilliseconds
+        let nowMicroseconds = try await self.serverMicroseconds()
+        let now = nowMicroseconds / 1000
+        let start = now - now % window
+        func store(_ key: String, _ state: String) async throws {
+            try await self.store.set(key, value: ByteBuffer(string: state), expiresIn: .seconds(3600))
+        }
+        func run(_ key: String, _ rule: RateLimitRule, _ operations: [RateLimitOperation]) async throws -> [RateLimitDecision] {
+            var decisions: [RateLimitDecision] = []
+            for operation in operations {
+                decisions.append(try await self.checkedRateLimit(key, rule: rule, operation))
+            }
+            return decisions
+        }
+
+        // A count of 500 from before the limit was lowered to 10 is a full window: a refund takes one off 10.
+        try await store("lowered", "F \(start) 500")
+        let lowered = try await run("lowered", fixed, [.consume, .refund(RateLimitCharge(cost: 1, windowStart: start)), .consume, .consume])
+        #expect(lowered.map(\.isAllowed) == [false, true, true, false])
+        try await store("negative", "F \(start) -5")
+        #expect(try await run("negative", fixed, [.consume]).map(\.remaining) == [9], "a negative count is none")
+        try await store("largest", "F \(start) 9223372036854775807")
+        #expect(try await run("largest", fixed, [.consume, .adjust(by: 1)]).map(\.isAllowed) == [false, false])
+
+        // Both windows counted under a higher limit: full whatever the time of day. The sliding window state fuzzing
+        // found (its previous count times the overlap overflowed), and a previous window past the limit, whose
+        // decisions depend on the time of day: checked against `decide` only.
+        try await store("higher", "S \(start) 500 500")
+        #expect(try await run("higher", sliding, [.consume, .adjust(by: 1)]).map(\.isAllowed) == [false, false])
+        try await store("fuzzed", "S \(start) 1111111111111111004 4")
+        _ = try await run("fuzzed", sliding, [.consume, .adjust(by: -3), .consume])
+        try await store("previous", "S \(start - window) 0 500")
+        _ = try await run("previous", sliding, [.consume, .refund(RateLimitCharge(cost: 1, windowStart: start - window))])
+
+        // A bucket a thousand times emptier than empty is empty: one interval's wait, and a reward of all but one
+        // request nearly fills it (not all: a full bucket's state expires within the millisecond, before the check
+        // reads it).
+        try await store("bucket", "G \(nowMicroseconds + 1000 * bucket.windowMilliseconds * 1000)")
+        let emptied = try await run("bucket", bucket, [.consume, .adjust(by: -9), .consume])
+        #expect(emptied.map(\.isAllowed) == [false, true, true])
+        #expect(emptied[0].retryAfter == Self.day / 10)
+
+        // A block longer than any operation sets lasts the longest one can; a block of an hour leaves it.
+        try await store("blocked", "B 9223372036854775807")
+        let blocked = try await run("blocked", fixed, [.consume, .block(for: .seconds(3600))])
+        #expect(blocked.map(\.isAllowed) == [false, false])
+        #expect(blocked[0].retryAfter == StoreLimits.maximumExpiry)
+
+        // Not the state's format: no state at all, on every store alike.
+        for (index, state) in [
+            "F  \(start) 3", "F \(start) 3 ", "F \(start) 0x3", "F \(start) 3e0", "F \(start) 99999999999999999999", "F \(start) +3",
+            "F \(start) 0003", "FF \(start) 3", "F \(start)\t3", "F \(start) 3 4",
+        ].enumerated() {
+            try await store("format \(index)", state)
+            _ = try await run("format \(index)", fixed, [.consume])
         }
     }
 
@@ -241,7 +309,9 @@ package struct RateLimitAgreement: Sendable {
         let end = try await self.serverMicroseconds()
         let after = try await self.store.get(key)
 
-        let instants = Self.instants(of: decision, rule: rule, states: [before, after])
+        // The instants the states name, and the two read around the call: a decision that does not depend on the
+        // instant to the microsecond (a clamped block or bucket) names no instant of its own.
+        let instants = Self.instants(of: decision, rule: rule, states: [before, after]) + [start, end]
         let agrees = instants.contains { now in
             // Windows are decided in whole milliseconds: the instant read lies in the millisecond `now` starts.
             guard now > start - 1000, now <= end else { return false }
@@ -267,17 +337,21 @@ package struct RateLimitAgreement: Sendable {
         let (seconds, attoseconds) = decision.resetIn.components
         let reset = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
         var blocks: [Int64] = []
+        var blocked = false
         let stamps = states.compactMap { state -> Int64? in
             guard let state else { return nil }
             let fields = String(buffer: state).split(separator: " ")
             guard fields.count >= 2, let stamp = Int64(fields[1]) else { return nil }
             guard fields[0] != "B" else {
-                blocks.append(stamp * 1000 - reset)
+                blocked = true
+                // A block longer than any names no instant (its reset is the longest block).
+                let (until, overflow) = stamp.multipliedReportingOverflow(by: 1000)
+                if !overflow { blocks.append(until - reset) }
                 return nil
             }
             return stamp
         }
-        guard blocks.isEmpty else { return blocks }
+        guard !blocked else { return blocks }
         switch rule.algorithm {
         case .fixedWindow, .slidingWindow:
             let window = rule.windowMilliseconds

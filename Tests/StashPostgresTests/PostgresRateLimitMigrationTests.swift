@@ -1,5 +1,8 @@
+import Foundation
+import Logging
 import NIOCore
 import Stash
+import StashTestSupport
 import StashTesting
 import Testing
 
@@ -42,6 +45,68 @@ import Testing
             #expect(decision.isAllowed && decision.remaining == 2)
         }
         #expect(try await Self.functionExists(table: table), "the store's migration added the function")
+    }
+
+    /// Whether the table's rate-limit function carries this revision's marker, asked with psql.
+    static func functionIsCurrent(table: String) async throws -> Bool {
+        let signature = PostgresStatements.rateLimitFunctionSignature("\"\(table)_rate_limit\"")
+        let marker = PostgresStatements.rateLimitFunctionRevision
+        return try await psql("SELECT position('\(marker)' IN prosrc) > 0 FROM pg_proc WHERE oid = to_regprocedure('\(signature)')") == "t"
+    }
+
+    /// Makes the table's rate-limit function look like one of an earlier revision: the same body with the first
+    /// revision's marker, as an earlier release left it.
+    static func makeFunctionOlder(table: String) async throws {
+        let current = PostgresStatements(table: table).createRateLimitFunction
+        let older = current.replacingOccurrences(of: PostgresStatements.rateLimitFunctionRevision, with: "stash rate-limit function, revision 1")
+        _ = try await psql(older)
+        #expect(try await Self.functionIsCurrent(table: table) == false)
+    }
+
+    @Test func aFunctionOfAnOlderRevisionIsReplacedOnTheNextStart() async throws {
+        let table = PostgresTestServer.uniqueName("revised")
+        try await withPostgresStore(.testing(table: table)) { store in
+            let first = try await store.rateLimit("client", rule: Self.rule())
+            #expect(first.remaining == 2)
+        }
+        #expect(try await Self.functionIsCurrent(table: table))
+        try await Self.makeFunctionOlder(table: table)
+
+        try await withPostgresStore(.testing(table: table)) { store in
+            let decision = try await store.rateLimit("client", rule: Self.rule())
+            #expect(decision.isAllowed && decision.remaining == 1, "the state stayed through the replacement")
+        }
+        #expect(try await Self.functionIsCurrent(table: table), "the migration replaced the older function")
+    }
+
+    /// A role that may use the table but not replace its functions (PostgreSQL 15 gives `PUBLIC` no `CREATE` on the
+    /// `public` schema) keeps working with an older function, and is told why it is not replaced.
+    @Test func aRoleThatMayNotReplaceAnOlderFunctionKeepsUsingIt() async throws {
+        let table = PostgresTestServer.uniqueName("tenant")
+        try await withPostgresStore(.testing(table: table)) { store in
+            try await store.set("k", value: ByteBuffer(string: "v"))
+        }
+        try await Self.makeFunctionOlder(table: table)
+        let role = PostgresTestServer.uniqueName("tenant")
+        // The test server trusts loopback connections: the superuser makes the role, the table's owner grants it
+        // the rows.
+        _ = try await psql("CREATE ROLE \(role) LOGIN", as: "postgres")
+        _ = try await psql("GRANT SELECT, INSERT, UPDATE, DELETE ON \"\(table)\" TO \(role)")
+
+        let logs = CapturedLogs()
+        var configuration = PostgresStore.Configuration.testing(table: table)
+        configuration.logger = Logger(label: "test") { _ in CapturedLogs.Handler(logs: logs) }
+        var connection = try PostgresTestServer.connection()
+        connection.username = role
+        let store = try PostgresStore(connection: connection, configuration: configuration)
+        try await withRunningStore(store) { store in
+            #expect(try await store.get("k") == ByteBuffer(string: "v"))
+            let decision = try await store.rateLimit("client", rule: Self.rule())
+            #expect(decision.isAllowed && decision.remaining == 2, "the older function still decides")
+        }
+        #expect(logs.warnings.filter { $0.contains("older revision") }.count == 1, "\(logs.warnings)")
+        #expect(try await Self.functionIsCurrent(table: table) == false, "the role replaced nothing")
+        _ = try await psql("DROP OWNED BY \(role); DROP ROLE \(role)", as: "postgres")
     }
 
     @Test func theLongestTableNameNamesItsFunctionInFull() async throws {

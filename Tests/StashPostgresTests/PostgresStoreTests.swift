@@ -7,12 +7,13 @@ import Testing
 @testable import StashPostgres
 
 /// Runs SQL on the test server with psql, to look at the table behind the store's back.
-func psql(_ sql: String) async throws -> String {
+func psql(_ sql: String, as user: String? = nil) async throws -> String {
     let connection = try PostgresTestServer.connection()
     let result = try await runProgram(
         try PostgresTestServer.binDirectory() + "/psql",
         [
-            "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", connection.host, "-p", String(connection.port), "-U", connection.username, "-d",
+            "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", connection.host, "-p", String(connection.port), "-U", user ?? connection.username,
+            "-d",
             connection.database ?? connection.username, "-c", sql,
         ]
     )

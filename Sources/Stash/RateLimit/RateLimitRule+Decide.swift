@@ -43,8 +43,9 @@ extension RateLimitRule {
         let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
         let milliseconds = microseconds / 1000
         if let fields, fields.tag == UInt8(ascii: "B"), fields.count == 1, fields.numbers.0 > milliseconds {
-            // Blocked: refused whatever the operation, which changes nothing unless it blocks for longer.
-            let until = fields.numbers.0
+            // Blocked: refused whatever the operation, which changes nothing unless it blocks for longer. A block
+            // longer than any operation sets (bytes someone else wrote) lasts the longest one can.
+            let until = min(fields.numbers.0, milliseconds + Self.maximumBlockMilliseconds)
             if operation.kind == .block, operation.amount > until - milliseconds {
                 return self.blocked(for: operation.amount, now: milliseconds)
             }
@@ -334,6 +335,9 @@ extension RateLimitRule {
     private static func counted(_ stored: Int64, limit: Int) -> Int64 {
         min(max(stored, 0), Int64(limit))
     }
+
+    /// The longest block an operation or a rule sets, in milliseconds: a stored block is never longer.
+    package static let maximumBlockMilliseconds = StoreLimits.maximumExpiry.roundedUpToMilliseconds
 
     /// `value` modulo `divisor`, never negative.
     private static func modulo(_ value: Int64, _ divisor: Int64) -> Int64 {

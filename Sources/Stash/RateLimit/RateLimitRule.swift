@@ -107,7 +107,7 @@ public struct RateLimitRule: Sendable, Hashable {
             case .consume: (1...maximum).contains(operation.amount)
             case .adjust: operation.amount != 0 && (-maximum...maximum).contains(operation.amount)
             case .refund: (1...Int64(Self.maximumLimit)).contains(operation.amount)
-            case .block: operation.amount > 0 && operation.amount <= StoreLimits.maximumExpiry.roundedUpToMilliseconds
+            case .block: operation.amount > 0 && operation.amount <= Self.maximumBlockMilliseconds
             }
         // The reason is made only for an operation refused: this runs on every decision.
         guard !valid else { return }
