@@ -34,19 +34,8 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 source scripts/common.sh
-source scripts/redis.sh
-source scripts/valkey.sh
-source scripts/tls.sh
-source scripts/cluster.sh
-source scripts/postgres.sh
-
-start_redis
-start_valkey
-start_redis_tls
-start_redis_cluster
-start_redis_tls_cluster
-on_exit stop_postgres
-start_postgres
+source scripts/suite.sh
+start_test_servers
 
 echo "==> swift build --build-tests"
 swift build --build-tests
@@ -55,20 +44,7 @@ if [ $# -gt 0 ]; then
     echo "==> swift test $*"
     swift test --skip-build "$@"
 else
-    # The fault tests (servers killed, stopped, restarted, slots moved, under load) measure what the stores do within
-    # their timeouts: they run after the rest, one at a time (ServerFaultGate), not beside hundreds of other tests
-    # on the same two cores.
-    echo "==> swift test (all but the fault tests)"
-    swift test --skip-build --skip "FaultTests"
-    # The Redis store's conformance suite and the middleware and adapter tests that run on every store
-    # (TestStores.all) run again on Valkey, Redis over TLS and the two clusters, in a phase of their own: beside the
-    # whole suite, the extra servers overloaded two cores (PostgreSQL's tests timed out at 30 s).
-    suites=$(grep -rl "TestStores\.\(all\|shared\)()" Tests | xargs grep -ho "@Suite struct [A-Za-z]*" | awk '{print $3}' | sort -u | paste -sd'|')
-    echo "==> swift test (the conformance suite and the middleware on valkey, redis-tls, redis-cluster, redis-cluster-tls, redis-near-cache, valkey-near-cache, redis-cluster-near-cache)"
-    STASH_TEST_STORES=valkey,redis-tls,redis-cluster,redis-cluster-tls,redis-near-cache,valkey-near-cache,redis-cluster-near-cache \
-        swift test --skip-build --filter "\.(RedisStoreConformanceTests|$suites)/"
-    echo "==> swift test (the fault tests)"
-    swift test --skip-build --filter "FaultTests"
+    run_suite
     # Every parser of bytes Stash does not control, under libFuzzer and AddressSanitizer, briefly: a build of its own
     # (.build-fuzz) and 15 s per target. Longer runs: scripts/fuzz.sh TARGET SECONDS.
     echo "==> scripts/fuzz.sh all ${STASH_FUZZ_SECONDS:-15}"

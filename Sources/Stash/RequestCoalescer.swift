@@ -1,5 +1,3 @@
-import Synchronization
-
 /// In-process request coalescing: the first miss of a key leads (runs the handler, or the computation), later misses
 /// of the same key wait for what the leader shares, and a key being revalidated is revalidated by one request at a
 /// time. The response cache's misses and ``ValueCache``'s computations go through it.
@@ -26,7 +24,7 @@ package final class RequestCoalescer<Shared: Sendable>: Sendable {
         var lastID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     package init() {}
 

@@ -1,5 +1,4 @@
 public import NIOCore
-import Synchronization
 
 extension Store {
     /// Stores a value that never expires, replacing any value and expiry the key had.
@@ -50,7 +49,7 @@ extension Store {
     /// The built-in stores replace it with one step of their own (under their lock, in one script or statement).
     public func rateLimit(_ key: String, rule: RateLimitRule, _ operation: RateLimitOperation) async throws -> RateLimitDecision {
         try rule.validate(operation)
-        let decision = Mutex<RateLimitDecision?>(nil)
+        let decision = Locked<RateLimitDecision?>(nil)
         _ = try await self.update(key) { state in
             // `update` may run this more than once; the last run is the one that counted.
             let step = rule.decide(state: state, now: WallClock().now.sinceEpoch, operation: operation)

@@ -25,7 +25,7 @@ extension Store {
     /// Merges changes inside ``update(_:_:)``.
     public func mergeRecord(_ key: String, _ changes: RecordChanges) async throws -> RecordMergeResult {
         _ = try StoreValidation.validateChanges(changes)
-        let result = Mutex(RecordMergeResult.missing)
+        let result = Locked(RecordMergeResult.missing)
         _ = try await self.update(key) { current in
             // `update` may run this more than once; the last run is the one that was written.
             let (update, outcome) = try RecordMerging.merge(changes, into: current)
@@ -37,7 +37,7 @@ extension Store {
 
     /// Takes a record inside ``update(_:_:)``.
     public func takeRecord(_ key: String) async throws -> [String: ByteBuffer]? {
-        let taken = Mutex<ByteBuffer?>(nil)
+        let taken = Locked<ByteBuffer?>(nil)
         _ = try await self.update(key) { current in
             taken.withLock { $0 = current }
             guard let current else { return .unchanged }

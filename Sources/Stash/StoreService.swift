@@ -1,5 +1,4 @@
 public import ServiceLifecycle
-import Synchronization
 
 /// The long-running work of a store — a sweep of expired entries, a connection pool — that the root store and all its
 /// namespaces share: one client does it for all of them, so it is run once, however many namespaces are in use.
@@ -20,7 +19,7 @@ public struct StoreService: Service, Sendable, Hashable {
     package final class Owner: Sendable {
         /// What the owner is, for the error that a second run throws.
         let description: String
-        private let isRunning = Mutex(false)
+        private let isRunning = Locked(false)
 
         package init(_ description: String) {
             self.description = description

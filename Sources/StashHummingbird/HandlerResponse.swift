@@ -1,13 +1,13 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Stash
 import StashMiddleware
-import Synchronization
 
 /// The handler's own Hummingbird response for one request, kept while the middleware works on its `StashResponse`,
 /// so that a body the middleware never saw (not collected) still reaches the client, untouched.
 final class HandlerResponse: Sendable {
-    private let response = Mutex<Response?>(nil)
+    private let response = Locked<Response?>(nil)
 
     /// The response as the middleware sees it: with the body collected when it is known to fit in `limit`, else
     /// with an empty body marked as streamed, the original kept to be sent as it is.

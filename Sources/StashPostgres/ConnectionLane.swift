@@ -1,6 +1,6 @@
 import NIOCore
 import PostgresNIO
-import Synchronization
+import Stash
 
 /// A connection the store keeps leased from the pool while it runs, on which the single statements of any number of
 /// operations queue one after another (postgres-nio runs a connection's statements in order).
@@ -15,14 +15,14 @@ import Synchronization
 /// ``ConnectionLaneStateMachine/stallThreshold`` is *stalled*: new operations go to the lanes that move (see ``ConnectionLanes``).
 final class ConnectionLane: Sendable {
     let connection: PostgresConnection
-    private let state: Mutex<ConnectionLaneStateMachine>
+    private let state: Locked<ConnectionLaneStateMachine>
 
     /// See ``ConnectionLaneStateMachine/stallThreshold``.
     static var stallThreshold: Duration { ConnectionLaneStateMachine.stallThreshold }
 
     init(connection: PostgresConnection) {
         self.connection = connection
-        self.state = Mutex(ConnectionLaneStateMachine(now: .now))
+        self.state = Locked(ConnectionLaneStateMachine(now: .now))
     }
 
     /// How busy the lane is: closed as well when its connection has closed.

@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import ServiceLifecycle
-import Synchronization
+import Stash
 
 /// The ``ConnectionLane``s of one store: kept by its ``PostgresStore/service``, handed out to single-statement operations.
 ///
@@ -13,7 +13,7 @@ import Synchronization
 /// tasks cannot hold). With `sharedConnections` 0 (`STASH_BENCH_SHARED_CONNECTIONS=0`, every operation leasing) the
 /// store measured 65 µs and 96 mallocs at 1d4c11b. The decisions are ``ConnectionLanesStateMachine``'s.
 final class ConnectionLanes: Sendable {
-    private let state = Mutex(ConnectionLanesStateMachine<ConnectionLane>())
+    private let state = Locked(ConnectionLanesStateMachine<ConnectionLane>())
 
     /// See ``ConnectionLanesStateMachine/bypassThreshold``.
     static var bypassThreshold: Duration { ConnectionLanesStateMachine<ConnectionLane>.bypassThreshold }

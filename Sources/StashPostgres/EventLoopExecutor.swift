@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import Stash
 
 /// A task executor running jobs on one NIO event loop, so a task that prefers it runs beside its connection.
 ///
@@ -22,7 +22,7 @@ final class EventLoopExecutor: TaskExecutor {
 
 /// One ``EventLoopExecutor`` per event loop, made on first use.
 final class EventLoopExecutors: Sendable {
-    private let executors = Mutex<[ObjectIdentifier: EventLoopExecutor]>([:])
+    private let executors = Locked<[ObjectIdentifier: EventLoopExecutor]>([:])
 
     /// The executor of an event loop.
     func executor(for eventLoop: any EventLoop) -> EventLoopExecutor {

@@ -1,4 +1,4 @@
-import Synchronization
+import Stash
 
 /// Runs a store's migration once per storage, on the first operation: concurrent operations wait for the one running
 /// it, and a failed migration is tried again by the next operation.
@@ -15,7 +15,7 @@ final class MigrationGate: Sendable {
         case wait
     }
 
-    private let state = Mutex(State.pending)
+    private let state = Locked(State.pending)
 
     /// Returns once the migration has succeeded, running it when no one else is.
     /// - Throws: The migration's error, to the caller that ran it and to those that waited for it.

@@ -1,4 +1,4 @@
-import Synchronization
+import Stash
 
 /// The deadline of one store operation: the operation runs as a child task, and the parent waits here for whichever
 /// comes first, the operation's end or the timer that marks the deadline. When the deadline comes first, the parent
@@ -15,7 +15,7 @@ final class OperationDeadline: Sendable {
         case expired
     }
 
-    private let phase = Mutex(Phase.running)
+    private let phase = Locked(Phase.running)
 
     /// Called by the operation when it ends, however it ends.
     func finish() {

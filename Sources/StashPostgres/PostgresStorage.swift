@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Stash
-import Synchronization
 
 /// What every namespace of one ``PostgresStore`` shares: the client, the table's statements, the migration, the
 /// shared connections, and the owner of the service that runs them.

@@ -1,6 +1,6 @@
 import Logging
 import PostgresNIO
-import Synchronization
+import Stash
 
 /// A statement of the store run as a named prepared statement: parsed and planned once per connection, then only
 /// bound and executed.
@@ -37,7 +37,7 @@ enum StoreStatements {
         var runners: [String: Runner] = [:]
     }
 
-    private static let catalog = Mutex(Catalog())
+    private static let catalog = Locked(Catalog())
 
     /// Runs a query as a prepared statement on the connection (preparing it first when the connection has not yet)
     /// and returns its rows.

@@ -1,5 +1,4 @@
 public import Stash
-import Synchronization
 
 /// A clock that moves only when a test advances it, so expiry is tested without sleeping.
 ///
@@ -22,12 +21,12 @@ public final class ManualClock: Clock, Sendable {
         var lastID: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// Creates a clock reading a given instant; by default the current wall-clock time, so that expiry times a
     /// store writes are realistic.
     public init(now: Instant = WallClock().now) {
-        self.state = Mutex(State(now: now))
+        self.state = Locked(State(now: now))
     }
 
     /// The clock's reading: where the last ``advance(by:)`` left it.

@@ -1,5 +1,5 @@
 public import ServiceLifecycle
-import Synchronization
+import Stash
 public import Vapor
 
 /// Runs Stash's long-running work — a `StoreRegistry` (the sweeps and connection pools of the stores it hands out), a
@@ -23,7 +23,7 @@ public final class StashLifecycleHandler: LifecycleHandler {
     }
 
     private let services: [any Service]
-    private let running = Mutex<Running?>(nil)
+    private let running = Locked<Running?>(nil)
 
     /// Creates a handler that runs `services` while the application runs.
     public init(_ services: any Service...) {

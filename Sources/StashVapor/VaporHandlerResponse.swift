@@ -1,13 +1,13 @@
 import HTTPTypes
 import NIOCore
+import Stash
 import StashMiddleware
-import Synchronization
 import Vapor
 
 /// The handler's own Vapor response for one request, kept while the middleware works on its `StashResponse`, so that
 /// a body the middleware never saw (not collected) still reaches the client, untouched.
 final class VaporHandlerResponse: Sendable {
-    private let response = Mutex<Response?>(nil)
+    private let response = Locked<Response?>(nil)
 
     /// The response as the middleware sees it: with the body when it is held in memory and fits in `limit`, else with
     /// an empty body marked as streamed, the original kept to be sent as it is.

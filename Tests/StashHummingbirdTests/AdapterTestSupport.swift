@@ -3,7 +3,6 @@ import Hummingbird
 import NIOCore
 import Stash
 import StashMiddleware
-import Synchronization
 
 /// A context that knows the connection's peer, as an application's would.
 struct TestContext: RemoteAddressRequestContext {

@@ -6,7 +6,6 @@ import Stash
 import StashHummingbird
 import StashMiddleware
 import StashTestSupport
-import Synchronization
 import Testing
 
 @Suite struct ClientAddressTests {
@@ -53,14 +52,14 @@ import Testing
 
     @Test func theAddressIsNotFormattedForAMiddlewareThatNeverReadsIt() async throws {
         final class IgnoresAddress: HTTPMiddleware {
-            let seen = Mutex<[String?]>([])
+            let seen = Locked<[String?]>([])
             var readsPeerAddress: Bool { false }
             func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
                 self.seen.withLock { $0.append(request.peerAddress) }
                 return try await next(request)
             }
         }
-        let calls = Mutex(0)
+        let calls = Locked(0)
         let ignoring = IgnoresAddress()
         let middleware = StashRouterMiddleware<TestContext>(ignoring) { context in
             calls.withLock { $0 += 1 }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Stash
 
 #if canImport(Glibc)
 import Glibc
@@ -63,7 +63,7 @@ final class DemoProcess: Sendable {
         return nil
     }
 
-    private let status = Mutex<Int32?>(nil)
+    private let status = Locked<Int32?>(nil)
 
     /// The exit code once the process has exited (128 + the signal when a signal ended it), else `nil`; reaps it.
     func exitStatus() throws -> Int32? {

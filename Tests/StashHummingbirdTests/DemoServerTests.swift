@@ -4,7 +4,6 @@ import HummingbirdTesting
 import NIOCore
 import Stash
 import StashRedis
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -184,7 +183,7 @@ import Darwin
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let arguments = ["--feature-store", "sessions=file:\(directory)", "--rate-limit", "1/hour"]
-        let cookie = Mutex<String?>(nil)
+        let cookie = Locked<String?>(nil)
         try await Self.withDemo(framework, arguments) { client in
             let login = try await client.post("/login?user=ada", body: ByteBuffer())
             cookie.withLock { $0 = Self.sessionCookie(login) }
@@ -210,7 +209,7 @@ import Darwin
     func persistKeepsALoginAcrossARestart(framework: String) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString).snapshot").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let cookie = Mutex<String?>(nil)
+        let cookie = Locked<String?>(nil)
         try await Self.withDemo(framework, ["--persist", path]) { client in
             let login = try await client.post("/login?user=ada", body: ByteBuffer())
             cookie.withLock { $0 = Self.sessionCookie(login) }

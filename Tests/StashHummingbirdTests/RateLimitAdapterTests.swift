@@ -7,7 +7,6 @@ import Stash
 import StashHummingbird
 import StashMiddleware
 import StashTestSupport
-import Synchronization
 import Testing
 
 @Suite struct RateLimitAdapterTests {

@@ -3,7 +3,6 @@ import NIOCore
 import Stash
 import StashTestSupport
 import StashTesting
-import Synchronization
 import Testing
 
 @testable import StashMiddleware

@@ -3,7 +3,6 @@ import NIOCore
 import Stash
 import StashTestSupport
 import StashTesting
-import Synchronization
 import Testing
 
 @testable import StashMiddleware
@@ -18,7 +17,7 @@ final class VersionedOrigin: Sendable {
         var received: [(ifNoneMatch: String?, ifModifiedSince: String?)] = []
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
     /// The fields every answer has, 304s included.
     let fields: HTTPFields
     /// What a 304 says instead of the current validators, when set: the 304 of a confused origin.

@@ -3,7 +3,6 @@ import NIOCore
 import Stash
 import StashMiddleware
 import StashTestSupport
-import Synchronization
 import Testing
 
 @Suite struct SessionMiddlewareTests {
@@ -48,7 +47,7 @@ import Testing
     @Test func aSessionIsCreatedOnFirstWriteThenLoadedWithoutWrites() async throws {
         for (name, store) in try await Self.stores() {
             let middleware = SessionMiddleware(store: store)
-            let seenID = Mutex<String?>(nil)
+            let seenID = Locked<String?>(nil)
             let created = try await Requests.send(middleware) { session throws in
                 try session.setValue("ada", forKey: "user")
                 seenID.withLock { $0 = session.id }
@@ -172,7 +171,7 @@ import Testing
         for (name, store) in try await Self.stores() {
             let middleware = SessionMiddleware(store: store)
             let old = try Requests.issuedID(try await Requests.send(middleware) { try $0.setValue(3, forKey: "visits") })
-            let newID = Mutex<String?>(nil)
+            let newID = Locked<String?>(nil)
             let response = try await Requests.send(middleware, id: old) { session throws in
                 try session.setValue("ada", forKey: "user")
                 session.regenerateID()

@@ -11,11 +11,11 @@ struct CountingStore: Store {
     final class Counts: Sendable {
         let reads = Atomic<Int>(0)
         let writes = Atomic<Int>(0)
-        let writtenKeys = Mutex<[String]>([])
+        let writtenKeys = Locked<[String]>([])
         /// When set, every read (and rate-limit decision) fails as an unreachable server's would.
         let isFailing = Atomic<Bool>(false)
         /// Runs before each `insertRecord`, with its key: how a test lands another request's work in between.
-        let beforeInsertRecord = Mutex<(@Sendable (String) async throws -> Void)?>(nil)
+        let beforeInsertRecord = Locked<(@Sendable (String) async throws -> Void)?>(nil)
 
         func read() { self.reads.add(1, ordering: .relaxed) }
         func write(_ key: String) {
@@ -129,9 +129,9 @@ struct CountingStore: Store {
 /// A wall clock that moves only when a test advances it.
 final class TestWallClock: Clock, Sendable {
     typealias Instant = WallClock.Instant
-    private let current: Mutex<Instant>
+    private let current: Locked<Instant>
 
-    init() { self.current = Mutex(WallClock().now) }
+    init() { self.current = Locked(WallClock().now) }
 
     var now: Instant { self.current.withLock { $0 } }
     var minimumResolution: Duration { .nanoseconds(1) }

@@ -2,7 +2,6 @@ import HTTPTypes
 import NIOCore
 import Stash
 import StashTestSupport
-import Synchronization
 import Testing
 
 @testable import StashMiddleware
@@ -141,7 +140,7 @@ import Testing
 
 /// A value a handler saw, for the test to read after.
 final class UserBox: Sendable {
-    private let box = Mutex<String?>(nil)
+    private let box = Locked<String?>(nil)
     func set(_ value: String?) { self.box.withLock { $0 = value } }
     var value: String? { self.box.withLock { $0 } }
 }

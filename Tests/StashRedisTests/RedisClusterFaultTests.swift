@@ -22,7 +22,7 @@ import Testing
             var operations = 0
         }
 
-        let state = Mutex(State())
+        let state = Locked(State())
 
         /// Runs the load until `stop` is set; each task alternates a `set` of its key to the next number and an
         /// `increment` of its counter, and records what was acknowledged.

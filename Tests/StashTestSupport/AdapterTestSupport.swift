@@ -1,4 +1,5 @@
 package import NIOCore
+import Stash
 package import StashMiddleware
 import Synchronization
 
@@ -10,7 +11,7 @@ package final class RecordingMiddleware: HTTPMiddleware {
         package var response: StashResponse
     }
 
-    private let seen = Mutex<[Seen]>([])
+    private let seen = Locked<[Seen]>([])
     private let transform: @Sendable (inout StashResponse) -> Void
 
     package init(transform: @escaping @Sendable (inout StashResponse) -> Void = { _ in }) {

@@ -1,11 +1,11 @@
 package import Logging
-import Synchronization
+import Stash
 
 /// What a logger was given, by level.
 package final class CapturedLogs: Sendable {
     package init() {}
 
-    private let entries = Mutex<[(Logger.Level, String)]>([])
+    private let entries = Locked<[(Logger.Level, String)]>([])
 
     package var warnings: [String] { self.entries.withLock { $0.filter { $0.0 == .warning }.map(\.1) } }
 

@@ -1,4 +1,4 @@
-import Synchronization
+import Stash
 
 /// Lets the tests that kill, stop or restart servers under load run one at a time, across suites and test targets:
 /// each measures what a store does within its timeouts, and two of them at once on two cores starve each other's
@@ -11,7 +11,7 @@ package final class ServerFaultGate: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Runs `body` once no other fault test runs.
     package func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {

@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import Stash
-import Synchronization
 import Testing
 
 #if canImport(Glibc)

@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Stash
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -13,13 +12,13 @@ import Darwin
 
 /// A stripe's lock held through another open file description, as another process holding it would be.
 private final class HeldLock: Sendable {
-    private let descriptor: Mutex<Int32?>
+    private let descriptor: Locked<Int32?>
 
     init(path: String) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         try #require(descriptor >= 0, "open \(path): errno \(errno)")
         try #require(flock(descriptor, LOCK_EX | LOCK_NB) == 0, "flock \(path): errno \(errno)")
-        self.descriptor = Mutex(descriptor)
+        self.descriptor = Locked(descriptor)
     }
 
     /// Releases the lock (closing the descriptor); later calls do nothing.

@@ -1,6 +1,5 @@
 import Foundation
 import Stash
-import Synchronization
 import Testing
 
 /// Runs `body` with a fresh, empty temporary directory, removed afterwards whatever happens.

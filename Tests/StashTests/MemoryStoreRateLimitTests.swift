@@ -1,6 +1,5 @@
 import NIOCore
 import StashTesting
-import Synchronization
 import Testing
 
 @testable import Stash

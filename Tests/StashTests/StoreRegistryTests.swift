@@ -3,7 +3,6 @@ import NIOCore
 import ServiceLifecycle
 import Stash
 import StashTesting
-import Synchronization
 import Testing
 
 @Suite struct StoreRegistryTests {
@@ -19,7 +18,7 @@ import Testing
     }
 
     @Test func factoryRunsOncePerNameUnderConcurrentFirstCalls() async throws {
-        let calls = Mutex<[String: Int]>([:])
+        let calls = Locked<[String: Int]>([:])
         let registry = StoreRegistry { name in
             calls.withLock { $0[name, default: 0] += 1 }
             return MemoryStore()

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Stash
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +15,7 @@ final class WorkerProcess: Sendable {
     }
 
     private let process: Process
-    private let output = Mutex("")
+    private let output = Locked("")
 
     init(_ arguments: [String]) throws {
         let process = Process()

@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import Stash
 import StashVapor
-import Synchronization
 import Vapor
 import VaporTesting
 

@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -22,7 +20,7 @@ final class DirectoryCursor: Sendable {
 
     /// The directory being read.
     let path: String
-    private let stream: Mutex<Stream?>
+    private let stream: Locked<Stream?>
 
     /// Opens a directory.
     /// - Returns: `nil` when the directory does not exist (a namespace nothing was written to yet).
@@ -33,7 +31,7 @@ final class DirectoryCursor: Sendable {
             throw FileSystemError("opendir", path, errorNumber: error)
         }
         self.path = path
-        self.stream = Mutex(stream)
+        self.stream = Locked(stream)
     }
 
     deinit {

@@ -1,5 +1,4 @@
 import NIOCore
-import Synchronization
 
 /// The tasks of this process waiting for each lock stripe, in the order they came.
 ///
@@ -19,7 +18,7 @@ final class LockStripeQueue: Sendable {
     }
 
     /// The stripes some task of this process has its turn on; a missing stripe is free.
-    private let stripes = Mutex<[UInt8: Stripe]>([:])
+    private let stripes = Locked<[UInt8: Stripe]>([:])
 
     /// Waits for this task's turn on a stripe: returns at once when no other task of this process has it.
     func enter(_ stripe: UInt8) async {

@@ -1,11 +1,9 @@
-public import Synchronization
-
 /// The storage a ``MemoryStore`` and all its namespaces share.
 ///
 /// Not generic over the clock, so a store reaches its state without generic metadata on every call.
 @usableFromInline
 final class MemoryStorage: Sendable {
-    @usableFromInline let state: Mutex<MemoryState>
+    @usableFromInline let state: Locked<MemoryState>
     /// The owner of the service (the sweep) the store and its namespaces share.
     let serviceOwner = StoreService.Owner("a MemoryStore")
 
@@ -23,7 +21,7 @@ final class MemoryStorage: Sendable {
         // clock: its reading at tick 0 (the clock's own reading when it reads wall-clock time, as a manual clock in
         // tests does), plus the ticks. One addition per decision, no second clock read.
         let wallOrigin = ((origin as? WallClock.Instant) ?? WallClock().now).sinceEpoch.nanoseconds
-        self.state = Mutex(MemoryState(now: now, wallOrigin: wallOrigin, maximumEntries: maximumEntries, maximumBytes: maximumBytes))
+        self.state = Locked(MemoryState(now: now, wallOrigin: wallOrigin, maximumEntries: maximumEntries, maximumBytes: maximumBytes))
     }
 }
 

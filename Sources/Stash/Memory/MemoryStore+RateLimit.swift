@@ -1,5 +1,3 @@
-import Synchronization
-
 extension MemoryStore {
     /// Decides a rate limit under the store's lock, timed by the store's clock and kept in wall-clock time (the
     /// wall-clock time the store was created at, plus the time its clock has counted since): a ``Persister``'s

@@ -1,5 +1,4 @@
 public import NIOCore
-import Synchronization
 
 extension MemoryStore {
     /// Merges changes into a record under one hold of the store's lock: no retry, however many tasks merge into it.

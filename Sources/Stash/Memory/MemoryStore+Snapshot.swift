@@ -1,5 +1,3 @@
-import Synchronization
-
 extension MemoryStore {
     /// How many changes the store's storage has seen: a ``Persister`` compares it with the count it last saved.
     var changeCount: UInt64 {

@@ -1,5 +1,4 @@
 public import NIOCore
-public import Synchronization
 
 /// The embedded default store: entries in memory, behind one lock, with optional bounds and LRU eviction.
 ///

@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 import NIOPosix
 public import ServiceLifecycle
-import Synchronization
 
 /// Keeps a ``MemoryStore`` in a file, so the embedded default store survives a restart or a deploy.
 ///
@@ -44,9 +43,9 @@ public final class Persister<C: Clock>: Service, Sendable where C.Duration == Du
 
     private let file: SnapshotFile
     private let writer: [UInt8]
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// Held for the whole of each save and load (on the blocking pool), so the two never overlap.
-    private let io = Mutex(())
+    private let io = Locked(())
 
     /// Creates a persister for a store and a file; nothing is read or written until asked or run.
     /// - Parameters:
@@ -66,7 +65,7 @@ public final class Persister<C: Clock>: Service, Sendable where C.Duration == Du
         self.writer = (0..<Snapshot.writerLength).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         // Changes count from now: an application that forgets to load never has its previous snapshot overwritten by
         // an empty store. Contents already in the store are saved with the next change, or by an explicit save().
-        self.state = Mutex(State(autoSave: configuration.autoSave, autoLoad: configuration.autoLoad, savedChanges: store.changeCount))
+        self.state = Locked(State(autoSave: configuration.autoSave, autoLoad: configuration.autoLoad, savedChanges: store.changeCount))
     }
 
     /// Writes a snapshot of every live entry to the file, atomically (a temporary file renamed into place).

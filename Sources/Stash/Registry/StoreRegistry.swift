@@ -1,5 +1,4 @@
 public import ServiceLifecycle
-import Synchronization
 
 /// Finds stores by name, so each feature (`"sessions"`, `"response_cache"`, `"rate_limit"`) gets its own store
 /// without knowing which backend holds it.
@@ -27,7 +26,7 @@ public final class StoreRegistry: Service, Sendable {
         var started: AsyncStream<StoreService>.Continuation?
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let defaultFactory: Factory
 
     /// Creates a registry.
@@ -37,7 +36,7 @@ public final class StoreRegistry: Service, Sendable {
     ///     ``MemoryStore`` per name (``memoryStores``). It is called at most once per name, with the registry's lock held, so it
     ///     must not call the registry itself.
     public init(stores: [String: any Store] = [:], defaultFactory: @escaping Factory = StoreRegistry.memoryStores) {
-        self.state = Mutex(State(stores: stores, started: nil))
+        self.state = Locked(State(stores: stores, started: nil))
         self.defaultFactory = defaultFactory
     }
 

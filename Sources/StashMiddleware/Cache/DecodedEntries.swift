@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import Stash
 
 /// The entries a cache decoded last, each with the stored bytes it came from, so that a hit on bytes already decoded
 /// skips decoding them again: the stored value is compared byte for byte (a `memcmp`, cheaper than building the
@@ -20,7 +20,7 @@ final class DecodedEntries: Sendable {
         var bytes = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// How many entries are kept, and how many stored bytes they hold.
     var usage: (count: Int, bytes: Int) {

@@ -1,5 +1,4 @@
 import Stash
-import Synchronization
 
 /// The refusals a ``RateLimiter`` remembers (``RateLimiter/Configuration/refusalMemory``): a client refused until a
 /// time is refused again, by this instance, without a store round trip until then (rate-limiter-flexible's
@@ -18,7 +17,7 @@ final class RateLimitRefusals: Sendable {
     }
 
     let capacity: Int
-    private let refusals = Mutex<[String: Refusal]>([:])
+    private let refusals = Locked<[String: Refusal]>([:])
 
     init(capacity: Int) {
         self.capacity = capacity

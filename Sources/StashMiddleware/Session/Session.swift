@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import Stash
-import Synchronization
 
 /// The session of one request: typed values kept on the server under a random id that travels in a cookie.
 ///
@@ -28,10 +27,10 @@ public final class Session: Sendable {
     /// The longest session key, in UTF-8 bytes.
     public static let maximumKeyLength = 1024
 
-    let state: Mutex<SessionState>
+    let state: Locked<SessionState>
 
     init(state: SessionState) {
-        self.state = Mutex(state)
+        self.state = Locked(state)
     }
 
     /// Whether the handler read or changed the session: a cache must not store its response.

@@ -2,7 +2,6 @@ import Logging
 import Metrics
 import NIOCore
 import Stash
-import Synchronization
 
 extension SessionMiddleware {
     /// What saving a loaded session came to.
@@ -110,7 +109,7 @@ extension SessionMiddleware {
     /// Merges into a session stored by Stash 0.x before records, through ``Stash/Store/update(_:_:)``, keeping its
     /// encoding: such sessions end (or move into a record when their id is regenerated) within one lifetime.
     private func mergeLegacy(into key: String, id: String, changes: RecordChanges, expiry: SessionExpiry, now: Int64) async throws -> String? {
-        let outcome = Mutex<MergeOutcome>(.unchanged)
+        let outcome = Locked<MergeOutcome>(.unchanged)
         _ = try await self.store.update(key) { current in
             // `update` may run this more than once; the last run is the one that was written.
             let (update, result) = try Self.merging(changes, into: current, expiry: expiry, now: now)
@@ -168,7 +167,7 @@ extension SessionMiddleware {
         var record = SessionRecord(values: [:], renewedAt: now, createdAt: now)
         var taken: SessionRecord?
         if isLegacy {
-            let buffer = Mutex<ByteBuffer?>(nil)
+            let buffer = Locked<ByteBuffer?>(nil)
             _ = try await self.store.update(old) { current in
                 buffer.withLock { $0 = current }
                 return current == nil ? .unchanged : .delete

@@ -3,7 +3,6 @@ import Logging
 import Metrics
 import NIOCore
 public import Stash
-import Synchronization
 
 /// Server-side sessions as a middleware: a random id in a cookie, the session's values in a store.
 ///

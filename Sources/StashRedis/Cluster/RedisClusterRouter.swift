@@ -3,7 +3,6 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Stash
-import Synchronization
 
 /// Sends each command to the primary that serves its key's slot in a Redis Cluster, with one pipelined
 /// ``RedisConnectionPool`` per primary (the configuration's connections shared out among them), and follows the
@@ -34,7 +33,7 @@ final class RedisClusterRouter: Sendable {
         var refusal: StoreError?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// The store's near cache: every node's connections carry its invalidations; a slot that moved drops what the
     /// cache read from the node that served it.

@@ -3,7 +3,6 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Stash
-import Synchronization
 
 /// Up to ``RedisConfiguration/maximumConnections`` connections to one server, shared by every task: a command goes
 /// to the least busy connection and is pipelined with the others there.
@@ -26,7 +25,7 @@ final class RedisConnectionPool: Sendable {
     private let group: any EventLoopGroup
     /// The store's near cache, whose invalidations every connection carries.
     private let nearCache: RedisNearCacheTier?
-    private let state: Mutex<RedisPoolStateMachine<RedisConnection, Waiter>>
+    private let state: Locked<RedisPoolStateMachine<RedisConnection, Waiter>>
 
     /// - Parameter tls: The TLS context of every connection, made once from ``RedisConfiguration/tls`` (and shared
     ///   by the pools of a cluster's nodes).
@@ -40,7 +39,7 @@ final class RedisConnectionPool: Sendable {
         self.tls = tls
         self.group = group
         self.nearCache = nearCache
-        self.state = Mutex(
+        self.state = Locked(
             RedisPoolStateMachine(
                 maximumConnections: configuration.maximumConnections,
                 firstDelay: .nanoseconds(configuration.reconnectDelay.nanosecondsClamped),

@@ -1,7 +1,6 @@
 import Metrics
 import NIOCore
 import Stash
-import Synchronization
 
 /// The values a ``RedisStore`` with a ``RedisNearCache`` keeps in memory, and the invalidations that drop them.
 ///
@@ -82,7 +81,7 @@ final class RedisNearCacheTier: Sendable {
     /// Whether the keys are a cluster's: each entry then knows its slot, given to
     /// ``fill(in:_:with:milliseconds:slot:ticket:now:)``, for ``invalidate(slots:)``.
     let clustered: Bool
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let hitCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "hit")])
     private let missCounter = Counter(label: "stash_redis_near_cache_reads_total", dimensions: [("outcome", "miss")])
     private let keyInvalidations = Counter(label: "stash_redis_near_cache_invalidations_total", dimensions: [("scope", "key")])
