@@ -193,6 +193,64 @@ import Testing
         }
     }
 
+    /// A login the store cannot store (full, down) fails, and loses nothing: the session stays under its old id, as
+    /// it was, and the new id opens nothing. Found by scripts/faults.sh: with Redis at its `maxmemory` the old record
+    /// was taken before the new one failed to be stored, and the session was gone.
+    @Test func aRegenerationTheStoreRefusesLeavesTheSessionUnderItsOldId() async throws {
+        for (name, store) in try await Self.stores() {
+            let middleware = SessionMiddleware(store: store)
+            let old = try Requests.issuedID(try await Requests.send(middleware) { try $0.setValue(3, forKey: "visits") })
+            store.counts.beforeInsertRecord.withLock { hook in
+                hook = { _ in throw StoreError(.serverError, "OOM command not allowed when used memory > 'maxmemory'") }
+            }
+            let newID = Locked<String?>(nil)
+            await #expect(throws: StoreError.self, "\(name): the login fails") {
+                _ = try await Requests.send(middleware, id: old) { session throws in
+                    try session.setValue("ada", forKey: "user")
+                    session.regenerateID()
+                    newID.withLock { $0 = session.id }
+                }
+            }
+            store.counts.beforeInsertRecord.withLock { $0 = nil }
+            #expect(try await Self.keys(of: store) == [Self.key(old)], "\(name): only the old session")
+            _ = try await Requests.send(middleware, id: old) { session throws in
+                #expect(try session.value(forKey: "visits", as: Int.self) == 3, "\(name): the session is as it was")
+                #expect(try session.value(forKey: "user", as: String.self) == nil, "\(name): without the failed login's change")
+            }
+            let new = try #require(newID.withLock { $0 })
+            _ = try await Requests.send(middleware, id: new) { session throws in
+                #expect(session.id == nil && session.isEmpty, "\(name): the new id opens nothing")
+            }
+        }
+    }
+
+    /// Another request of the session changes it after a login stored the new record and before it took the old
+    /// one: the change moves with the session.
+    @Test func aChangeBetweenStoringTheNewIdAndTakingTheOldMovesToo() async throws {
+        for (name, store) in try await Self.stores() {
+            let middleware = SessionMiddleware(store: store)
+            let old = try Requests.issuedID(try await Requests.send(middleware) { try $0.setValue(3, forKey: "visits") })
+            store.counts.beforeInsertRecord.withLock { hook in
+                hook = { _ in
+                    store.counts.beforeInsertRecord.withLock { $0 = nil }
+                    _ = try await Requests.send(middleware, id: old) { try $0.setValue("blue", forKey: "theme") }
+                }
+            }
+            let new = try Requests.issuedID(
+                try await Requests.send(middleware, id: old) { session throws in
+                    try session.setValue("ada", forKey: "user")
+                    session.regenerateID()
+                }
+            )
+            #expect(try await Self.keys(of: store) == [Self.key(new)], "\(name): the new session alone")
+            _ = try await Requests.send(middleware, id: new) { session throws in
+                #expect(try session.value(forKey: "visits", as: Int.self) == 3, "\(name)")
+                #expect(try session.value(forKey: "user", as: String.self) == "ada", "\(name): the login's change")
+                #expect(try session.value(forKey: "theme", as: String.self) == "blue", "\(name): and the other request's")
+            }
+        }
+    }
+
     @Test func destroyDeletesTheSessionAndClearsTheCookie() async throws {
         for (name, store) in try await Self.stores() {
             let configuration = try SessionMiddleware.Configuration(path: "/app", domain: "example.com", secure: true)

@@ -43,6 +43,7 @@ extension SessionMiddleware {
             return try await self.move(
                 from: loadedKey,
                 to: id,
+                loaded: state.loaded,
                 isLegacy: state.isLegacy,
                 changes: state.changes,
                 user: state.authenticatedUser,
@@ -144,16 +145,20 @@ extension SessionMiddleware {
         }
     }
 
-    /// Moves a session to a new id: the old record is taken and deleted in one atomic step (from `old`, its store
-    /// key), then stored, with the request's changes, under the new id's. A session deleted meanwhile is not brought
-    /// back: the new one holds only this request's values. The new id keeps the session's creation time, so that an
-    /// absolute lifetime is not restarted by a login.
+    /// Moves a session to a new id: stored, with the request's changes, under the new id's key, then the old record
+    /// (at `old`, its store key) is taken and deleted in one atomic step. A store that fails between the two (down,
+    /// full) fails the request with the session still under its old id, which the client keeps: a failed login loses
+    /// nothing, and gives the old id nothing either. When the old record taken is not the one the request loaded
+    /// (another request changed it meanwhile, or ended it), the new record is written again from what was taken: a
+    /// session deleted meanwhile is not brought back, and holds only this request's values. The new id keeps the
+    /// session's creation time, so that an absolute lifetime is not restarted by a login.
     ///
-    /// A session tied to a user (before, or by this request) joins the user's index under its new key before the old
-    /// one is taken, and leaves it under the old key after.
+    /// A session tied to a user (before, or by this request) joins the user's index under its new key before it is
+    /// stored, and leaves it under the old key after.
     private func move(
         from old: String,
         to new: String,
+        loaded: SessionRecord?,
         isLegacy: Bool,
         changes: RecordChanges,
         user: String?,
@@ -161,11 +166,12 @@ extension SessionMiddleware {
     ) async throws -> String? {
         let now = self.now().millisecondsSinceEpoch
         let newKey = SessionID.storeKey(of: new)
-        // Indexed before the old record is taken: sessions of the user ended meanwhile end this one too.
+        // Indexed before the new record is stored: sessions of the user ended meanwhile end this one too.
         let expectedUser = user ?? loadedUser
         if let expectedUser { try await self.index(newKey, user: expectedUser) }
-        var record = SessionRecord(values: [:], renewedAt: now, createdAt: now)
-        var taken: SessionRecord?
+        let planned = self.moved(loaded, changes: changes, user: user, loadedUser: loadedUser, now: now)
+        if planned.kept { try await self.insert(new, planned.record, expiresIn: planned.lifetime) }
+        let taken: SessionRecord?
         if isLegacy {
             let buffer = Locked<ByteBuffer?>(nil)
             _ = try await self.store.update(old) { current in
@@ -173,34 +179,58 @@ extension SessionMiddleware {
                 return current == nil ? .unchanged : .delete
             }
             taken = try buffer.withLock({ $0 }).map { buffer throws(StashMiddlewareError) in try SessionRecord(decoding: buffer) }
-        } else if let fields = try await self.store.takeRecord(old) {
-            taken = try SessionRecord(fields: fields)
-        }
-        if let taken {
-            record.values = taken.values
-            record.createdAt = taken.startedAt
+        } else {
+            taken = try await self.store.takeRecord(old).map { fields throws(StashMiddlewareError) in try SessionRecord(fields: fields) }
         }
         if let loadedUser { try await self.unindex(old, user: loadedUser) }
-        // A session taken by another request (or ended with its user's sessions) keeps no user it had.
-        record.userID = user ?? (taken == nil ? nil : loadedUser)
-        record.apply(changes)
-        // A fixed lifetime starts again with the new id; a sliding one gets what its absolute lifetime leaves.
-        let lifetime = self.configuration.expiry.remaining(createdAt: record.startedAt, now: now)
-        let kept = (!record.values.isEmpty || record.userID != nil) && lifetime > .zero
+        let moved = self.moved(taken, changes: changes, user: user, loadedUser: loadedUser, now: now)
+        if moved != planned {
+            // Changed or ended meanwhile: what was taken decides. The new id is still this request's alone.
+            if planned.kept { try await self.store.delete(newKey) }
+            if moved.kept { try await self.insert(new, moved.record, expiresIn: moved.lifetime) }
+        }
         // Indexed for nothing: no session is stored, or it is tied to no user after all.
-        if let expectedUser, !kept || record.userID == nil { try await self.unindex(newKey, user: expectedUser) }
-        guard kept else {
+        if let expectedUser, !moved.kept || moved.record.userID == nil { try await self.unindex(newKey, user: expectedUser) }
+        guard moved.kept else {
             self.metrics.destroyed.increment()
             self.configuration.logger.debug("regenerated session holds no value, or its absolute lifetime is over; deleted")
             return self.configuration.cookie.clearing()
         }
-        try await self.insert(new, record, expiresIn: lifetime)
-        if let user = record.userID, try await !self.confirmIndexed(newKey, user: user) {
+        if let user = moved.record.userID, try await !self.confirmIndexed(newKey, user: user) {
             return self.configuration.cookie.clearing()
         }
         self.metrics.regenerated.increment()
         self.configuration.logger.debug("session id regenerated")
-        return self.configuration.cookie.setting(new, for: lifetime)
+        return self.configuration.cookie.setting(new, for: moved.lifetime)
+    }
+
+    /// The record a session moved to a new id holds, from its old record (`nil`: deleted or ended), and whether it is
+    /// kept (it holds a value or a user, and has lifetime left) for how long.
+    private func moved(
+        _ old: SessionRecord?,
+        changes: RecordChanges,
+        user: String?,
+        loadedUser: String?,
+        now: Int64
+    ) -> MovedSession {
+        var record = SessionRecord(values: [:], renewedAt: now, createdAt: now)
+        if let old {
+            record.values = old.values
+            record.createdAt = old.startedAt
+        }
+        // A session taken by another request (or ended with its user's sessions) keeps no user it had.
+        record.userID = user ?? (old == nil ? nil : loadedUser)
+        record.apply(changes)
+        // A fixed lifetime starts again with the new id; a sliding one gets what its absolute lifetime leaves.
+        let lifetime = self.configuration.expiry.remaining(createdAt: record.startedAt, now: now)
+        return MovedSession(record: record, lifetime: lifetime, kept: (!record.values.isEmpty || record.userID != nil) && lifetime > .zero)
+    }
+
+    /// A session as moved to a new id: see ``moved(_:changes:user:loadedUser:now:)``.
+    struct MovedSession: Equatable {
+        var record: SessionRecord
+        var lifetime: Duration
+        var kept: Bool
     }
 
     /// What to write when merging changes into the legacy session `current`: the transform of ``Stash/Store/update(_:_:)``.
