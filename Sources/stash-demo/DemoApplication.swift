@@ -19,6 +19,10 @@ struct DemoApplication {
         var host: String
         var port: Int
         var store: DemoStore
+        /// The most one operation of a Redis or PostgreSQL root store may take (`--store-timeout`).
+        var storeTimeout: Duration = .seconds(5)
+        /// The most bytes of keys and values a memory root store keeps (`--memory-limit`).
+        var memoryLimit = DemoStore.defaultMemoryLimit
         /// The file the memory store is loaded from and saved to (`--persist`), if any.
         var persistPath: String?
         /// The URLs of features' own stores, by name (`--feature-store`, `STASH_STORES_<NAME>`); the others are
@@ -46,13 +50,13 @@ struct DemoApplication {
         var services: [any Service] = []
         if let path = self.configuration.persistPath {
             // What the last run saved, before any request: a truncated or foreign file stops the demo here.
-            let memory = try DemoStore.makeMemoryStore()
+            let memory = try DemoStore.makeMemoryStore(maximumBytes: self.configuration.memoryLimit)
             let persister = Persister(store: memory, path: path, configuration: .init(autoSave: true))
             try await persister.load()
             root = memory
             services.append(persister)
         } else {
-            root = try self.configuration.store.makeRootStore()
+            root = try self.configuration.store.makeRootStore(timeout: self.configuration.storeTimeout, memoryLimit: self.configuration.memoryLimit)
         }
         let registry = try StoreRegistry(
             rootStore: root,

@@ -6,7 +6,7 @@ import StashRedis
 /// Where the demo keeps its data: the `--store` option.
 ///
 /// Each feature gets a namespaced child of the one root store this makes, so one directory or one Redis database
-/// serves them all. A backend is one case here, one prefix in ``init(parsing:)`` and one line in ``makeRootStore()``.
+/// serves them all. A backend is one case here, one prefix in ``init(parsing:)`` and one line in ``makeRootStore(timeout:memoryLimit:)``.
 enum DemoStore: Equatable, CustomStringConvertible {
     /// A `MemoryStore` in this process.
     case memory
@@ -63,21 +63,29 @@ enum DemoStore: Equatable, CustomStringConvertible {
         return .redis(url: url, nearCache: true)
     }
 
-    /// The root store whose namespaces the features use.
-    func makeRootStore() throws -> any Store {
+    /// The root store whose namespaces the features use; a server's operations (and connecting to it) take at most
+    /// `timeout` each, and a memory store keeps at most `memoryLimit` bytes of keys and values.
+    func makeRootStore(timeout: Duration = .seconds(5), memoryLimit: Int = Self.defaultMemoryLimit) throws -> any Store {
         switch self {
-        case .memory: return try Self.makeMemoryStore()
+        case .memory: return try Self.makeMemoryStore(maximumBytes: memoryLimit)
         case .file(let path): return try FileStore(directory: path)
         case .redis(let url, let nearCache):
             var configuration = try RedisConfiguration(url: url)
+            configuration.commandTimeout = timeout
+            configuration.connectTimeout = timeout
             if nearCache { configuration.nearCache = RedisNearCache() }
             return try RedisStore(configuration: configuration)
-        case .postgres(let url): return try PostgresStore(url: url)
+        case .postgres(let url):
+            return try PostgresStore(url: url, configuration: .init(timeout: timeout))
         }
     }
 
-    /// The demo's memory store: bounded to 256 MiB, least recently used entries evicted beyond.
-    static func makeMemoryStore() throws -> MemoryStore<ContinuousClock> {
-        try MemoryStore(configuration: .init(maximumBytes: 256 * 1024 * 1024))
+    /// The memory store's bound unless `--memory-limit` says otherwise: 256 MiB.
+    static let defaultMemoryLimit = 256 * 1024 * 1024
+
+    /// The demo's memory store: bounded to `maximumBytes` of keys and values, least recently used entries evicted
+    /// beyond.
+    static func makeMemoryStore(maximumBytes: Int = Self.defaultMemoryLimit) throws -> MemoryStore<ContinuousClock> {
+        try MemoryStore(configuration: .init(maximumBytes: maximumBytes))
     }
 }

@@ -54,6 +54,18 @@ struct StashDemo: AsyncParsableCommand {
     )
     var featureStores: [String] = []
 
+    @Option(
+        name: .customLong("memory-limit"),
+        help: "With --store memory: the most MiB of keys and values it keeps; beyond, the least recently used go."
+    )
+    var memoryLimit = 256
+
+    @Option(
+        name: .customLong("store-timeout"),
+        help: "With a Redis or PostgreSQL store: the most one store operation (or connecting) may take, in whole seconds."
+    )
+    var storeTimeout = 5
+
     @Option(name: .customLong("cache-ttl"), help: "How long /cached responses are kept, in whole seconds.")
     var cacheTTL = 5
 
@@ -65,6 +77,12 @@ struct StashDemo: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be from 0 to 65535, not \(self.port)") }
+        guard self.memoryLimit > 0, self.memoryLimit <= Int.max / (1024 * 1024) else {
+            throw ValidationError("--memory-limit must be a positive number of MiB, not \(self.memoryLimit)")
+        }
+        guard self.storeTimeout > 0 else {
+            throw ValidationError("--store-timeout must be a positive number of seconds, not \(self.storeTimeout)")
+        }
         guard self.cacheTTL > 0 else { throw ValidationError("--cache-ttl must be a positive number of seconds, not \(self.cacheTTL)") }
         guard !self.host.isEmpty else { throw ValidationError("--host must not be empty") }
         if self.nearCache {
@@ -86,6 +104,8 @@ struct StashDemo: AsyncParsableCommand {
                 host: self.host,
                 port: self.port,
                 store: self.nearCache ? self.store.withNearCache : self.store,
+                storeTimeout: .seconds(self.storeTimeout),
+                memoryLimit: self.memoryLimit * 1024 * 1024,
                 persistPath: self.persist,
                 featureStores: try self.featureStoreURLs(),
                 cacheTTL: .seconds(self.cacheTTL),
