@@ -3,7 +3,8 @@
 # servers the integration tests need, runs every test, and stops the servers.
 #
 #   scripts/test.sh                      # everything: all but the fault tests, the conformance suite and the
-#                                        # middleware on Valkey, TLS and the clusters, then the fault tests
+#                                        # middleware on Valkey, TLS and the clusters, the fault tests, 15 s of
+#                                        # fuzzing per parser, and the unit tests under ThreadSanitizer
 #   scripts/test.sh --filter FileStore   # extra arguments go to `swift test`
 #
 # Redis: redis-server is installed from Debian's packages when missing (apt-get; needs root), then a throw-away
@@ -49,4 +50,8 @@ else
     # (.build-fuzz) and 15 s per target. Longer runs: scripts/fuzz.sh TARGET SECONDS.
     echo "==> scripts/fuzz.sh all ${STASH_FUZZ_SECONDS:-15}"
     scripts/fuzz.sh all "${STASH_FUZZ_SECONDS:-15}"
+    # The unit tests of the store layer and the middleware under ThreadSanitizer: a build of its own (.build-tsan).
+    # The whole suite under both sanitizers: scripts/sanitize.sh.
+    echo "==> scripts/sanitize.sh thread (StashTests, StashMiddlewareTests)"
+    scripts/sanitize.sh thread --filter "^(StashTests|StashMiddlewareTests)\."
 fi
