@@ -146,22 +146,7 @@ for store in "${stores[@]}"; do
         redis://*) store_argument=$store; redis_url=$store ;;
         *) store_argument=$store ;;
     esac
-    "$demo" --framework "$framework" --host 127.0.0.1 --port 0 --store "$store_argument" "${near_cache[@]}" --rate-limit 1000000/second \
-        >"$scratch/demo.log" 2>&1 &
-    demo_pid=$!
-    pids+=("$demo_pid")
-    port=
-    for _ in $(seq 1 600); do
-        port=$(sed -n 's|^stash-demo listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$scratch/demo.log" | head -n 1)
-        [ -n "$port" ] && break
-        if ! kill -0 "$demo_pid" 2>/dev/null; then break; fi
-        sleep 0.1
-    done
-    if [ -z "$port" ]; then
-        echo "error: stash-demo did not start:" >&2
-        cat "$scratch/demo.log" >&2
-        exit 1
-    fi
+    start_demo --framework "$framework" --host 127.0.0.1 --port 0 --store "$store_argument" "${near_cache[@]}" --rate-limit 1000000/second
     echo "==> stash-demo on $framework at 127.0.0.1:$port, store $store_argument"
     for path in /hello /cached /limited /session; do
         status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")

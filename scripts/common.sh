@@ -28,3 +28,22 @@ ensure_package() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
     fi
 }
+
+# Starts the stash-demo binary $demo in the background with the given arguments (its output in $scratch/demo.log,
+# written afresh) and waits until it announces the port it listens on: sets demo_pid and port. Pass `--port 0` for
+# a free port.
+start_demo() {
+    "$demo" "$@" >"$scratch/demo.log" 2>&1 &
+    demo_pid=$!
+    pids+=("$demo_pid")
+    port=
+    for _ in $(seq 1 600); do
+        port=$(sed -n 's|^stash-demo listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$scratch/demo.log" | head -n 1)
+        [ -n "$port" ] && return 0
+        if ! kill -0 "$demo_pid" 2>/dev/null; then break; fi
+        sleep 0.05
+    done
+    echo "error: stash-demo did not start; its output:" >&2
+    tail -n 20 "$scratch/demo.log" >&2
+    exit 1
+}

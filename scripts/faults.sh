@@ -90,28 +90,11 @@ run_redis() {
     exit 1
 }
 
-# Starts the demo on the store (on the port given, else a free one) and waits until it answers.
+# Starts the demo on the store, on the port given (a restart) or else a free one.
 demo_pid=
 port=
 run_demo() {
-    local store=$1 wanted=${2:-0}
-    "$demo" --host 127.0.0.1 --port "$wanted" --store "$store" --store-timeout 1 --rate-limit 200/second \
-        >>"$scratch/demo.log" 2>&1 &
-    demo_pid=$!
-    pids+=("$demo_pid")
-    for _ in $(seq 1 600); do
-        if [ "$wanted" != 0 ]; then
-            port=$wanted
-        else
-            port=$(sed -n 's|^stash-demo listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$scratch/demo.log" | tail -n 1)
-        fi
-        if [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/health"; then return 0; fi
-        if ! kill -0 "$demo_pid" 2>/dev/null; then break; fi
-        sleep 0.05
-    done
-    echo "error: stash-demo did not start; its log:" >&2
-    tail -n 20 "$scratch/demo.log" >&2
-    exit 1
+    start_demo --host 127.0.0.1 --port "${2:-0}" --store "$1" --store-timeout 1 --rate-limit 200/second
 }
 
 stop_demo() {

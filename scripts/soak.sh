@@ -27,17 +27,7 @@ swift build -c release --product stash-demo
 demo=$(swift build -c release --show-bin-path)/stash-demo
 
 # Cached responses live longer than the soak: only the bound evicts them.
-"$demo" --host 127.0.0.1 --port 0 --store memory --memory-limit "$mib" --cache-ttl 86400 --rate-limit 1000000/second \
-    >"$scratch/demo.log" 2>&1 &
-demo_pid=$!
-pids+=("$demo_pid")
-port=
-for _ in $(seq 1 600); do
-    port=$(sed -n 's|^stash-demo listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$scratch/demo.log" | head -n 1)
-    [ -n "$port" ] && break
-    sleep 0.05
-done
-[ -n "$port" ] || { echo "error: stash-demo did not start" >&2; cat "$scratch/demo.log" >&2; exit 1; }
+start_demo --host 127.0.0.1 --port 0 --store memory --memory-limit "$mib" --cache-ttl 86400 --rate-limit 1000000/second
 for path in /cached /session; do curl -s -o /dev/null "http://127.0.0.1:$port$path"; done
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$demo_pid/status"; }
