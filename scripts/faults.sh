@@ -191,11 +191,10 @@ redis_fill() {
 }
 redis_unfill() { redis-cli -p "$redis_port" config set maxmemory 0 >/dev/null; }
 
-postgres_options() { echo "-c listen_addresses=127.0.0.1 -p $postgres_port -k $postgres_directory -c max_connections=500 -c fsync=off"; }
 postgres_stop() { as_postgres_owner "$postgres_bin/pg_ctl" -D "$postgres_directory/data" -m immediate -w stop >/dev/null; }
 postgres_start() {
     as_postgres_owner "$postgres_bin/pg_ctl" -D "$postgres_directory/data" -l "$postgres_directory/server.log" -w -t 30 \
-        -o "$(postgres_options)" start >/dev/null
+        -o "$(postgres_server_options "$postgres_port")" start >/dev/null
 }
 postgres_terminate() {
     "$postgres_bin/psql" -q -X -t -A -h 127.0.0.1 -p "$postgres_port" -U postgres -d postgres \

@@ -45,6 +45,12 @@ as_postgres_owner() {
     fi
 }
 
+# The server's options on a port: loopback only, its socket in its directory, fsync off (throw-away data). The
+# suite runs dozens of stores at once, each with a pool and shared lanes of its own: 1000 slots (500 ran out).
+postgres_server_options() {
+    echo "-c listen_addresses=127.0.0.1 -p $1 -k $postgres_directory -c max_connections=1000 -c fsync=off"
+}
+
 start_postgres() {
     if ! postgres_bin=$(find_postgres_bin); then
         echo "==> installing postgresql (apt-get)"
@@ -85,7 +91,7 @@ start_postgres() {
     for port in $(seq 15432 15532); do
         # A port something else listens on makes the server fail to start: try the next one.
         if as_postgres_owner "$postgres_bin/pg_ctl" -D "$postgres_directory/data" -l "$postgres_directory/server.log" -w -t 30 \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $postgres_directory -c max_connections=500 -c fsync=off" \
+            -o "$(postgres_server_options "$port")" \
             start >/dev/null 2>&1; then
             postgres_port=$port
             break
