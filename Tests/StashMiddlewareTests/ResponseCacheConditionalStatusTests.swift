@@ -48,7 +48,10 @@ import Testing
 
     /// Stores `GET /page` answered with `status` and `fields`, in the mode chosen, and says whether the second request hit.
     static func isCached(_ status: HTTPResponse.Status, _ fields: HTTPFields, followingResponses: Bool) async throws -> Bool {
-        let cache = CacheTest.cache(MemoryStore()) { $0.mode = followingResponses ? .responseHeaders : .configuredLifetimes }
+        // On the freshness tests' clock (noon, 2026-12-05 GMT), so the fixed `Expires` below is always an hour ahead.
+        let cache = CacheTest.cache(MemoryStore(), clock: ResponseFreshnessTests.clock()) {
+            $0.mode = followingResponses ? .responseHeaders : .configuredLifetimes
+        }
         let origin = CountingOrigin.with(fields, status: status)
         _ = try await cache.respond(to: CacheTest.request(), next: origin.handler)
         _ = try await cache.respond(to: CacheTest.request(), next: origin.handler)
@@ -60,7 +63,7 @@ import Testing
     ])
     func anyFinalStatusWithItsOwnFreshnessIsStoredWhenFollowingResponses(status: HTTPResponse.Status) async throws {
         #expect(try await Self.isCached(status, [.cacheControl: "max-age=30"], followingResponses: true), "\(status) with max-age")
-        #expect(try await Self.isCached(status, [.expires: "Sun, 06 Dec 2026 12:00:00 GMT"], followingResponses: true), "\(status) with Expires")
+        #expect(try await Self.isCached(status, [.expires: "Sat, 05 Dec 2026 13:00:00 GMT"], followingResponses: true), "\(status) with Expires")
         #expect(try await !Self.isCached(status, [:], followingResponses: true), "\(status) without freshness: no heuristic")
         #expect(try await !Self.isCached(status, [.cacheControl: "max-age=30"], followingResponses: false), "\(status): not in the lifetime mode")
     }
