@@ -256,6 +256,7 @@ let package = Package(
             name: "StashTests",
             dependencies: [
                 "Stash",
+                "StashTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 "StashTesting",
                 "stash-test-worker",

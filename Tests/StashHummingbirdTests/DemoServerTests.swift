@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import Stash
 import StashRedis
+import StashTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -24,7 +25,7 @@ import Darwin
         _ arguments: [String],
         _ body: @escaping @Sendable (TestClient) async throws -> Void
     ) async throws {
-        let demo = try DemoProcess(["--framework", framework, "--host", "127.0.0.1", "--port", "0"] + arguments)
+        let demo = try DemoProcess.start(["--framework", framework, "--host", "127.0.0.1", "--port", "0"] + arguments)
         defer { demo.forceStop() }
         let port = try #require(try await demo.waitForPort(), "the demo did not start: \(demo.errorOutput)")
         try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
@@ -99,7 +100,7 @@ import Darwin
     }
 
     @Test func helpListsEveryRouteAndTheFrameworks() async throws {
-        let demo = try DemoProcess(["--help"])
+        let demo = try DemoProcess.start(["--help"])
         defer { demo.forceStop() }
         #expect(try await demo.waitForExit() == 0)
         let help = demo.output.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
@@ -198,7 +199,7 @@ import Darwin
         }
         #expect(try await FileStore(directory: directory).withNamespace("sessions").keys().collect().count == 1, "the session")
 
-        let bad = try DemoProcess(["--framework", framework, "--port", "0", "--feature-store", "sessions=mongodb://db"])
+        let bad = try DemoProcess.start(["--framework", framework, "--port", "0", "--feature-store", "sessions=mongodb://db"])
         defer { bad.forceStop() }
         let status = try #require(try await bad.waitForExit(), "the demo did not stop")
         #expect(status != 0)
@@ -227,13 +228,13 @@ import Darwin
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString).snapshot").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data("not a Stash snapshot".utf8).write(to: URL(fileURLWithPath: path))
-        let demo = try DemoProcess(["--framework", framework, "--port", "0", "--persist", path])
+        let demo = try DemoProcess.start(["--framework", framework, "--port", "0", "--persist", path])
         defer { demo.forceStop() }
         let status = try #require(try await demo.waitForExit(), "the demo did not stop")
         #expect(status != 0)
         #expect(demo.errorOutput.contains("corruptSnapshot") && demo.errorOutput.contains(path), "\(demo.errorOutput)")
         #expect(!demo.output.contains("listening"), "it never served: \(demo.output)")
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "not a Stash snapshot", "the file is left as it was")
+        #expect(ChildProcess.contents(of: path) == "not a Stash snapshot", "the file is left as it was")
     }
 
     // One framework after the other: both count the same client in the same Redis namespace.
@@ -327,7 +328,7 @@ import Darwin
         ["--persist", "/tmp/stash.snapshot", "--store", "file:/tmp/stash-files"],
     ])
     func badOptionsExitNonZeroWithUsage(arguments: [String]) async throws {
-        let demo = try DemoProcess(arguments)
+        let demo = try DemoProcess.start(arguments)
         defer { demo.forceStop() }
         let status = try #require(try await demo.waitForExit(), "\(arguments) did not exit")
         #expect(status != 0, "\(arguments)")

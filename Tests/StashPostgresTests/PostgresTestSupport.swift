@@ -1,7 +1,7 @@
-import Dispatch
 import Foundation
 import Stash
 import StashPostgres
+import StashTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -73,61 +73,18 @@ func withPostgresStore<Result: Sendable>(
     return try await withRunningStore(store, body)
 }
 
-/// Runs a program to its end without blocking a thread of the concurrency pool.
-///
-/// Not with Foundation's `Process`: on Linux it learns that a program ended when a socket the program inherited
-/// closes, and `pg_ctl start` hands that socket on to the server it starts, which keeps it open. Here the program
-/// gets no descriptor but its standard input, output and error, and a dispatch thread waits for it.
+/// Runs a program to its end (as a ``ChildProcess``: no descriptor of the test process is handed on, which matters
+/// to `pg_ctl start`, whose server would keep it open), two minutes at most.
 /// - Returns: Its exit status and what it printed.
 @discardableResult
 func runProgram(_ path: String, _ arguments: [String], asPostgresOwner: Bool = false) async throws -> (status: Int32, output: String) {
     // PostgreSQL's programs refuse to run as root.
     let command = asPostgresOwner && getuid() == 0 ? ["runuser", "-u", "postgres", "--", path] + arguments : [path] + arguments
-    let output = FileManager.default.temporaryDirectory.appendingPathComponent("stash-program-\(UUID().uuidString).log").path
-    defer { try? FileManager.default.removeItem(atPath: output) }
-
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    closeInheritedDescriptors(&actions)
-
-    var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-    defer {
-        for argument in argv { free(argument) }
+    let (status, output) = try await ChildProcess.run(command, timeout: .seconds(120))
+    guard let status else {
+        throw PostgresCluster.ClusterFailure(description: "\(command.joined(separator: " ")) did not end within two minutes: \(output)")
     }
-    var child: pid_t = 0
-    let spawned = posix_spawnp(&child, command[0], &actions, nil, &argv, environ)
-    let pid = child
-    guard spawned == 0 else {
-        throw PostgresCluster.ClusterFailure(description: "cannot run \(command[0]): error \(spawned)")
-    }
-    let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-        DispatchQueue.global().async {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-            // The exit code of a program that exited, else 128 + the signal that ended it.
-            continuation.resume(returning: status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F))
-        }
-    }
-    return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
-}
-
-/// Makes a spawned program close every descriptor above standard error (glibc 2.34's `closefrom` action, looked
-/// up at run time as Swift's Glibc module does not declare it; else each descriptor open now).
-private func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
-    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
-        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
-        return
-    }
-    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
-        if let descriptor = Int32(name), descriptor > 2 {
-            posix_spawn_file_actions_addclose(&actions, descriptor)
-        }
-    }
+    return (status, output)
 }
 
 /// A PostgreSQL server of a test's own, which it stops and starts again: password authentication for the

@@ -38,6 +38,8 @@ import Testing
 
     @Test func commandsSentTogetherLeaveInOneFlushAndRepliesAnswerThemInOrder() throws {
         let channel = try Self.channel()
+        // Closed at the end, so the pipeline lets go of its handlers (an open one is a reference cycle).
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let first = Self.send("GET a\r\n", on: channel)
         let second = Self.send("GET b\r\n", on: channel)
         let third = Self.send("GET c\r\n", on: channel)
@@ -65,6 +67,7 @@ import Testing
 
     @Test func aLargeCommandLeavesUncopiedBetweenTheBatchesAroundItInOrder() throws {
         let channel = try Self.channel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let large = String(repeating: "x", count: 20_000)
         _ = Self.send("GET a\r\n", on: channel)
         _ = Self.send("GET b\r\n", on: channel)
@@ -82,6 +85,7 @@ import Testing
 
     @Test func aPushBetweenRepliesIsNotTakenForOne() throws {
         let channel = try Self.channel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let first = Self.send("GET a\r\n", on: channel)
         let second = Self.send("GET b\r\n", on: channel)
         channel.embeddedEventLoop.run()
@@ -94,6 +98,7 @@ import Testing
 
     @Test func aLateReplyClosesTheConnectionAndFailsEveryPendingCommand() throws {
         let channel = try Self.channel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let slow = Self.send("BLPOP q 0\r\n", on: channel, timeout: .seconds(1))
         let behind = Self.send("GET b\r\n", on: channel, timeout: .seconds(5))
         channel.embeddedEventLoop.run()
@@ -107,6 +112,7 @@ import Testing
 
     @Test func theTimerMovesOnToTheNextCommandWhenOneIsAnswered() throws {
         let channel = try Self.channel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let first = Self.send("GET a\r\n", on: channel, timeout: .seconds(1))
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(500))
         let second = Self.send("GET b\r\n", on: channel, timeout: .seconds(1))
@@ -120,6 +126,7 @@ import Testing
 
     @Test func aPeerThatClosesMidReplyFailsThePendingCommands() throws {
         let channel = try Self.channel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let first = Self.send("GET a\r\n", on: channel)
         let second = Self.send("GET b\r\n", on: channel)
         channel.embeddedEventLoop.run()
@@ -131,11 +138,13 @@ import Testing
 
     @Test func aReplyNobodyAskedForOrBrokenBytesCloseTheConnection() throws {
         let unsolicited = try Self.channel()
+        defer { _ = try? unsolicited.finish(acceptAlreadyClosed: true) }
         try unsolicited.writeInbound(ByteBuffer(string: "+OK\r\n"))
         #expect(!unsolicited.isActive)
         #expect(Self.failure(Self.send("GET a\r\n", on: unsolicited))?.code == .protocolError)
 
         let broken = try Self.channel()
+        defer { _ = try? broken.finish(acceptAlreadyClosed: true) }
         let pending = Self.send("GET a\r\n", on: broken)
         broken.embeddedEventLoop.run()
         // The decoder's error reaches the handler, which fails the command and closes; nothing is rethrown.
@@ -146,6 +155,7 @@ import Testing
 
     @Test func aConnectionClosedWhenIdleWaitsForTheCommandsInFlight() throws {
         let channel = try Self.channel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let connection = RedisConnection(channel: channel, commandTimeout: .seconds(5))
         let first = connection.send(["GET", "a"])
         let second = connection.send(["GET", "b"])
@@ -164,6 +174,7 @@ import Testing
         #expect(!channel.isActive, "closed once the last reply came")
 
         let idle = try Self.channel()
+        defer { _ = try? idle.finish(acceptAlreadyClosed: true) }
         RedisConnection(channel: idle, commandTimeout: .seconds(5)).closeWhenIdle()
         channel.embeddedEventLoop.run()
         #expect(!idle.isActive, "a connection with nothing in flight closes at once")

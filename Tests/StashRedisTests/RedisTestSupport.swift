@@ -2,6 +2,7 @@ import Foundation
 import NIOPosix
 import Stash
 import StashRedis
+import StashTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -127,32 +128,19 @@ enum RedisTestServer {
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Runs redis-cli with the given arguments and returns what it printed. The process is waited for on a thread
-    /// of its own: the tests' cooperative threads (two on a two-core machine) must never block, or unrelated tests
-    /// running beside this one stall.
+    /// Runs redis-cli with the given arguments and returns what it printed.
     static func redisCLI(_ arguments: [String]) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["redis-cli"] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: output, as: UTF8.self)
-        }
+        try await ChildProcess.run(["redis-cli"] + arguments).output
     }
 }
 
 /// A redis-server of a test's own, on its own port, that the test stops and starts again (fault tests).
 final class RedisServerProcess: @unchecked Sendable {
-    // Only used from one test's task; @unchecked because Process is not Sendable on every platform.
+    // Only used from one test's task; @unchecked because its properties change as it starts and stops.
     /// The port; one the server chose itself may change on the first start, if it was taken.
     private(set) var port: Int
     private let directory: String
-    private var process: Process?
+    private var process: ChildProcess?
     /// Whether the port was chosen here (not given), and no start has succeeded yet.
     private var mayMove: Bool
 
@@ -183,17 +171,12 @@ final class RedisServerProcess: @unchecked Sendable {
     /// Starts the server and waits until it answers.
     func start() async throws {
         for _ in 0..<5 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: self.binary)
-            process.arguments =
+            let process = try ChildProcess(
                 [
-                    "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory,
-                    "--enable-debug-command",
-                    "yes",
+                    self.binary, "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                    self.directory, "--enable-debug-command", "yes",
                 ] + self.clusterArguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            )
             self.process = process
             if try await self.waitUntilAnswering() {
                 self.mayMove = false
@@ -211,14 +194,10 @@ final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts the server, and reports whether it answers (it exits at once when a port of its is taken).
     func startIfPossible() async throws -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.binary)
-        process.arguments =
-            ["--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory]
-            + self.clusterArguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            [self.binary, "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory]
+                + self.clusterArguments
+        )
         self.process = process
         return try await self.waitUntilAnswering()
     }
@@ -248,10 +227,7 @@ final class RedisServerProcess: @unchecked Sendable {
 
     /// Kills the server at once (SIGKILL), as a crash would.
     func kill() {
-        guard let process = self.process, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGCONT)
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        self.process?.forceStop()
         self.process = nil
     }
 

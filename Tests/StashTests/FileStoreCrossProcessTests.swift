@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Stash
+import StashTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -18,7 +19,7 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
 
 @Suite struct FileStoreCrossProcessTests {
     @Test func workerExecutableIsBuiltNextToTheTests() {
-        #expect(FileManager.default.isExecutableFile(atPath: WorkerProcess.executable.path), "\(WorkerProcess.executable.path)")
+        #expect(FileManager.default.isExecutableFile(atPath: WorkerProcess.executable), "\(WorkerProcess.executable)")
     }
 
     @Test func incrementsFromTwoProcessesAndThisOneLoseNothing() async throws {
@@ -26,10 +27,10 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
             // Six tasks in three processes take turns at one lock: on a loaded machine a turn can come later than
             // the default 5 s lock timeout. What this asserts is that no increment is lost, so they wait longer.
             let store = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(120)))
-            let workers = try (0..<2).map { _ in try WorkerProcess(["increment", directory, "counter", "1000"]) }
+            let workers = try (0..<2).map { _ in try WorkerProcess.start(["increment", directory, "counter", "1000"]) }
             defer { for worker in workers { worker.forceStop() } }
             for worker in workers {
-                #expect(try await worker.waitForLine("ready"), "worker said: \(worker.text)")
+                #expect(try await worker.waitForLine("ready"), "worker said: \(worker.output)")
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
@@ -40,9 +41,9 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
                 try await group.waitForAll()
             }
             for worker in workers {
-                #expect(try await worker.waitForExit(), "worker hung; it said: \(worker.text)")
-                #expect(worker.terminationStatus == 0, "worker said: \(worker.text)")
-                #expect(worker.text.contains("done"))
+                #expect(try await worker.waitForExit() != nil, "worker hung; it said: \(worker.output)")
+                #expect(try worker.exitStatus() == 0, "worker said: \(worker.output)")
+                #expect(worker.output.contains("done"))
             }
             #expect(try await store.get("counter") == ByteBuffer(string: "3000"))
         }
@@ -52,10 +53,10 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
         try await withFileStoreDirectory { directory in
             let store = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(120)))
             #expect(try await store.insertRecord("record", fields: ["seed": ByteBuffer(string: "s")], expiresIn: nil))
-            let workers = try ["a", "b"].map { name in try WorkerProcess(["merge-record", directory, "record", name, "300"]) }
+            let workers = try ["a", "b"].map { name in try WorkerProcess.start(["merge-record", directory, "record", name, "300"]) }
             defer { for worker in workers { worker.forceStop() } }
             for worker in workers {
-                #expect(try await worker.waitForLine("ready"), "worker said: \(worker.text)")
+                #expect(try await worker.waitForLine("ready"), "worker said: \(worker.output)")
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<4 {
@@ -70,8 +71,8 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
                 try await group.waitForAll()
             }
             for worker in workers {
-                #expect(try await worker.waitForExit(), "worker hung; it said: \(worker.text)")
-                #expect(worker.terminationStatus == 0, "worker said: \(worker.text)")
+                #expect(try await worker.waitForExit() != nil, "worker hung; it said: \(worker.output)")
+                #expect(try worker.exitStatus() == 0, "worker said: \(worker.output)")
             }
             let fields = try #require(try await store.record("record", renewingFor: nil))
             #expect(fields.count == 901, "300 merges from each process and from this one, and the seed: \(fields.count) fields")
@@ -87,13 +88,13 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
             // A kill lands while a temporary file exists only now and then: try a few times to see one swept.
             var sweptLeftovers = false
             for _ in 0..<5 where !sweptLeftovers {
-                let worker = try WorkerProcess(["write-loop", directory])
+                let worker = try WorkerProcess.start(["write-loop", directory])
                 defer { worker.forceStop() }
-                #expect(try await worker.waitForLine("ready"), "worker said: \(worker.text)")
+                #expect(try await worker.waitForLine("ready"), "worker said: \(worker.output)")
                 try await Task.sleep(for: .milliseconds(300))
                 worker.forceStop()
-                #expect(try await worker.waitForExit(timeout: .seconds(10)))
-                #expect(worker.terminationStatus == SIGKILL, "worker said: \(worker.text)")
+                #expect(try await worker.waitForExit(timeout: .seconds(10)) != nil)
+                #expect(try worker.exitStatus() == 128 + SIGKILL, "worker said: \(worker.output)")
 
                 let store = try FileStore(directory: directory)
                 var present = 0
@@ -103,7 +104,7 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
                     let valid = value == writeLoopValue(index: index, long: true) || value == writeLoopValue(index: index, long: false)
                     #expect(valid, "k\(index) holds \(value.readableBytes) unexpected bytes")
                 }
-                #expect(present > 0, "the worker wrote nothing in 300 ms; it said: \(worker.text)")
+                #expect(present > 0, "the worker wrote nothing in 300 ms; it said: \(worker.output)")
 
                 let leftovers = fileStoreFiles(under: directory).filter { $0.hasPrefix(".tmp-") }
                 try await store.deleteExpired()

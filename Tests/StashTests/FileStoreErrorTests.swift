@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOCore
 import Stash
+import StashTestSupport
 import StashTesting
 import Testing
 
@@ -42,7 +43,7 @@ import Testing
             #expect(await fileStoreErrorCode { _ = try await child.get("k") } == .ioFailure)
             #expect(await fileStoreErrorCode { _ = try await child.keys().collect() } == .ioFailure)
             #expect(try await root.get("k") == ByteBuffer(string: "root value"))
-            #expect(try String(contentsOfFile: directory + "/blocked.ns", encoding: .utf8) == "in the way")
+            #expect(ChildProcess.contents(of: directory + "/blocked.ns") == "in the way")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Stash
+import StashTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ import Darwin
     /// The process's umask, read from `/proc/self/status` (setting it to read it would race with other tests), or
     /// `nil` where that file does not exist.
     static let umask: UInt16? = {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        let status = ChildProcess.contents(of: "/proc/self/status")
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Umask:") }) else { return nil }
         return UInt16(line.dropFirst("Umask:".count).trimmingCharacters(in: .whitespaces), radix: 8)
     }()

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Stash
+import StashTestSupport
 import StashTesting
 import Testing
 
@@ -115,9 +116,9 @@ import Glibc
     @Test func anotherProcessSeesAutoSavedWritesWithinBoundedTime() async throws {
         try await withFileStoreDirectory { directory in
             let path = directory + "/shared.snapshot"
-            let worker = try WorkerProcess(["persist-writer", path, "200"])
+            let worker = try WorkerProcess.start(["persist-writer", path, "200"])
             defer { worker.forceStop() }
-            #expect(try await worker.waitForLine("ready"), "worker output: \(worker.text)")
+            #expect(try await worker.waitForLine("ready"), "worker output: \(worker.output)")
 
             let store = MemoryStore()
             let persister = Persister(store: store, path: path, configuration: .init(autoLoad: true, loadInterval: .milliseconds(20)))
@@ -137,8 +138,8 @@ import Glibc
             let path = directory + "/store.snapshot"
             var loads = 0
             for round in 0..<6 {
-                let worker = try WorkerProcess(["persist-loop", path])
-                #expect(try await worker.waitForLine("ready"), "worker output: \(worker.text)")
+                let worker = try WorkerProcess.start(["persist-loop", path])
+                #expect(try await worker.waitForLine("ready"), "worker output: \(worker.output)")
                 try await Task.sleep(for: .milliseconds(Int64(50 + round * 60)))
                 worker.forceStop()
                 _ = try await worker.waitForExit(timeout: .seconds(10))
