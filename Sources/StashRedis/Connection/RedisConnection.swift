@@ -73,7 +73,7 @@ final class RedisConnection: Sendable {
 
     /// Sends a command and waits for its reply.
     func send(_ arguments: [RESPArgument]) async throws -> RESPValue {
-        try await self.send(arguments).get()
+        try await self.send(arguments).value()
     }
 
     func close() {

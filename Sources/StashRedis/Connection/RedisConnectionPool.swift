@@ -56,7 +56,7 @@ final class RedisConnectionPool: Sendable {
 
     /// Sends `ASKING` and a command back to back on one connection (a cluster's `ASK` redirection).
     func sendAsking(_ arguments: [RESPArgument]) async throws -> RESPValue {
-        try await self.connection().sendAsking(arguments).get()
+        try await self.connection().sendAsking(arguments).value()
     }
 
     /// A connection to send on: the least busy open one; while it is busy and a slot is free, another opens for the
