@@ -4,7 +4,8 @@
 #
 #   scripts/test.sh                      # everything: all but the fault tests, the conformance suite and the
 #                                        # middleware on Valkey, TLS and the clusters, the fault tests, 15 s of
-#                                        # fuzzing per parser, and the unit tests under ThreadSanitizer
+#                                        # fuzzing per parser, the unit tests under ThreadSanitizer, and the
+#                                        # documentation of every module (scripts/docs.sh)
 #   scripts/test.sh --filter FileStore   # extra arguments go to `swift test`
 #
 # Redis: redis-server is installed from Debian's packages when missing (apt-get; needs root), then a throw-away
@@ -46,6 +47,9 @@ if [ $# -gt 0 ]; then
     swift test --skip-build "$@"
 else
     run_suite
+    # The documentation of every module, from the build above: a DocC warning or an undocumented public symbol fails.
+    echo "==> scripts/docs.sh"
+    scripts/docs.sh
     # Every parser of bytes Stash does not control, under libFuzzer and AddressSanitizer, briefly: a build of its own
     # (.build-fuzz) and 15 s per target. Longer runs: scripts/fuzz.sh TARGET SECONDS.
     echo "==> scripts/fuzz.sh all ${STASH_FUZZ_SECONDS:-15}"

@@ -15,6 +15,7 @@ public struct RecordChanges: Sendable, Equatable {
     public var set: [String: ByteBuffer]
     /// The fields to remove; a field that is missing is no error.
     public var remove: Set<String>
+    /// What the merge does to the record's lifetime: keeps it, or sets a new one.
     public var expiry: Expiry
     /// Fields that describe the record rather than hold its content (a timestamp, say): a merge that leaves only
     /// these deletes the record, as removing the last field does.

@@ -21,13 +21,13 @@ extension StoreRegistry {
     /// let registry = try StoreRegistry(config: config.scoped(to: "stash"), backends: [.memory, .file, .redis, .postgres])
     /// ```
     ///
-    /// Every store is made here, as ``Stash/StoreRegistry/init(root:stores:backends:)`` makes them: a bad URL fails
+    /// Every store is made here, as ``/Stash/StoreRegistry/init(root:stores:backends:)`` makes them: a bad URL fails
     /// at start.
     /// - Parameters:
     ///   - config: The reader, scoped to the registry's keys.
     ///   - names: The store names that may have a URL of their own; by default those of Stash's middleware.
     ///   - backends: The kinds of store the URLs may name.
-    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` naming the configuration key, for a URL no backend
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` naming the configuration key, for a URL no backend
     ///   takes or one its backend refuses (passwords redacted).
     public convenience init(
         config: ConfigReader,

@@ -1,16 +1,16 @@
 public import Hummingbird
 public import StashMiddleware
 
-/// Runs a framework-free ``StashMiddleware/HTTPMiddleware`` (a `RateLimiter`, a response cache, sessions) as a
+/// Runs a framework-free ``/StashMiddleware/HTTPMiddleware`` (a `RateLimiter`, a response cache, sessions) as a
 /// Hummingbird `RouterMiddleware`.
 ///
 /// The middleware sees the request's head and the client's address; the request body is never collected for it and
 /// reaches the handler untouched, so a large upload streams as it would without the middleware.
 ///
 /// The handler's response reaches the middleware in one of two ways, by the middleware's
-/// ``StashMiddleware/HTTPMiddleware/collectedBodyLimit`` (or an explicit ``collectingLimit``):
+/// ``/StashMiddleware/HTTPMiddleware/collectedBodyLimit`` (or an explicit ``collectingLimit``):
 /// - Without a limit (a rate limiter, sessions: they only read and add header fields), the body is not read: the
-///   middleware gets the head and an empty body marked ``StashMiddleware/StashResponse/isBodyStreamed``, and the
+///   middleware gets the head and an empty body marked ``/StashMiddleware/StashResponse/isBodyStreamed``, and the
 ///   client gets the handler's own response, body untouched, with the head as the middleware returned it.
 /// - With a limit (a response cache asks for its largest cacheable body), a body of known length up to the limit is
 ///   collected and handed over whole. A longer body, or one of unknown length, is not collected: the middleware
@@ -46,13 +46,13 @@ public struct StashRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     let contextCarriesSession: Bool
 
     /// Creates the adapter, collecting the response bodies the middleware asks for
-    /// (``StashMiddleware/HTTPMiddleware/collectedBodyLimit``: none for a rate limiter, up to its largest cacheable
+    /// (``/StashMiddleware/HTTPMiddleware/collectedBodyLimit``: none for a rate limiter, up to its largest cacheable
     /// body for a response cache).
     /// - Parameters:
     ///   - middleware: The middleware to run.
     ///   - peerAddress: The client's address for a context, as an IPv4 or IPv6 address without port; by default
     ///     the `remoteAddress` of a context that is a `RemoteAddressRequestContext`, else `nil`. Called only for a
-    ///     middleware whose ``StashMiddleware/HTTPMiddleware/readsPeerAddress`` is `true`.
+    ///     middleware whose ``/StashMiddleware/HTTPMiddleware/readsPeerAddress`` is `true`.
     public init(_ middleware: any HTTPMiddleware, peerAddress: @escaping @Sendable (Context) -> String? = Self.remotePeerAddress) {
         self.init(middleware, collectingLimit: middleware.collectedBodyLimit, peerAddress: peerAddress, handlerContext: { $1 })
     }

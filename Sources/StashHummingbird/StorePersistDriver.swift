@@ -15,7 +15,7 @@ public import Stash
 ///
 /// `create` refuses an existing key with `PersistError.duplicate`; `get` of a value stored as another type throws
 /// `PersistError.invalidConversion`; `set` without an expiry keeps the one the key had. Keys follow the store's
-/// rules: an empty or oversized key is a typed ``Stash/StoreError``. As a service it only waits for shutdown: the
+/// rules: an empty or oversized key is a typed ``/Stash/StoreError``. As a service it only waits for shutdown: the
 /// store's own work (sweeps, connections) runs with the registry or the store's `service`.
 public struct StorePersistDriver: PersistDriver {
     /// The store holding the values.

@@ -60,7 +60,7 @@ public enum PostgresSchema {
     /// The SQL that creates the store's table and its index when they are missing, and creates or replaces its
     /// rate-limit and record functions: four statements, each ending with `;`, safe to run again.
     /// - Parameter table: The table's name, as in ``PostgresStore/Configuration/tableName``.
-    /// - Throws: ``StoreError/Code/invalidConfiguration`` for an invalid table name.
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` for an invalid table name.
     public static func migrationSQL(table: String = "stash") throws -> String {
         try PostgresStore.Configuration.validateTableName(table)
         let statements = PostgresStatements(table: table)

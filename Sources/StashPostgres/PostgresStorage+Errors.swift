@@ -8,7 +8,7 @@ struct TransformFailure: Error {
 }
 
 extension PostgresStorage {
-    /// Turns whatever an operation threw into what the store throws: a ``StoreError``, or, as they are, a
+    /// Turns whatever an operation threw into what the store throws: a ``/Stash/StoreError``, or, as they are, a
     /// `CancellationError` when the caller was cancelled and a transform's own error.
     func storeError(from error: any Error) async -> any Error {
         if let failure = error as? TransformFailure {
@@ -31,7 +31,7 @@ extension PostgresStorage {
         (error.underlying as? PSQLError)?.serverInfo?[.sqlState]
     }
 
-    /// Maps postgres-nio's errors (and the network's, underneath) to ``StoreError`` codes.
+    /// Maps postgres-nio's errors (and the network's, underneath) to ``/Stash/StoreError`` codes.
     static func storeError(_ error: any Error) -> StoreError {
         if let error = error as? PSQLError {
             return self.storeError(error)
@@ -84,8 +84,8 @@ extension PostgresStorage {
     ///
     /// The pool keeps trying to connect while operations wait, and does not say why it fails. When the store made
     /// the pool, it opens one connection of its own to find out: the server refusing connections or the credentials
-    /// is reported as such (``StoreError/Code/unavailable``, ``StoreError/Code/authenticationFailed``), anything else
-    /// as ``StoreError/Code/timedOut``.
+    /// is reported as such (``/Stash/StoreError/Code/unavailable``, ``/Stash/StoreError/Code/authenticationFailed``), anything else
+    /// as ``/Stash/StoreError/Code/timedOut``.
     func diagnoseTimeout() async -> StoreError {
         let what = "PostgreSQL did not answer within \(self.configuration.timeout)"
         guard let connection = self.connection else {

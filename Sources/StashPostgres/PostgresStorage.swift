@@ -50,7 +50,7 @@ final class PostgresStorage: Sendable {
     /// the connections the running store shares (``ConnectionLanes``), waiting for one while they connect, else (the
     /// store keeps none, or all are stalled) on a leased connection of its own, as ``perform(_:)`` runs it.
     ///
-    /// Every failure leaves as a ``StoreError``, except a `CancellationError` when the caller was cancelled.
+    /// Every failure leaves as a ``/Stash/StoreError``, except a `CancellationError` when the caller was cancelled.
     func single(_ query: PostgresQuery) async throws -> [PostgresRow] {
         do {
             try await self.migrateIfNeeded()
@@ -70,7 +70,7 @@ final class PostgresStorage: Sendable {
 
     /// Runs one operation on a leased connection, after the migration, within ``PostgresStore/Configuration/timeout``.
     ///
-    /// Every failure leaves as a ``StoreError``, except a `CancellationError` when the caller was cancelled and the
+    /// Every failure leaves as a ``/Stash/StoreError``, except a `CancellationError` when the caller was cancelled and the
     /// error of an ``PostgresStore/update(_:_:)`` transform, which reach the caller as they are.
     func perform<Result: Sendable>(
         _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result

@@ -7,7 +7,7 @@ extension PostgresStore {
     /// expiry when it is missing or expired; the server parses, adds and checks for overflow, so concurrent
     /// increments from any number of instances are exact.
     /// - Returns: The counter's value after the increment.
-    /// - Throws: ``StoreError/Code/conversionFailed`` when the stored value is not a canonical decimal 64-bit integer
+    /// - Throws: ``/Stash/StoreError/Code/conversionFailed`` when the stored value is not a canonical decimal 64-bit integer
     ///   or the sum overflows; the value is left as it was.
     public func increment(_ key: String, by amount: Int64, initialValue: Int64, expiresIn: Duration?) async throws -> Int64 {
         try StoreValidation.validateKey(key)

@@ -15,7 +15,7 @@ extension PostgresStore {
         /// The largest value accepted, in bytes (PostgreSQL's limit for a `bytea` is 1 GiB).
         public var maximumValueSize: Int
         /// How long one operation may take, waiting for a connection included, before it fails with
-        /// ``StoreError/Code/timedOut``. An operation that times out closes its connection, so no statement or
+        /// ``/Stash/StoreError/Code/timedOut``. An operation that times out closes its connection, so no statement or
         /// transaction is left half-done on a connection another operation gets.
         public var timeout: Duration
         /// How often the background purge deletes expired rows while the store's ``PostgresStore/service`` runs.
@@ -80,7 +80,7 @@ extension PostgresStore {
         static var maximumTableNameLength: Int { 52 }
 
         /// Checks every setting.
-        /// - Throws: ``StoreError/Code/invalidConfiguration``.
+        /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration``.
         func validate() throws(StoreError) {
             try Self.validateTableName(self.tableName)
             func invalid(_ reason: String) -> StoreError {
@@ -97,7 +97,7 @@ extension PostgresStore {
         }
 
         /// Checks that a table name is a plain identifier the statements can quote.
-        /// - Throws: ``StoreError/Code/invalidConfiguration``.
+        /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration``.
         static func validateTableName(_ name: String) throws(StoreError) {
             let bytes = Array(name.utf8)
             let valid =

@@ -77,7 +77,7 @@ extension PostgresStore {
         }
 
         /// Checks the settings a URL cannot have made wrong.
-        /// - Throws: ``StoreError/Code/invalidConfiguration``.
+        /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration``.
         func validate() throws(StoreError) {
             func invalid(_ reason: String) -> StoreError {
                 StoreError(.invalidConfiguration, "invalid PostgreSQL connection: \(reason)")

@@ -5,7 +5,7 @@ extension PostgresStore {
     /// Decides a rate limit (or adjusts, refunds or blocks) in one statement on the server, timed by the server's clock: the table's rate-limit
     /// function (see ``PostgresSchema``) locks the key's row, decides and writes in one round trip, so any number of
     /// instances sharing the table admit exactly the limit between them.
-    /// - Throws: ``StoreError/Code/invalidKey`` for an invalid key; ``StoreError/Code/serverError`` when the function
+    /// - Throws: ``/Stash/StoreError/Code/invalidKey`` for an invalid key; ``/Stash/StoreError/Code/serverError`` when the function
     ///   is missing (a table migrated by hand with an earlier ``PostgresSchema/migrationSQL(table:)``).
     public func rateLimit(_ key: String, rule: RateLimitRule, _ operation: RateLimitOperation) async throws -> RateLimitDecision {
         try StoreValidation.validateKey(key)

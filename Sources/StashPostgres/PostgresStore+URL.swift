@@ -8,7 +8,7 @@ extension PostgresStore.Connection {
     /// may be an IPv6 address in brackets; the port defaults to 5432 and the database to the user's name. Two query
     /// parameters are understood: `sslmode` (`disable`, the default, `prefer`, or `require`, which here also verifies
     /// the server's certificate; `verify-ca` and `verify-full` mean the same), and `connect_timeout` in seconds.
-    /// - Throws: ``StoreError/Code/invalidConfiguration`` for anything else: another scheme, no user or host, a bad
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` for anything else: another scheme, no user or host, a bad
     ///   port, an unknown parameter, a fragment, a bad percent escape. The message never repeats the password.
     public init(url: String) throws {
         let redacted = StoreURL.redactingPassword(url)

@@ -14,7 +14,7 @@ public import Stash
 /// The store talks to the server through a postgres-nio `PostgresClient`, a connection pool that must run as a
 /// `Service`: run the store's ``service`` (it runs the pool it made, keeps the connections single statements share,
 /// and purges expired rows), or give it a client your application already runs and run the store for the rest. Until the pool runs, operations wait, then
-/// fail with ``StoreError/Code/timedOut``.
+/// fail with ``/Stash/StoreError/Code/timedOut``.
 ///
 /// ```swift
 /// let store = try PostgresStore(url: "postgres://app:secret@db.internal:5432/app")
@@ -26,10 +26,10 @@ public import Stash
 /// }
 /// ```
 ///
-/// Every failure is a ``StoreError``: ``StoreError/Code/unavailable`` when the server cannot be reached or closed the
-/// connection, ``StoreError/Code/timedOut`` when an operation takes longer than ``Configuration/timeout``,
-/// ``StoreError/Code/authenticationFailed`` when the server refuses the credentials and
-/// ``StoreError/Code/serverError``, with the server's message, for any other error the server reports.
+/// Every failure is a ``/Stash/StoreError``: ``/Stash/StoreError/Code/unavailable`` when the server cannot be reached or closed the
+/// connection, ``/Stash/StoreError/Code/timedOut`` when an operation takes longer than ``Configuration/timeout``,
+/// ``/Stash/StoreError/Code/authenticationFailed`` when the server refuses the credentials and
+/// ``/Stash/StoreError/Code/serverError``, with the server's message, for any other error the server reports.
 public struct PostgresStore: Store {
     let storage: PostgresStorage
 
@@ -43,7 +43,7 @@ public struct PostgresStore: Store {
     ///   - url: `postgres://user[:password]@host[:port][/database][?sslmode=disable|prefer|require]`; see
     ///     ``Connection/init(url:)``.
     ///   - configuration: The table, the timeout, the purge and the value limit.
-    /// - Throws: ``StoreError/Code/invalidConfiguration`` for a malformed URL or an invalid configuration.
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` for a malformed URL or an invalid configuration.
     public init(url: String, configuration: Configuration = .init()) throws {
         try self.init(connection: Connection(url: url), configuration: configuration)
     }
@@ -52,7 +52,7 @@ public struct PostgresStore: Store {
     /// - Parameters:
     ///   - connection: The server, the credentials, TLS and the pool's size.
     ///   - configuration: The table, the timeout, the purge and the value limit.
-    /// - Throws: ``StoreError/Code/invalidConfiguration`` for an invalid connection or configuration.
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` for an invalid connection or configuration.
     public init(connection: Connection, configuration: Configuration = .init()) throws {
         try connection.validate()
         let client = PostgresClient(configuration: connection.clientConfiguration, backgroundLogger: configuration.logger)
@@ -63,12 +63,12 @@ public struct PostgresStore: Store {
     /// Creates a store on a `PostgresClient` the application already has and runs itself.
     ///
     /// ``service`` then keeps the store's shared connections (``Configuration/sharedConnections`` of the client's) and
-    /// purges expired rows; the application must keep running the client for as long as the store is used. When the client cannot connect, operations fail with ``StoreError/Code/timedOut`` (the store
+    /// purges expired rows; the application must keep running the client for as long as the store is used. When the client cannot connect, operations fail with ``/Stash/StoreError/Code/timedOut`` (the store
     /// cannot ask the server why, as it can when it owns the pool).
     /// - Parameters:
     ///   - client: The client, which the application runs.
     ///   - configuration: The table, the timeout, the purge and the value limit.
-    /// - Throws: ``StoreError/Code/invalidConfiguration`` for an invalid configuration.
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` for an invalid configuration.
     public init(client: PostgresClient, configuration: Configuration = .init()) throws {
         self.storage = try PostgresStorage(client: client, connection: nil, configuration: configuration)
         self.namespace = ""
@@ -152,7 +152,7 @@ public struct PostgresStore: Store {
     ///
     /// A namespace name cannot hold `/`, so a child's path never equals a sibling's or starts like one (`a/` is not
     /// a prefix of `ab/`), and deleting a namespace with its children is one range of the primary key.
-    /// - Throws: ``StoreError/Code/invalidNamespace`` for a name other than 1 to 64 ASCII letters, digits, `_` or `-`.
+    /// - Throws: ``/Stash/StoreError/Code/invalidNamespace`` for a name other than 1 to 64 ASCII letters, digits, `_` or `-`.
     public func withNamespace(_ name: String) throws -> Self {
         try StoreValidation.validateNamespace(name)
         return Self(storage: self.storage, namespace: self.namespace + name + "/")

@@ -4,7 +4,7 @@ import Stash
 
 /// What every namespace of a ``RedisStore`` shares: the configuration and the connections — one pool to one server,
 /// or a router over a cluster's primaries — and the commands the store is built from, with error replies turned into
-/// ``Stash/StoreError``s.
+/// ``/Stash/StoreError``s.
 final class RedisClient: Sendable {
     let configuration: RedisConfiguration
     private let transport: Transport
@@ -19,7 +19,7 @@ final class RedisClient: Sendable {
         case cluster(RedisClusterRouter)
     }
 
-    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` when the TLS configuration is refused.
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` when the TLS configuration is refused.
     init(configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.configuration = configuration
         let tls = try configuration.tls?.makeContext()
@@ -51,12 +51,12 @@ final class RedisClient: Sendable {
     }
 
     /// Sends a command whose key (on a cluster) is its second argument, as for `GET key`; an error reply throws
-    /// ``Stash/StoreError/Code/serverError`` with the server's message.
+    /// ``/Stash/StoreError/Code/serverError`` with the server's message.
     func send(_ arguments: [RESPArgument]) async throws -> RESPValue {
         try Self.checked(try await self.sendRaw(arguments, key: arguments.count > 1 ? arguments[1] : nil), for: arguments)
     }
 
-    /// A reply, or ``Stash/StoreError/Code/serverError`` with the server's message when it is an error reply.
+    /// A reply, or ``/Stash/StoreError/Code/serverError`` with the server's message when it is an error reply.
     private static func checked(_ reply: RESPValue, for arguments: [RESPArgument]) throws -> RESPValue {
         if let message = reply.errorMessage {
             throw StoreError(.serverError, "Redis answered \(Self.name(of: arguments)) with an error: \(message)")

@@ -14,7 +14,7 @@ public struct RedisConfiguration: Sendable {
     public var database: Int
     /// The name each connection gives itself (`CLIENT SETNAME`), shown by `CLIENT LIST`.
     public var connectionName: String?
-    /// How long a command may wait for its reply before it fails with ``StoreError/Code/timedOut``.
+    /// How long a command may wait for its reply before it fails with ``/Stash/StoreError/Code/timedOut``.
     public var commandTimeout: Duration
     /// How long connecting (and the handshake) may take.
     public var connectTimeout: Duration
@@ -88,7 +88,7 @@ public struct RedisConfiguration: Sendable {
     /// `tls_cert` and `tls_key` (a client certificate and its key, for mutual TLS), `tls_server_name` (the name the
     /// server's certificate must be for, when not the host), as in
     /// `rediss://cache.internal:6380/0?tls_ca=/etc/stash/ca.pem`.
-    /// - Throws: ``StoreError/Code/invalidConfiguration`` for anything else (another scheme, a bad port or
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` for anything else (another scheme, a bad port or
     ///   database, another query parameter, a bad percent escape, a certificate file that cannot be read). The
     ///   message never repeats the password.
     public init(url: String) throws {

@@ -90,7 +90,7 @@ struct RedisScript: Sendable {
 }
 
 extension RedisScript {
-    /// A rate-limit operation, as ``Stash/RateLimitRule/decide(state:now:operation:)`` runs it, on the server's clock
+    /// A rate-limit operation, as ``/Stash/RateLimitRule/decide(state:now:operation:)`` runs it, on the server's clock
     /// (`TIME`) in one atomic step. ARGV: algorithm (`F`, `S` or `G`), limit, window in milliseconds, burst, the
     /// rule's block in milliseconds (0 for none), the operation (`C` consume, `A` adjust, `R` refund, `B` block), its
     /// amount, and a refund's window start (-1 for none). Returns `{allowed (0 or 1), limit, remaining, reset in µs,

@@ -28,7 +28,7 @@ public struct RedisStore: Store {
     let nearCacheSpace: Int
 
     /// Creates a store; it connects lazily, on the first command (or when its ``service`` runs).
-    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` for settings out of range.
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` for settings out of range.
     public init(configuration: RedisConfiguration = .init()) throws {
         try configuration.validate()
         self.client = try RedisClient(configuration: configuration)
@@ -38,7 +38,7 @@ public struct RedisStore: Store {
     }
 
     /// Creates a store from a `redis://[[user]:password@]host[:port][/database]` URL.
-    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` for a malformed URL.
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` for a malformed URL.
     public init(url: String) throws {
         try self.init(configuration: RedisConfiguration(url: url))
     }

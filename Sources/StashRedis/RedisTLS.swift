@@ -7,7 +7,7 @@ import Stash
 ///
 /// The server's certificate is verified, and its name checked, by default: against the system's trust roots, or the
 /// CA certificates given. A server whose certificate is not trusted, or not for the name, fails with
-/// ``Stash/StoreError/Code/tlsFailed`` — never a hang, never a fallback to plain text.
+/// ``/Stash/StoreError/Code/tlsFailed`` — never a hang, never a fallback to plain text.
 ///
 /// ```swift
 /// var configuration = try RedisConfiguration(url: "rediss://cache.internal:6380/0")
@@ -32,7 +32,7 @@ public struct RedisTLS: Sendable {
     ///   - certificateFile: The client's certificate chain, for mutual TLS; with `privateKeyFile`.
     ///   - privateKeyFile: The client certificate's private key.
     ///   - serverName: The name the server's certificate must be for, when not the host connected to.
-    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` for a file that cannot be read or is not PEM, or a
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` for a file that cannot be read or is not PEM, or a
     ///   certificate without its key.
     public init(caFile: String? = nil, certificateFile: String? = nil, privateKeyFile: String? = nil, serverName: String? = nil) throws {
         var configuration = TLSConfiguration.makeClientConfiguration()
@@ -72,7 +72,7 @@ public struct RedisTLS: Sendable {
     }
 
     /// The context every connection of a store shares (made once: it reads the trust roots).
-    /// - Throws: ``Stash/StoreError/Code/invalidConfiguration`` when swift-nio-ssl refuses the configuration.
+    /// - Throws: ``/Stash/StoreError/Code/invalidConfiguration`` when swift-nio-ssl refuses the configuration.
     func makeContext() throws -> NIOSSLContext {
         do {
             return try NIOSSLContext(configuration: self.configuration)

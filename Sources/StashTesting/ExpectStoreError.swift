@@ -1,7 +1,7 @@
 package import Stash
 package import Testing
 
-/// Records an issue unless `body` throws a ``Stash/StoreError`` with one of the given codes: the check of every store
+/// Records an issue unless `body` throws a ``/Stash/StoreError`` with one of the given codes: the check of every store
 /// test that bad input, or a server in trouble, gets a typed error.
 package func expectStoreError<T>(
     _ codes: Set<StoreError.Code>,

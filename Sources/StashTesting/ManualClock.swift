@@ -2,11 +2,13 @@ public import Stash
 
 /// A clock that moves only when a test advances it, so expiry is tested without sleeping.
 ///
-/// Its instants are wall-clock instants, so it drives every built-in store: ``Stash/MemoryStore`` and the
-/// stores that write absolute expiry times (``Stash/FileStore``). Sleepers (a store's sweep loop) wake when the
+/// Its instants are wall-clock instants, so it drives every built-in store: ``/Stash/MemoryStore`` and the
+/// stores that write absolute expiry times (``/Stash/FileStore``). Sleepers (a store's sweep loop) wake when the
 /// clock is advanced past their deadline.
 public final class ManualClock: Clock, Sendable {
+    /// A wall-clock instant, as the built-in stores' clocks have.
     public typealias Instant = WallClock.Instant
+    /// The standard library's duration.
     public typealias Duration = Swift.Duration
 
     private struct Sleeper {

@@ -3,7 +3,7 @@ package import Stash
 package import Testing
 
 /// Checks a store that decides rate limits on its server (a Lua script on Redis, a PL/pgSQL function on PostgreSQL)
-/// against ``Stash/RateLimitRule/decide(state:now:)``, the one algorithm every store must agree with: each decision
+/// against ``/Stash/RateLimitRule/decide(state:now:)``, the one algorithm every store must agree with: each decision
 /// of a table of scenarios is compared with what `decide` makes of the state stored before it, at an instant of the
 /// server's clock during the call.
 package struct RateLimitAgreement: Sendable {

@@ -173,7 +173,7 @@ public struct StoreConformance<S: Store>: Sendable {
         self.clock != nil || ContinuousClock.now - start < duration
     }
 
-    /// Records an issue unless `body` throws a ``StoreError`` with the given code.
+    /// Records an issue unless `body` throws a ``/Stash/StoreError`` with the given code.
     func expectError<T>(
         _ code: StoreError.Code,
         _ what: String,

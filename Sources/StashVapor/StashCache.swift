@@ -11,7 +11,7 @@ public import Vapor
 /// let greeting = try await req.cache.get("greeting", as: String.self)
 /// ```
 ///
-/// A stored value that does not decode as the type asked for fails with ``Stash/StoreError/Code/conversionFailed``;
+/// A stored value that does not decode as the type asked for fails with ``/Stash/StoreError/Code/conversionFailed``;
 /// keys follow the store's rules (an empty or oversized key is a typed error, never a silent miss).
 public struct StashCache: Cache, Sendable {
     /// The store holding the cached values.

@@ -17,7 +17,7 @@ public import Vapor
 /// ``defaultLifetime`` for a cookie with neither (one the browser drops when it closes), and renewed to that
 /// lifetime whenever Vapor saves it. A stored session that does not decode is no session.
 ///
-/// A session is stored under the SHA-256 of its id, as ``StashMiddleware/SessionMiddleware`` stores its own, so the
+/// A session is stored under the SHA-256 of its id, as ``/StashMiddleware/SessionMiddleware`` stores its own, so the
 /// store names no session a cookie could carry. One stored by an earlier release under the id itself is still read;
 /// Vapor's next save writes it under the hash (the old copy, read no more, expires no later), and a logout deletes
 /// both.
@@ -33,6 +33,8 @@ public struct StashSessionDriver: AsyncSessionDriver {
         self.defaultLifetime = defaultLifetime
     }
 
+    /// Stores a new session under a new random id (256 bits), for the lifetime of the session cookie.
+    /// - Throws: ``/Stash/StoreError`` when the store fails, or when the id is already taken (a broken generator).
     public func createSession(_ data: SessionData, for request: Request) async throws -> Vapor.SessionID {
         let id = StashMiddleware.SessionID.generate()
         // With 256 random bits an existing id means a broken generator: refuse rather than share a session.
@@ -43,6 +45,7 @@ public struct StashSessionDriver: AsyncSessionDriver {
         return Vapor.SessionID(string: id)
     }
 
+    /// The session stored under the id, or `nil` for a malformed id, a missing session or one that does not decode.
     public func readSession(_ sessionID: Vapor.SessionID, for request: Request) async throws -> SessionData? {
         guard StashMiddleware.SessionID.isWellFormed(sessionID.string.utf8) else { return nil }
         do {
@@ -56,11 +59,13 @@ public struct StashSessionDriver: AsyncSessionDriver {
         }
     }
 
+    /// Replaces the session stored under the id and renews its lifetime; the id stays the same.
     public func updateSession(_ sessionID: Vapor.SessionID, to data: SessionData, for request: Request) async throws -> Vapor.SessionID {
         try await self.store.set(StashMiddleware.SessionID.storeKey(of: sessionID.string), encoding: data, expiresIn: self.lifetime(for: request))
         return sessionID
     }
 
+    /// Deletes the session stored under the id (a malformed id has none).
     public func deleteSession(_ sessionID: Vapor.SessionID, for request: Request) async throws {
         guard StashMiddleware.SessionID.isWellFormed(sessionID.string.utf8) else { return }
         try await self.store.delete(StashMiddleware.SessionID.storeKey(of: sessionID.string))

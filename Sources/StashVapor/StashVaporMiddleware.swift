@@ -1,16 +1,16 @@
 public import StashMiddleware
 public import Vapor
 
-/// Runs a framework-free ``StashMiddleware/HTTPMiddleware`` (a `RateLimiter`, a `ResponseCache`, a
+/// Runs a framework-free ``/StashMiddleware/HTTPMiddleware`` (a `RateLimiter`, a `ResponseCache`, a
 /// `SessionMiddleware`) as a Vapor `AsyncMiddleware`, with the contract `StashRouterMiddleware` has in Hummingbird.
 ///
 /// The middleware sees the request's head and the client's address; the request body is never collected for it and
 /// reaches the handler as Vapor streams or collects it for the route.
 ///
 /// The handler's response reaches the middleware in one of two ways, by the middleware's
-/// ``StashMiddleware/HTTPMiddleware/collectedBodyLimit`` (or an explicit ``collectingLimit``):
+/// ``/StashMiddleware/HTTPMiddleware/collectedBodyLimit`` (or an explicit ``collectingLimit``):
 /// - Without a limit (a rate limiter, sessions: they only read and add header fields), the body is not read: the
-///   middleware gets the head and an empty body marked ``StashMiddleware/StashResponse/isBodyStreamed``, and the
+///   middleware gets the head and an empty body marked ``/StashMiddleware/StashResponse/isBodyStreamed``, and the
 ///   client gets the handler's own response, body untouched, with the head as the middleware returned it.
 /// - With a limit (a response cache asks for its largest cacheable body), a body held in memory (a buffer, `Data`,
 ///   a string) of up to the limit is handed over whole. A larger body, or a stream, is not collected: the middleware
@@ -32,7 +32,7 @@ public import Vapor
 /// }
 /// ```
 ///
-/// A session middleware earlier in the chain puts the request's ``StashMiddleware/Session`` on it
+/// A session middleware earlier in the chain puts the request's ``/StashMiddleware/Session`` on it
 /// (``Vapor/Request/stashSession``); a middleware after it gets that session on its request, so a response cache
 /// behind the session middleware never stores a page whose handler read the session.
 ///
@@ -45,7 +45,7 @@ public struct StashVaporMiddleware: AsyncMiddleware {
     public let collectingLimit: Int?
 
     /// Creates the adapter, collecting the response bodies the middleware asks for
-    /// (``StashMiddleware/HTTPMiddleware/collectedBodyLimit``: none for a rate limiter, up to its largest cacheable
+    /// (``/StashMiddleware/HTTPMiddleware/collectedBodyLimit``: none for a rate limiter, up to its largest cacheable
     /// body for a response cache).
     public init(_ middleware: any HTTPMiddleware) {
         self.init(middleware, collectingLimit: middleware.collectedBodyLimit)

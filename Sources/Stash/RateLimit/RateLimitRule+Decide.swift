@@ -1,7 +1,7 @@
 public import NIOCore
 
 extension RateLimitRule {
-    /// The outcome of ``decide(state:now:)``: the decision, and the state to store (with its time to live), or `nil`
+    /// The outcome of ``decide(state:now:operation:)``: the decision, and the state to store (with its time to live), or `nil`
     /// when the stored state stays as it is.
     public struct Step: Sendable {
         /// The decision for the request.

@@ -26,7 +26,7 @@ public struct RateLimitPolicy: Sendable {
     /// `skipSuccessfulRequests` and `skipFailedRequests`).
     ///
     /// The decision is made before the handler runs, counting the request; when its response turns out not to count,
-    /// what it counted is refunded (``Stash/RateLimitOperation/refund(_:)``) in one more atomic store step. A handler
+    /// what it counted is refunded (``/Stash/RateLimitOperation/refund(_:)``) in one more atomic store step. A handler
     /// that throws counts as a failure.
     public enum Counting: Sendable {
         /// Every admitted request counts.
@@ -56,7 +56,7 @@ public struct RateLimitPolicy: Sendable {
     /// Which requests count against it.
     public let appliesTo: @Sendable (StashRequest) -> Bool
     /// What a request costs (rate-limiter-flexible's `consume(key, points)`); `nil` for 1 each. A cost below 1 leaves
-    /// the request out of the policy; one above the rule's ``Stash/RateLimitRule/maximumCost`` could never be admitted
+    /// the request out of the policy; one above the rule's ``/Stash/RateLimitRule/maximumCost`` could never be admitted
     /// and is refused without a store round trip.
     public let cost: (@Sendable (StashRequest) -> Int)?
     /// The rule for a request, or `nil` for ``rule`` (express-rate-limit's `limit: (req) => n`). Rules of one

@@ -12,11 +12,11 @@ extension RateLimiter {
     /// - Parameters:
     ///   - client: The client's identity, as ``identity(of:)`` gives it.
     ///   - policy: The policy's name.
-    ///   - points: ±1 up to the policy's rule's ``Stash/RateLimitRule/maximumCost``.
+    ///   - points: ±1 up to the policy's rule's ``/Stash/RateLimitRule/maximumCost``.
     ///   - rule: The rule the count is kept by, for a policy that chooses one per request; by default the policy's.
     /// - Returns: What the client's count allows now.
     /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for a policy this limiter does not have; what the
-    ///   store throws (``Stash/StoreError/Code/invalidConfiguration`` for points the rule cannot take).
+    ///   store throws (``/Stash/StoreError/Code/invalidConfiguration`` for points the rule cannot take).
     public func adjust(_ client: String, policy: String, by points: Int, rule: RateLimitRule? = nil) async throws -> RateLimitDecision {
         try await self.apply(.adjust(by: points), to: client, policy: policy, rule: rule)
     }
@@ -29,7 +29,7 @@ extension RateLimiter {
     /// _ = try await limiter.block(limiter.identity(of: request), policy: "default", for: .seconds(86_400))
     /// ```
     /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` for a policy this limiter does not have; what the
-    ///   store throws (``Stash/StoreError/Code/invalidConfiguration`` for a duration not in 1 ms…100 years).
+    ///   store throws (``/Stash/StoreError/Code/invalidConfiguration`` for a duration not in 1 ms…100 years).
     public func block(_ client: String, policy: String, for duration: Duration) async throws -> RateLimitDecision {
         try await self.apply(.block(for: duration), to: client, policy: policy, rule: nil)
     }

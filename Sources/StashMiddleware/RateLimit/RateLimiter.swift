@@ -5,7 +5,7 @@ import Metrics
 public import Stash
 
 /// Rate limiting as a middleware: fixed window, sliding window or token bucket (GCRA) policies, each request decided
-/// in one atomic store step (``Stash/Store/rateLimit(_:rule:)``), so any number of instances sharing a store admit
+/// in one atomic store step (``/Stash/Store/rateLimit(_:rule:)``), so any number of instances sharing a store admit
 /// exactly the limit between them.
 ///
 /// Admitted responses carry the IETF draft's `RateLimit-Policy` and `RateLimit` fields (or, when configured, draft
@@ -261,7 +261,7 @@ public struct RateLimiter: HTTPMiddleware {
     }
 
     /// The identity a request counts under, as ``Configuration/identity`` resolves it; requests without one share the
-    /// identity `unknown`. What ``adjust(_:policy:by:)`` and ``block(_:policy:for:)`` take.
+    /// identity `unknown`. What ``adjust(_:policy:by:rule:)`` and ``block(_:policy:for:)`` take.
     public func identity(of request: StashRequest) -> String {
         self.configuration.identity.resolve(request) ?? "unknown"
     }

@@ -75,7 +75,7 @@ extension SessionMiddleware {
     }
 
     /// Merges a request's changes into its stored session, and renews a sliding expiry when due: one atomic step of
-    /// the store (``Stash/Store/mergeRecord(_:_:)``), which never retries, however many requests of the session run.
+    /// the store (``/Stash/Store/mergeRecord(_:_:)``), which never retries, however many requests of the session run.
     private func merge(into key: String, id: String, loaded: SessionRecord?, isLegacy: Bool, changes: RecordChanges) async throws -> String? {
         let expiry = self.configuration.expiry
         let now = self.now().millisecondsSinceEpoch
@@ -107,7 +107,7 @@ extension SessionMiddleware {
         return self.finish(id, outcome)
     }
 
-    /// Merges into a session stored by Stash 0.x before records, through ``Stash/Store/update(_:_:)``, keeping its
+    /// Merges into a session stored by Stash 0.x before records, through ``/Stash/Store/update(_:_:)``, keeping its
     /// encoding: such sessions end (or move into a record when their id is regenerated) within one lifetime.
     private func mergeLegacy(into key: String, id: String, changes: RecordChanges, expiry: SessionExpiry, now: Int64) async throws -> String? {
         let outcome = Locked<MergeOutcome>(.unchanged)
@@ -233,7 +233,7 @@ extension SessionMiddleware {
         var kept: Bool
     }
 
-    /// What to write when merging changes into the legacy session `current`: the transform of ``Stash/Store/update(_:_:)``.
+    /// What to write when merging changes into the legacy session `current`: the transform of ``/Stash/Store/update(_:_:)``.
     static func merging(
         _ changes: RecordChanges,
         into current: ByteBuffer?,

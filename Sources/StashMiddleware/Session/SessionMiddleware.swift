@@ -24,7 +24,7 @@ public import Stash
 /// - Ids are 256 random bits; a cookie value not shaped like one is never looked up, and an id the store does not
 ///   know is never adopted: setting a value then starts a new session under a fresh id (no session fixation).
 /// - Saving merges only the keys the request set or removed onto the stored session, in one atomic
-///   ``Stash/Store/update(_:_:)``, so concurrent requests of one session lose no change. A session deleted while a
+///   ``/Stash/Store/update(_:_:)``, so concurrent requests of one session lose no change. A session deleted while a
 ///   request ran (a logout in another tab, or a login that moved it to a new id) stays deleted: that request's changes
 ///   are dropped, never resurrecting it.
 /// - A response whose handler read or changed the session gets `Cache-Control: private` (unless it says `private` or

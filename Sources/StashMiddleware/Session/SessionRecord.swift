@@ -3,7 +3,7 @@ import Stash
 
 /// A session as the store keeps it: its values (each a JSON document) and when its expiry was last renewed.
 ///
-/// Stored as a record of the store (see ``Stash/Store/mergeRecord(_:_:)``): a field per value, named by its key, and
+/// Stored as a record of the store (see ``/Stash/Store/mergeRecord(_:_:)``): a field per value, named by its key, and
 /// the metadata fields ``renewedAtField`` and ``createdAtField`` with the renewal and creation times (`Int64`,
 /// big-endian), so that a request's changes are merged by the store in one atomic step.
 ///
@@ -68,7 +68,7 @@ struct SessionRecord: Equatable, Sendable {
     /// The record field holding the id of the user the session is tied to, in UTF-8: content, not metadata — a
     /// session that holds only its user is a session.
     static let userField = "\u{0}user"
-    /// The record's metadata fields, for ``Stash/RecordChanges/metadataFields``: made once, not on every save.
+    /// The record's metadata fields, for ``/Stash/RecordChanges/metadataFields``: made once, not on every save.
     static let metadataFields: Set<String> = [renewedAtField, createdAtField]
 
     /// Reads a session from the fields of its record.

@@ -14,7 +14,7 @@ import Stash
 /// `TRYAGAIN` and `CLUSTERDOWN` send it again after a pause that doubles. A command that was never sent (its node is
 /// unreachable, or no topology is known yet) waits for the next topology and is sent then. Every command is sent at
 /// most ``RedisClusterStateMachine/maximumAttempts`` times, and gives up when its timeout is over; a command that was
-/// sent and lost its connection fails with ``Stash/StoreError/Code/unavailable``, never sent twice. Decisions are
+/// sent and lost its connection fails with ``/Stash/StoreError/Code/unavailable``, never sent twice. Decisions are
 /// ``RedisClusterStateMachine``'s, under the router's lock; I/O happens outside it.
 final class RedisClusterRouter: Sendable {
     let configuration: RedisConfiguration

@@ -10,8 +10,8 @@ import Stash
 /// (`EventLoop.now`), so an `EmbeddedEventLoop` drives it in tests.
 ///
 /// Timeouts close the connection: one timer watches the oldest pending command, and when its deadline passes the
-/// channel is closed and every pending command fails — the late one with ``Stash/StoreError/Code/timedOut``, the
-/// others with ``Stash/StoreError/Code/unavailable``. A reply can then never be matched to the wrong command, and a
+/// channel is closed and every pending command fails — the late one with ``/Stash/StoreError/Code/timedOut``, the
+/// others with ``/Stash/StoreError/Code/unavailable``. A reply can then never be matched to the wrong command, and a
 /// promise is never completed twice.
 final class RedisCommandHandler: ChannelDuplexHandler {
     typealias InboundIn = RESPValue

@@ -6,7 +6,7 @@ import Stash
 ///
 /// Redis answers in order, so the pending commands are a queue. One timer watches the oldest pending command; when
 /// its deadline passes the connection is closed and every pending command fails — those past their deadline with
-/// ``Stash/StoreError/Code/timedOut``, the others with the closing error — so a late reply can never be matched to the
+/// ``/Stash/StoreError/Code/timedOut``, the others with the closing error — so a late reply can never be matched to the
 /// wrong command, and no command is answered twice. Generic over the request, so it is tested with plain values.
 struct RedisCommandStateMachine<Request> {
     /// What to do with a command the application writes.

@@ -10,7 +10,7 @@ import Stash
 /// Connections open lazily (and ``RedisConfiguration/minimumConnections`` of them when the pool runs). A connection
 /// that closes is replaced on demand. After a failed attempt a slot waits before trying again, twice as long each
 /// time up to ``RedisConfiguration/maximumReconnectDelay``; while every slot waits, commands fail at once with the
-/// last connection error (``Stash/StoreError/Code/unavailable``, or ``Stash/StoreError/Code/authenticationFailed``
+/// last connection error (``/Stash/StoreError/Code/unavailable``, or ``/Stash/StoreError/Code/authenticationFailed``
 /// for refused credentials) rather than hang.
 ///
 /// Every decision is ``RedisPoolStateMachine``'s, taken under the pool's lock; connecting, resuming the tasks that
@@ -121,7 +121,7 @@ final class RedisConnectionPool: Sendable {
     }
 
     /// Opens the minimum connections, waits for graceful shutdown, then closes every connection and refuses new
-    /// commands. The store's ``Stash/StoreService`` runs it, once.
+    /// commands. The store's ``/Stash/StoreService`` runs it, once.
     func run() async throws {
         for _ in 0..<self.configuration.minimumConnections {
             guard let slot = self.state.withLock({ $0.warmUp() }) else { break }
@@ -131,7 +131,7 @@ final class RedisConnectionPool: Sendable {
         await self.shutDown()
     }
 
-    /// Refuses new commands (they fail with ``Stash/StoreError/Code/unavailable``), closes every connection once
+    /// Refuses new commands (they fail with ``/Stash/StoreError/Code/unavailable``), closes every connection once
     /// the commands already sent on it are answered (or time out), and returns when all are closed.
     func shutDown() async {
         let connections = self.state.withLock { $0.shutDown() }

@@ -4,6 +4,6 @@ import NIOCore
 struct RedisRequest {
     var command: ByteBuffer
     var reply: EventLoopPromise<RESPValue>
-    /// When the command fails with ``Stash/StoreError/Code/timedOut`` if no reply has come.
+    /// When the command fails with ``/Stash/StoreError/Code/timedOut`` if no reply has come.
     var deadline: NIODeadline
 }

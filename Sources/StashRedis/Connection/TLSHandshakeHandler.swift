@@ -4,7 +4,7 @@ import NIOTLS
 import Stash
 
 /// Waits for a connection's TLS handshake, after swift-nio-ssl's handler: the promise succeeds when the handshake
-/// completes, and fails with ``Stash/StoreError/Code/tlsFailed`` when it fails, the connection closes first, or it
+/// completes, and fails with ``/Stash/StoreError/Code/tlsFailed`` when it fails, the connection closes first, or it
 /// takes longer than the connect timeout (a plain-text server may never answer a TLS hello). It then removes itself.
 final class TLSHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
