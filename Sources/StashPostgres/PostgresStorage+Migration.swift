@@ -1,4 +1,5 @@
 import PostgresNIO
+import Stash
 
 extension PostgresStorage {
     /// Creates the table, its index, the rate-limit function and the record function when any is missing, and
@@ -17,7 +18,7 @@ extension PostgresStorage {
         names.append(self.statements.rateLimitSignature)
         names.append(self.statements.recordSignature)
         names.append(PostgresStatements.rateLimitFunctionRevision)
-        // 0: something is missing; 1: the rate-limit function is of an older revision; 2: all is current.
+        // The answer is a SchemaState's raw value.
         let lookup = PostgresQuery(
             unsafeSQL: """
                 SELECT CASE WHEN NOT (to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL \
@@ -27,8 +28,8 @@ extension PostgresStorage {
                 """,
             binds: names
         )
-        let found = try await self.first(Int.self, of: lookup, on: connection)
-        if found == 2 {
+        let found = try await self.schemaState(lookup, on: connection)
+        if found == .current {
             return
         }
         var lock = PostgresBindings(capacity: 1)
@@ -39,19 +40,38 @@ extension PostgresStorage {
                 // Instances that started together all looked before the first one's migration committed: each then
                 // waited its turn for the lock, and finds the work done — one more look, not the whole migration again
                 // (with a busy client each statement costs a round trip, and the waiters queue behind every one).
-                if try await self.first(Int.self, of: lookup, on: connection) == 2 { return }
+                if try await self.schemaState(lookup, on: connection) == .current { return }
                 try await self.execute(PostgresQuery(unsafeSQL: self.statements.createTable), on: connection)
                 try await self.execute(PostgresQuery(unsafeSQL: self.statements.createIndex), on: connection)
                 try await self.execute(PostgresQuery(unsafeSQL: self.statements.createRateLimitFunction), on: connection)
                 try await self.execute(PostgresQuery(unsafeSQL: self.statements.createRecordFunction), on: connection)
             }
-        } catch  where found == 1 && !(error is CancellationError) {
+        } catch  where found == .outdated && !(error is CancellationError) {
             // Everything is there, only older: a role without the privilege to replace the function keeps using it.
             self.logger.warning(
                 "the table's rate-limit function is of an older revision and could not be replaced: run PostgresSchema.migrationSQL as its owner",
                 metadata: ["stash.table": "\(self.configuration.tableName)", "error": "\(String(reflecting: error))"]
             )
         }
+    }
+
+    /// What the migration's look at the table and its functions found.
+    enum SchemaState: Int {
+        /// The table, its index or one of its functions is missing.
+        case incomplete = 0
+        /// All four are there, but the rate-limit function is of an older revision.
+        case outdated = 1
+        /// All four are there and current: there is nothing to do.
+        case current = 2
+    }
+
+    /// Runs the migration's look (`lookup`, which answers a ``SchemaState``'s raw value).
+    private func schemaState(_ lookup: PostgresQuery, on connection: PostgresConnection) async throws -> SchemaState {
+        let answer = try await self.first(Int.self, of: lookup, on: connection)
+        guard let answer, let state = SchemaState(rawValue: answer) else {
+            throw StoreError(.protocolError, "PostgreSQL answered the schema lookup with \(answer.map(String.init) ?? "no row")")
+        }
+        return state
     }
 
     /// The advisory lock of a table's migration: a 64-bit FNV-1a hash of `stash.migration.` and the table's name, the
