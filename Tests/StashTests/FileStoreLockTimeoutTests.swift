@@ -86,8 +86,13 @@ private final class HeldLock: Sendable {
             // Reads take no lock, and the value is as it was.
             #expect(try await store.get("held") == ByteBuffer(string: "before"))
 
+            // Released, the lock is free for the next write. Checked through a patient handle on the same directory:
+            // a program another test spawns at that moment holds a copy of the lock's descriptor until it starts
+            // (`flock` belongs to the open file description, which a spawned child shares until its exec closes the
+            // copy), so on a loaded machine the release can take longer to show than the 200 ms timeout above.
             lock.release()
-            try await store.set("held", value: ByteBuffer(string: "after"))
+            let patient = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(60)))
+            try await patient.set("held", value: ByteBuffer(string: "after"))
             #expect(try await store.get("held") == ByteBuffer(string: "after"))
         }
     }
