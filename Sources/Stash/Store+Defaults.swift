@@ -1,6 +1,11 @@
 public import NIOCore
 
 extension Store {
+    /// The type's name (`DynamoStore`), for a store that does not name its kind for traces.
+    public var traceSystemName: String {
+        String(describing: Self.self)
+    }
+
     /// Stores a value that never expires, replacing any value and expiry the key had.
     public func set(_ key: String, value: ByteBuffer) async throws {
         try await self.set(key, value: value, expiresIn: nil)

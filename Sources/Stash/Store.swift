@@ -16,6 +16,10 @@ public protocol Store: Sendable {
     /// The largest value, in bytes, this store accepts.
     var maximumValueSize: Int { get }
 
+    /// What kind of store this is in traces, OpenTelemetry's `db.system.name` (``TracingStore``): `redis`,
+    /// `postgresql`, `stash.memory`, `stash.file`. By default the type's name.
+    var traceSystemName: String { get }
+
     /// Returns the value stored for a key.
     /// - Returns: The value, or `nil` when the key is missing or has expired.
     func get(_ key: String) async throws -> ByteBuffer?

@@ -89,6 +89,9 @@ public struct PostgresStore: Store {
         self.storage.configuration.maximumValueSize
     }
 
+    /// `postgresql`, as traces name this kind of store (`db.system.name`).
+    public var traceSystemName: String { "postgresql" }
+
     /// Returns the value stored for a key, or `nil` when it is missing or expired by the server's clock.
     public func get(_ key: String) async throws -> ByteBuffer? {
         try StoreValidation.validateKey(key)

@@ -55,6 +55,9 @@ public struct RedisStore: Store {
 
     public var maximumValueSize: Int { StoreLimits.defaultMaximumValueSize }
 
+    /// `redis`, as traces name this kind of store (`db.system.name`).
+    public var traceSystemName: String { "redis" }
+
     /// The Redis key of a store key: the namespace prefix, `|`, and the key's bytes.
     func redisKey(_ key: String) -> RESPArgument {
         .string(self.keyHead + key)

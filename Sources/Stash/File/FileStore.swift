@@ -87,6 +87,9 @@ public struct FileStore<C: Clock>: Store where C.Instant == WallClock.Instant, C
         self.configuration.maximumValueSize
     }
 
+    /// `stash.file`, as traces name this kind of store (`db.system.name`).
+    public var traceSystemName: String { "stash.file" }
+
     /// Returns the value stored for a key, reading its file without taking a lock.
     /// - Throws: ``StoreError/Code/corruptEntry`` when the key's file is damaged, ``StoreError/Code/ioFailure`` when
     ///   it cannot be read.

@@ -104,6 +104,9 @@ public struct MemoryStore<C: Clock>: Store where C.Duration == Duration {
         min(self.configuration.maximumValueSize, self.configuration.maximumBytes ?? .max)
     }
 
+    /// `stash.memory`, as traces name this kind of store (`db.system.name`).
+    public var traceSystemName: String { "stash.memory" }
+
     /// The number of entries held by this store's whole tree of namespaces, expired ones not yet removed included.
     public var count: Int {
         self.storage.state.withLock { $0.count }

@@ -1,5 +1,6 @@
 public import HTTPTypes
 public import Logging
+public import Tracing
 
 extension ResponseCache {
     /// How a ``ResponseCache`` caches.
@@ -70,6 +71,10 @@ extension ResponseCache {
         /// Where store failures and damaged entries are logged (at debug level), and each decision (at trace
         /// level); by default nowhere.
         public var logger: Logger
+        /// Where the middleware's spans (`stash.response_cache`) and its store's go; `nil`, the default, for the tracer
+        /// bootstrapped with `InstrumentationSystem`, if any. Looked up once, when the middleware is made: with no
+        /// tracer, tracing costs nothing.
+        public var tracer: (any Tracer)? = nil
 
         /// Creates a configuration.
         /// - Parameters:

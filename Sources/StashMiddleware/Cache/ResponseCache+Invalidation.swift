@@ -33,7 +33,7 @@ extension ResponseCache {
             for tag in tags { try await self.invalidate(tag: tag) }
             self.metrics.invalidated.increment()
         } catch {
-            self.metrics.storeError.increment()
+            self.metrics.storeError.increment(recording: error)
             self.configuration.logger.debug(
                 "response cache invalidation after an unsafe request failed",
                 metadata: ["method": "\(request.head.method)", "paths": "\(paths)", "tags": "\(tags)", "error": "\(error)"]

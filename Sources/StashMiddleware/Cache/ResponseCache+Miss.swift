@@ -320,7 +320,7 @@ extension ResponseCache {
 
     /// Logs and counts a failed store operation; the request goes on without the cache.
     func storeFailed(_ error: any Error, key: String, operation: String) {
-        self.metrics.storeError.increment()
+        self.metrics.storeError.increment(recording: error)
         self.configuration.logger.debug(
             "response cache store failed",
             metadata: ["operation": "\(operation)", "key": "\(key)", "error": "\(error)"]

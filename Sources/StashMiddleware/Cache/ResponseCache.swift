@@ -2,6 +2,7 @@ import HTTPTypes
 import Logging
 import Metrics
 public import Stash
+import Tracing
 
 /// Response caching as a middleware: a response is stored in the store the first time it is asked for and replayed,
 /// byte for byte, while it is fresh, without running the handler.
@@ -58,6 +59,14 @@ public import Stash
 /// `bypass`), `stash_response_cache_revalidations_total` by `result` (`not_modified`, `modified`),
 /// `stash_response_cache_invalidations_total`, and `stash_response_cache_errors_total` by `kind` (`store`,
 /// `corrupt_entry`).
+///
+/// Traces, when a tracer is bootstrapped (or ``Configuration/tracer`` set): each request is a span
+/// `stash.response_cache` (the handler's spans, on a miss, are its children) whose attributes say the same as the
+/// metrics: `stash.cache.outcome` (`hit`, `stale`, `collapsed`, `stored`, `miss`, `bypass`),
+/// `stash.cache.revalidation` (`not_modified`, `modified`), `stash.cache.invalidated` (`true`), and
+/// `stash.cache.error` (`store`, `corrupt_entry`) with the error recorded as its code; each store operation is a
+/// span of ``/Stash/TracingStore`` with `stash.namespace` ``Configuration/storeName``. No URL, key or header value is
+/// recorded.
 public struct ResponseCache: HTTPMiddleware {
     /// The longest lifetime kept: the longest expiry a store takes.
     static let longestLifetime = StoreLimits.maximumExpiry
@@ -68,7 +77,9 @@ public struct ResponseCache: HTTPMiddleware {
     let now: @Sendable () -> Int64
     let coalescer = RequestCoalescer<SharedResponse>()
     let decodedEntries = DecodedEntries()
-    let metrics = ResponseCacheMetrics()
+    let metrics: ResponseCacheMetrics
+    /// Where the decisions' spans go; `nil` when nothing traces.
+    let tracer: (any Tracer)?
     /// The cache's name as it appears in `Cache-Status`.
     let statusName: String
     /// The stale grace period in milliseconds, `nil` when none.
@@ -95,7 +106,10 @@ public struct ResponseCache: HTTPMiddleware {
     /// responses record when they were stored on this clock, so every instance sharing a store should read the
     /// same time.
     public init<C: Clock>(store: any Store, configuration: Configuration = .init(), clock: C) where C.Instant == WallClock.Instant {
-        self.store = store
+        let tracer = StashTracing.tracer(configuration.tracer)
+        self.tracer = tracer
+        self.store = TracingStore.tracing(store, namespace: configuration.storeName, tracer: tracer)
+        self.metrics = ResponseCacheMetrics(traced: tracer != nil)
         self.configuration = configuration
         self.now = { clock.now.millisecondsSinceEpoch }
         self.statusName = CacheStatus.serializedName(configuration.cacheName)
@@ -121,7 +135,14 @@ public struct ResponseCache: HTTPMiddleware {
         CacheKeys.defaultKey(for: request)
     }
 
+    /// Answers from the store, or calls `next` and stores its response; in a span `stash.response_cache` when the
+    /// cache traces.
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
+        guard let tracer = self.tracer else { return try await self.decide(request, next: next) }
+        return try await DecisionSpan.run("stash.response_cache", tracer: tracer) { try await self.decide(request, next: next) }
+    }
+
+    private func decide(_ request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let method = request.head.method
         let isHead = method == .head && self.cachesGet
         guard method == .get ? self.cachesGet : isHead || self.configuration.methods.contains(method) else {
@@ -143,7 +164,7 @@ public struct ResponseCache: HTTPMiddleware {
         do {
             lookup = try await self.lookUp(base: base, request: request)
         } catch {
-            self.metrics.storeError.increment()
+            self.metrics.storeError.increment(recording: error)
             self.configuration.logger.debug("response cache store read failed", metadata: ["key": "\(base)", "error": "\(error)"])
             self.metrics.miss.increment()
             var response = try await next(request)

@@ -11,25 +11,44 @@ import Metrics
 /// a stale stored response, by `result`: `not_modified` (a 304 refreshed it) and `modified` (a full response, or a
 /// 304 about another response). `stash_response_cache_errors_total` counts failures, by `kind`: `store` (a
 /// store read or write failed) and `corrupt_entry` (a stored entry could not be decoded).
+///
+/// When the cache traces, each says so on the span of the request's decision (`stash.response_cache`): the outcome as
+/// `stash.cache.outcome`, a revalidation's result as `stash.cache.revalidation`, an invalidation as
+/// `stash.cache.invalidated`, and a failure as `stash.cache.error` with the error recorded.
 struct ResponseCacheMetrics: Sendable {
-    let hit: Counter
-    let stale: Counter
-    let collapsed: Counter
-    let stored: Counter
-    let miss: Counter
-    let bypass: Counter
-    let invalidated: Counter
-    let revalidated: Counter
-    let modified: Counter
-    let storeError: Counter
-    let corruptEntry: Counter
+    let hit: TracedCounter
+    let stale: TracedCounter
+    let collapsed: TracedCounter
+    let stored: TracedCounter
+    let miss: TracedCounter
+    let bypass: TracedCounter
+    let invalidated: TracedCounter
+    let revalidated: TracedCounter
+    let modified: TracedCounter
+    let storeError: TracedCounter
+    let corruptEntry: TracedCounter
 
-    init() {
-        func request(_ outcome: String) -> Counter {
-            Counter(label: "stash_response_cache_requests_total", dimensions: [("outcome", outcome)])
+    init(traced: Bool) {
+        func request(_ outcome: String) -> TracedCounter {
+            TracedCounter(
+                Counter(label: "stash_response_cache_requests_total", dimensions: [("outcome", outcome)]),
+                .set("stash.cache.outcome", outcome),
+                traced: traced
+            )
         }
-        func error(_ kind: String) -> Counter {
-            Counter(label: "stash_response_cache_errors_total", dimensions: [("kind", kind)])
+        func revalidation(_ result: String) -> TracedCounter {
+            TracedCounter(
+                Counter(label: "stash_response_cache_revalidations_total", dimensions: [("result", result)]),
+                .set("stash.cache.revalidation", result),
+                traced: traced
+            )
+        }
+        func error(_ kind: String) -> TracedCounter {
+            TracedCounter(
+                Counter(label: "stash_response_cache_errors_total", dimensions: [("kind", kind)]),
+                .append("stash.cache.error", kind),
+                traced: traced
+            )
         }
         self.hit = request("hit")
         self.stale = request("stale")
@@ -37,9 +56,13 @@ struct ResponseCacheMetrics: Sendable {
         self.stored = request("stored")
         self.miss = request("miss")
         self.bypass = request("bypass")
-        self.invalidated = Counter(label: "stash_response_cache_invalidations_total")
-        self.revalidated = Counter(label: "stash_response_cache_revalidations_total", dimensions: [("result", "not_modified")])
-        self.modified = Counter(label: "stash_response_cache_revalidations_total", dimensions: [("result", "modified")])
+        self.invalidated = TracedCounter(
+            Counter(label: "stash_response_cache_invalidations_total"),
+            .set("stash.cache.invalidated", "true"),
+            traced: traced
+        )
+        self.revalidated = revalidation("not_modified")
+        self.modified = revalidation("modified")
         self.storeError = error("store")
         self.corruptEntry = error("corrupt_entry")
     }

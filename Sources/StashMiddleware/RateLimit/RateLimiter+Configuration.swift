@@ -1,4 +1,5 @@
 public import Logging
+public import Tracing
 
 extension RateLimiter {
     /// What the limiter does when its store fails (unreachable, timing out).
@@ -54,6 +55,10 @@ extension RateLimiter {
         /// per limiter, a misconfiguration a request shows (warning: `Forwarded` or `X-Forwarded-For` from a peer that
         /// is not a trusted proxy); by default nowhere.
         public var logger: Logger
+        /// Where the middleware's spans (`stash.rate_limit`) and its store's go; `nil`, the default, for the tracer
+        /// bootstrapped with `InstrumentationSystem`, if any. Looked up once, when the middleware is made: with no
+        /// tracer, tracing costs nothing.
+        public var tracer: (any Tracer)? = nil
 
         /// Creates a configuration.
         /// - Throws: ``StashMiddlewareError/Code/invalidConfiguration`` when there is no policy, two share a name, or

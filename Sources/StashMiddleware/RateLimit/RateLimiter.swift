@@ -3,6 +3,7 @@ import HTTPTypes
 import Logging
 import Metrics
 public import Stash
+import Tracing
 
 /// Rate limiting as a middleware: fixed window, sliding window or token bucket (GCRA) policies, each request decided
 /// in one atomic store step (``/Stash/Store/rateLimit(_:rule:)``), so any number of instances sharing a store admit
@@ -24,6 +25,14 @@ public import Stash
 ///
 /// Metrics: `stash_rate_limit_requests_total` with dimensions `policy` and `outcome` (`allowed`, `refused`,
 /// `error`).
+///
+/// Traces, when a tracer is bootstrapped (or ``Configuration/tracer`` set): deciding a request is a span
+/// `stash.rate_limit` (the handler runs after it, not in it) with `stash.rate_limit.outcome` — `admitted`, `refused`,
+/// or `error` when the store failed and the failure mode decided (the error recorded as its code) — the names of the
+/// policies that decided in `stash.rate_limit.policies` and of those that refused in
+/// `stash.rate_limit.refused_by`, and `stash.rate_limit.insured` when the insurance limiter decided. A request no
+/// policy applies to has no outcome. The store's operations are spans of ``/Stash/TracingStore``, with
+/// `stash.namespace` ``Configuration/storeName``. No client identity or store key is recorded.
 public struct RateLimiter: HTTPMiddleware {
     /// A policy with the counters of its outcomes: a class, so a decision holds it with one reference.
     final class Limit: Sendable {
@@ -48,6 +57,8 @@ public struct RateLimiter: HTTPMiddleware {
 
     let configuration: Configuration
     let store: any Store
+    /// Where the decisions' spans go; `nil` when nothing traces.
+    let tracer: (any Tracer)?
     private let limits: [Limit]
     /// The refusals remembered, with ``Configuration/refusalMemory``.
     let refusals: RateLimitRefusals?
@@ -75,7 +86,9 @@ public struct RateLimiter: HTTPMiddleware {
     /// Creates a limiter on a given store, timing remembered refusals (``Configuration/refusalMemory``) by a given
     /// wall clock (a manual clock in tests). The decisions themselves are timed by the store.
     public init<C: Clock>(store: any Store, configuration: Configuration, clock: C) where C.Instant == WallClock.Instant {
-        self.store = store
+        let tracer = StashTracing.tracer(configuration.tracer)
+        self.tracer = tracer
+        self.store = TracingStore.tracing(store, namespace: configuration.storeName, tracer: tracer)
         self.configuration = configuration
         self.refusals = configuration.refusalMemory > 0 ? RateLimitRefusals(capacity: configuration.refusalMemory) : nil
         self.insurance = configuration.failureMode == .insurance ? RateLimitInsurance(logger: configuration.logger) : nil
@@ -147,6 +160,54 @@ public struct RateLimiter: HTTPMiddleware {
                 )
             }
         }
+        let verdict: Verdict
+        if let tracer = self.tracer {
+            verdict = try await DecisionSpan.run("stash.rate_limit", tracer: tracer) {
+                let verdict = try await self.decide(request)
+                if let span = DecisionSpan.current { verdict.describe(on: span) }
+                return verdict
+            }
+        } else {
+            verdict = try await self.decide(request)
+        }
+        let decisions: RateLimitDecisions<Decided>
+        switch verdict {
+        case .decided(let decided) where !decided.isEmpty:
+            decisions = decided
+        case .decided:
+            return try await next(request)
+        case .failed(let error):
+            return try await self.fail(request, next: next, error: error)
+        }
+
+        var response: StashResponse
+        if let wait = decisions.longestRefusal {
+            response = StashResponse(
+                status: .tooManyRequests,
+                headerFields: [.retryAfter: String(wait.roundedUpToSeconds), .contentType: "text/plain; charset=utf-8"],
+                body: "Too Many Requests\n"
+            )
+        } else {
+            // The handler runs with this limiter in the request's chain, where a second pass through it shows.
+            do {
+                response = try await RateLimitChain.$current.withValue(chain.adding(ObjectIdentifier(self.warnedTwice))) {
+                    try await next(request)
+                }
+            } catch {
+                if self.correctsCounts { await self.refund(decisions, unless: { $0.counts(nil) }) }
+                throw error
+            }
+            if self.correctsCounts {
+                let head = response.head
+                await self.refund(decisions, unless: { $0.counts(head) })
+            }
+        }
+        self.addHeaders(decisions, to: &response.head.headerFields)
+        return response
+    }
+
+    /// What the store (or the refusals remembered, or the insurance limiter) says of a request, policy by policy.
+    private func decide(_ request: StashRequest) async throws -> Verdict {
         var decisions = RateLimitDecisions<Decided>()
         var identity: String?
         // A client this instance saw refused until later is refused again at once, without asking the store.
@@ -184,7 +245,7 @@ public struct RateLimiter: HTTPMiddleware {
                         guard let insurance = self.insurance else {
                             // This policy and the ones not yet decided could not decide the request.
                             for undecided in self.limits[index...] where undecided.policy.appliesTo(request) { undecided.failed.increment() }
-                            return try await self.fail(request, next: next, error: error)
+                            return .failed(error)
                         }
                         decision = try await insurance.decide(key, rule: rule, .consume(cost), storeError: error)
                         insured = true
@@ -196,32 +257,7 @@ public struct RateLimiter: HTTPMiddleware {
                 decisions.append(Decided(limit: limit, selected: selected, key: key, insured: insured), decision)
             }
         }
-        guard !decisions.isEmpty else { return try await next(request) }
-
-        var response: StashResponse
-        if let wait = decisions.longestRefusal {
-            response = StashResponse(
-                status: .tooManyRequests,
-                headerFields: [.retryAfter: String(wait.roundedUpToSeconds), .contentType: "text/plain; charset=utf-8"],
-                body: "Too Many Requests\n"
-            )
-        } else {
-            // The handler runs with this limiter in the request's chain, where a second pass through it shows.
-            do {
-                response = try await RateLimitChain.$current.withValue(chain.adding(ObjectIdentifier(self.warnedTwice))) {
-                    try await next(request)
-                }
-            } catch {
-                if self.correctsCounts { await self.refund(decisions, unless: { $0.counts(nil) }) }
-                throw error
-            }
-            if self.correctsCounts {
-                let head = response.head
-                await self.refund(decisions, unless: { $0.counts(head) })
-            }
-        }
-        self.addHeaders(decisions, to: &response.head.headerFields)
-        return response
+        return .decided(decisions)
     }
 
     /// Gives back what the admitted requests of `decisions` counted, for each policy whose counting `counts` says

@@ -1,5 +1,6 @@
 public import Logging
 import Stash
+public import Tracing
 
 extension SessionMiddleware {
     /// How a ``SessionMiddleware`` names its cookie and how long sessions live.
@@ -35,6 +36,10 @@ extension SessionMiddleware {
         public var readsUnhashedIDs: Bool
         /// Where the middleware logs (at debug and trace level only); by default nowhere.
         public var logger: Logger
+        /// Where the middleware's spans (`stash.session.load` and `stash.session.save`) and its store's go; `nil`, the default, for the tracer
+        /// bootstrapped with `InstrumentationSystem`, if any. Looked up once, when the middleware is made: with no
+        /// tracer, tracing costs nothing.
+        public var tracer: (any Tracer)? = nil
 
         let cookie: SessionCookie
 

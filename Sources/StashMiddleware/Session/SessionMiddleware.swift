@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 public import Stash
+import Tracing
 
 /// Server-side sessions as a middleware: a random id in a cookie, the session's values in a store.
 ///
@@ -37,10 +38,20 @@ public import Stash
 ///
 /// Metrics: `stash_sessions_total` with dimension `outcome` (`created`, `loaded`, `saved`, `renewed`, `destroyed`,
 /// `regenerated`, `rejected`, `discarded`).
+///
+/// Traces, when a tracer is bootstrapped (or ``Configuration/tracer`` set): loading a request's session (when it
+/// has a cookie) is a span `stash.session.load`, saving what the request did (when it has a session, or destroyed
+/// one) a span `stash.session.save`; each has the string-array attribute `stash.session.outcome` with the outcomes
+/// the metrics count (`loaded` or `rejected`; `created`, `saved`, `renewed`, `destroyed`, `regenerated`,
+/// `discarded`; none when nothing was written), and a store error recorded as its code. The store's operations are
+/// spans of ``/Stash/TracingStore``, with `stash.namespace` ``Configuration/storeName``. No session id, store key or
+/// cookie is recorded.
 public struct SessionMiddleware: HTTPMiddleware {
     let configuration: Configuration
     let store: any Store
     let metrics: SessionMetrics
+    /// Where the load and save spans go; `nil` when nothing traces.
+    let tracer: (any Tracer)?
     let now: @Sendable () -> WallClock.Instant
 
     /// Creates sessions whose store is the registry's store named ``Configuration/storeName``.
@@ -57,9 +68,11 @@ public struct SessionMiddleware: HTTPMiddleware {
     /// Creates sessions on a given store, timing sliding expiry's renewals by a given wall clock (a manual clock in
     /// tests). Expiry itself is the store's.
     public init<C: Clock>(store: any Store, configuration: Configuration = .init(), clock: C) where C.Instant == WallClock.Instant {
-        self.store = store
+        let tracer = StashTracing.tracer(configuration.tracer)
+        self.tracer = tracer
+        self.store = TracingStore.tracing(store, namespace: configuration.storeName, tracer: tracer)
         self.configuration = configuration
-        self.metrics = SessionMetrics()
+        self.metrics = SessionMetrics(traced: tracer != nil)
         self.now = { clock.now }
     }
 
@@ -68,7 +81,12 @@ public struct SessionMiddleware: HTTPMiddleware {
 
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let found = self.configuration.cookie.find(in: request.head.headerFields)
-        let session = try await self.load(found)
+        let session: Session
+        if let tracer = self.tracer, found.isPresent {
+            session = try await DecisionSpan.run("stash.session.load", tracer: tracer) { try await self.load(found) }
+        } else {
+            session = try await self.load(found)
+        }
         var request = request
         request.session = session
         var response = try await next(request)
@@ -76,7 +94,15 @@ public struct SessionMiddleware: HTTPMiddleware {
         if state.isAccessed {
             response.head.headerFields.markDependingOnSession()
         }
-        if let setCookie = try await self.save(state, hadCookie: found.isPresent) {
+        let setCookie: String?
+        if let tracer = self.tracer, state.isDestroyed || state.id != nil {
+            setCookie = try await DecisionSpan.run("stash.session.save", tracer: tracer) {
+                try await self.save(state, hadCookie: found.isPresent)
+            }
+        } else {
+            setCookie = try await self.save(state, hadCookie: found.isPresent)
+        }
+        if let setCookie {
             response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie))
         }
         return response
