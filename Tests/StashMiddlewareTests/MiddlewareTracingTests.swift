@@ -75,10 +75,16 @@ extension FinishedInMemorySpan {
             let handler = Self.tracedHandler(tracer) { StashResponse(status: .ok, headerFields: [.contentType: "text/plain"], body: "secret-body") }
             let path = "/account?token=hunter2"
 
-            _ = try await cache.respond(to: CacheTest.request(path), next: handler)
+            // Inside a server span, as a framework's tracing middleware runs the request: the decision is its child.
+            let server = tracer.startSpan("HTTP GET", ofKind: .server)
+            _ = try await ServiceContext.withValue(server.context) {
+                try await cache.respond(to: CacheTest.request(path), next: handler)
+            }
+            server.end()
             let miss = try #require(Self.spans(tracer, named: "stash.response_cache").last, "\(name)")
             #expect(miss.string("stash.cache.outcome") == "stored", "\(name)")
             #expect(miss.kind == .internal)
+            #expect(miss.parentSpanID == Self.spans(tracer, named: "HTTP GET").last?.spanID, "\(name)")
             // The handler ran inside the decision, and so did every store operation.
             let children = tracer.finishedSpans.filter { $0.parentSpanID == miss.spanID }
             #expect(children.contains { $0.operationName == "handler" }, "\(name)")

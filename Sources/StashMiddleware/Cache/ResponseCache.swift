@@ -142,6 +142,8 @@ public struct ResponseCache: HTTPMiddleware {
         return try await DecisionSpan.run("stash.response_cache", tracer: tracer) { try await self.decide(request, next: next) }
     }
 
+    // Inlined into respond: without a tracer, a request takes the path it took before decisions had spans.
+    @inline(__always)
     private func decide(_ request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let method = request.head.method
         let isHead = method == .head && self.cachesGet

@@ -160,25 +160,26 @@ public struct RateLimiter: HTTPMiddleware {
                 )
             }
         }
-        let verdict: Verdict
-        if let tracer = self.tracer {
-            verdict = try await DecisionSpan.run("stash.rate_limit", tracer: tracer) {
-                let verdict = try await self.decide(request)
-                if let span = DecisionSpan.current { verdict.describe(on: span) }
-                return verdict
-            }
-        } else {
-            verdict = try await self.decide(request)
-        }
         let decisions: RateLimitDecisions<Decided>
-        switch verdict {
-        case .decided(let decided) where !decided.isEmpty:
-            decisions = decided
-        case .decided:
-            return try await next(request)
-        case .failed(let error):
-            return try await self.fail(request, next: next, error: error)
+        do {
+            if let tracer = self.tracer {
+                decisions = try await DecisionSpan.run("stash.rate_limit", tracer: tracer) {
+                    let decided: Result<RateLimitDecisions<Decided>, Undecided>
+                    do {
+                        decided = .success(try await self.decide(request))
+                    } catch let undecided as Undecided {
+                        decided = .failure(undecided)
+                    }
+                    if let span = DecisionSpan.current { Self.describe(decided, on: span) }
+                    return decided
+                }.get()
+            } else {
+                decisions = try await self.decide(request)
+            }
+        } catch let undecided as Undecided {
+            return try await self.fail(request, next: next, error: undecided.error)
         }
+        guard !decisions.isEmpty else { return try await next(request) }
 
         var response: StashResponse
         if let wait = decisions.longestRefusal {
@@ -206,8 +207,11 @@ public struct RateLimiter: HTTPMiddleware {
         return response
     }
 
-    /// What the store (or the refusals remembered, or the insurance limiter) says of a request, policy by policy.
-    private func decide(_ request: StashRequest) async throws -> Verdict {
+    /// What the store (or the refusals remembered, or the insurance limiter) says of a request, policy by policy;
+    /// none when no policy applies to it.
+    /// - Throws: ``Undecided`` when the store failed and no insurance limiter could decide.
+    @inline(__always)
+    private func decide(_ request: StashRequest) async throws -> RateLimitDecisions<Decided> {
         var decisions = RateLimitDecisions<Decided>()
         var identity: String?
         // A client this instance saw refused until later is refused again at once, without asking the store.
@@ -245,7 +249,7 @@ public struct RateLimiter: HTTPMiddleware {
                         guard let insurance = self.insurance else {
                             // This policy and the ones not yet decided could not decide the request.
                             for undecided in self.limits[index...] where undecided.policy.appliesTo(request) { undecided.failed.increment() }
-                            return .failed(error)
+                            throw Undecided(error: error)
                         }
                         decision = try await insurance.decide(key, rule: rule, .consume(cost), storeError: error)
                         insured = true
@@ -257,7 +261,7 @@ public struct RateLimiter: HTTPMiddleware {
                 decisions.append(Decided(limit: limit, selected: selected, key: key, insured: insured), decision)
             }
         }
-        return .decided(decisions)
+        return decisions
     }
 
     /// Gives back what the admitted requests of `decisions` counted, for each policy whose counting `counts` says
