@@ -80,6 +80,8 @@ public struct ResponseCache: HTTPMiddleware {
     let metrics: ResponseCacheMetrics
     /// Where the decisions' spans go; `nil` when nothing traces.
     let tracer: (any Tracer)?
+    /// Whether ``tracer`` is set.
+    let traces: Bool
     /// The cache's name as it appears in `Cache-Status`.
     let statusName: String
     /// The stale grace period in milliseconds, `nil` when none.
@@ -108,6 +110,7 @@ public struct ResponseCache: HTTPMiddleware {
     public init<C: Clock>(store: any Store, configuration: Configuration = .init(), clock: C) where C.Instant == WallClock.Instant {
         let tracer = StashTracing.tracer(configuration.tracer)
         self.tracer = tracer
+        self.traces = tracer != nil
         self.store = TracingStore.tracing(store, namespace: configuration.storeName, tracer: tracer)
         self.metrics = ResponseCacheMetrics(traced: tracer != nil)
         self.configuration = configuration
@@ -138,11 +141,17 @@ public struct ResponseCache: HTTPMiddleware {
     /// Answers from the store, or calls `next` and stores its response; in a span `stash.response_cache` when the
     /// cache traces.
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
-        guard let tracer = self.tracer else { return try await self.decide(request, next: next) }
-        return try await DecisionSpan.run("stash.response_cache", tracer: tracer) { try await self.decide(request, next: next) }
+        // A Bool, not the optional tracer: with the existential tested here, a hit cost some 40 ns more.
+        if self.traces { return try await self.traced(request, next: next) }
+        return try await self.decide(request, next: next)
     }
 
-    // Inlined into respond: without a tracer, a request takes the path it took before decisions had spans.
+    /// ``respond(to:next:)`` in a span: apart, so that the path without a tracer is what it was before spans.
+    @inline(never)
+    private func traced(_ request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
+        try await DecisionSpan.run("stash.response_cache", tracer: self.tracer) { try await self.decide(request, next: next) }
+    }
+
     @inline(__always)
     private func decide(_ request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let method = request.head.method

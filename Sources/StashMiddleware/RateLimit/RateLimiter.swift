@@ -59,6 +59,8 @@ public struct RateLimiter: HTTPMiddleware {
     let store: any Store
     /// Where the decisions' spans go; `nil` when nothing traces.
     let tracer: (any Tracer)?
+    /// Whether ``tracer`` is set.
+    let traces: Bool
     private let limits: [Limit]
     /// The refusals remembered, with ``Configuration/refusalMemory``.
     let refusals: RateLimitRefusals?
@@ -88,6 +90,7 @@ public struct RateLimiter: HTTPMiddleware {
     public init<C: Clock>(store: any Store, configuration: Configuration, clock: C) where C.Instant == WallClock.Instant {
         let tracer = StashTracing.tracer(configuration.tracer)
         self.tracer = tracer
+        self.traces = tracer != nil
         self.store = TracingStore.tracing(store, namespace: configuration.storeName, tracer: tracer)
         self.configuration = configuration
         self.refusals = configuration.refusalMemory > 0 ? RateLimitRefusals(capacity: configuration.refusalMemory) : nil
@@ -160,25 +163,10 @@ public struct RateLimiter: HTTPMiddleware {
                 )
             }
         }
-        let decisions: RateLimitDecisions<Decided>
-        do {
-            if let tracer = self.tracer {
-                decisions = try await DecisionSpan.run("stash.rate_limit", tracer: tracer) {
-                    let decided: Result<RateLimitDecisions<Decided>, Undecided>
-                    do {
-                        decided = .success(try await self.decide(request))
-                    } catch let undecided as Undecided {
-                        decided = .failure(undecided)
-                    }
-                    if let span = DecisionSpan.current { Self.describe(decided, on: span) }
-                    return decided
-                }.get()
-            } else {
-                decisions = try await self.decide(request)
-            }
-        } catch let undecided as Undecided {
-            return try await self.fail(request, next: next, error: undecided.error)
-        }
+        var decisions = RateLimitDecisions<Decided>()
+        // A Bool, not the optional tracer: testing an optional existential on every request costs measurably.
+        let failure = self.traces ? try await self.tracedDecision(request, into: &decisions) : try await self.decide(request, into: &decisions)
+        if let failure { return try await self.fail(request, next: next, error: failure) }
         guard !decisions.isEmpty else { return try await next(request) }
 
         var response: StashResponse
@@ -207,12 +195,24 @@ public struct RateLimiter: HTTPMiddleware {
         return response
     }
 
+    /// ``decide(_:)`` in a span that says what it decided. Apart, so that the path without a tracer is as it was.
+    @inline(never)
+    private func tracedDecision(_ request: StashRequest, into decisions: inout RateLimitDecisions<Decided>) async throws -> (any Error)? {
+        let (decided, failure) = try await DecisionSpan.run("stash.rate_limit", tracer: self.tracer) {
+            var decided = RateLimitDecisions<Decided>()
+            let failure = try await self.decide(request, into: &decided)
+            if let span = DecisionSpan.current { Self.describe(decided, failure: failure, on: span) }
+            return (decided, failure)
+        }
+        decisions = decided
+        return failure
+    }
+
     /// What the store (or the refusals remembered, or the insurance limiter) says of a request, policy by policy;
     /// none when no policy applies to it.
-    /// - Throws: ``Undecided`` when the store failed and no insurance limiter could decide.
+    /// - Returns: The store's error when it failed and no insurance limiter could decide, else `nil`.
     @inline(__always)
-    private func decide(_ request: StashRequest) async throws -> RateLimitDecisions<Decided> {
-        var decisions = RateLimitDecisions<Decided>()
+    private func decide(_ request: StashRequest, into decisions: inout RateLimitDecisions<Decided>) async throws -> (any Error)? {
         var identity: String?
         // A client this instance saw refused until later is refused again at once, without asking the store.
         let now = self.refusals == nil ? nil : self.now()
@@ -249,7 +249,7 @@ public struct RateLimiter: HTTPMiddleware {
                         guard let insurance = self.insurance else {
                             // This policy and the ones not yet decided could not decide the request.
                             for undecided in self.limits[index...] where undecided.policy.appliesTo(request) { undecided.failed.increment() }
-                            throw Undecided(error: error)
+                            return error
                         }
                         decision = try await insurance.decide(key, rule: rule, .consume(cost), storeError: error)
                         insured = true
@@ -261,7 +261,7 @@ public struct RateLimiter: HTTPMiddleware {
                 decisions.append(Decided(limit: limit, selected: selected, key: key, insured: insured), decision)
             }
         }
-        return decisions
+        return nil
     }
 
     /// Gives back what the admitted requests of `decisions` counted, for each policy whose counting `counts` says

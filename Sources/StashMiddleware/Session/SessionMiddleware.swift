@@ -11,7 +11,7 @@ import Tracing
 /// the handler returns, what it changed is saved and the response gets the cookie it needs, if any:
 ///
 /// ```swift
-/// let sessions = try SessionMiddleware(registry: registry, configuration: .init(secure: true, expiry: .sliding(.hours(2))))
+/// let sessions = try SessionMiddleware(registry: registry, configuration: .init(secure: true, expiry: .sliding(.seconds(2 * 3600))))
 /// let handler = sessions.wrapping { request in
 ///     let session = request.session!
 ///     let visits = try session.value(forKey: "visits", as: Int.self) ?? 0
@@ -25,7 +25,7 @@ import Tracing
 /// - Ids are 256 random bits; a cookie value not shaped like one is never looked up, and an id the store does not
 ///   know is never adopted: setting a value then starts a new session under a fresh id (no session fixation).
 /// - Saving merges only the keys the request set or removed onto the stored session, in one atomic
-///   ``/Stash/Store/update(_:_:)``, so concurrent requests of one session lose no change. A session deleted while a
+///   ``/Stash/Store/mergeRecord(_:_:)``, so concurrent requests of one session lose no change. A session deleted while a
 ///   request ran (a logout in another tab, or a login that moved it to a new id) stays deleted: that request's changes
 ///   are dropped, never resurrecting it.
 /// - A response whose handler read or changed the session gets `Cache-Control: private` (unless it says `private` or
@@ -52,6 +52,8 @@ public struct SessionMiddleware: HTTPMiddleware {
     let metrics: SessionMetrics
     /// Where the load and save spans go; `nil` when nothing traces.
     let tracer: (any Tracer)?
+    /// Whether ``tracer`` is set: a Bool, cheaper to test on every request than the optional existential.
+    let traces: Bool
     let now: @Sendable () -> WallClock.Instant
 
     /// Creates sessions whose store is the registry's store named ``Configuration/storeName``.
@@ -70,6 +72,7 @@ public struct SessionMiddleware: HTTPMiddleware {
     public init<C: Clock>(store: any Store, configuration: Configuration = .init(), clock: C) where C.Instant == WallClock.Instant {
         let tracer = StashTracing.tracer(configuration.tracer)
         self.tracer = tracer
+        self.traces = tracer != nil
         self.store = TracingStore.tracing(store, namespace: configuration.storeName, tracer: tracer)
         self.configuration = configuration
         self.metrics = SessionMetrics(traced: tracer != nil)
@@ -82,8 +85,8 @@ public struct SessionMiddleware: HTTPMiddleware {
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let found = self.configuration.cookie.find(in: request.head.headerFields)
         let session: Session
-        if let tracer = self.tracer, found.isPresent {
-            session = try await DecisionSpan.run("stash.session.load", tracer: tracer) { try await self.load(found) }
+        if self.traces, found.isPresent {
+            session = try await DecisionSpan.run("stash.session.load", tracer: self.tracer) { try await self.load(found) }
         } else {
             session = try await self.load(found)
         }
@@ -95,8 +98,8 @@ public struct SessionMiddleware: HTTPMiddleware {
             response.head.headerFields.markDependingOnSession()
         }
         let setCookie: String?
-        if let tracer = self.tracer, state.isDestroyed || state.id != nil {
-            setCookie = try await DecisionSpan.run("stash.session.save", tracer: tracer) {
+        if self.traces, state.isDestroyed || state.id != nil {
+            setCookie = try await DecisionSpan.run("stash.session.save", tracer: self.tracer) {
                 try await self.save(state, hadCookie: found.isPresent)
             }
         } else {

@@ -29,7 +29,13 @@ struct TracedCounter: Sendable {
     /// Counts the outcome and says it on the decision's span.
     func increment() {
         self.counter.increment()
-        if self.traced, let span = DecisionSpan.current { self.record(on: span) }
+        if self.traced { self.recordOnSpan() }
+    }
+
+    /// Apart and never inlined: the code that says an outcome on a span stays out of the middleware's hot paths.
+    @inline(never)
+    private func recordOnSpan() {
+        if let span = DecisionSpan.current { self.record(on: span) }
     }
 
     /// Counts a failure the middleware recovered from, and records it on the decision's span (without its message).
