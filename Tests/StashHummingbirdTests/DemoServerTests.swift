@@ -25,7 +25,7 @@ import Darwin
         _ arguments: [String],
         _ body: @escaping @Sendable (TestClient) async throws -> Void
     ) async throws {
-        let demo = try DemoProcess.start(["--framework", framework, "--host", "127.0.0.1", "--port", "0"] + arguments)
+        let demo = try ChildProcess.demo(["--framework", framework, "--host", "127.0.0.1", "--port", "0"] + arguments)
         defer { demo.forceStop() }
         let port = try #require(try await demo.waitForPort(), "the demo did not start: \(demo.errorOutput)")
         try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
@@ -100,7 +100,7 @@ import Darwin
     }
 
     @Test func helpListsEveryRouteAndTheFrameworks() async throws {
-        let demo = try DemoProcess.start(["--help"])
+        let demo = try ChildProcess.demo(["--help"])
         defer { demo.forceStop() }
         #expect(try await demo.waitForExit() == 0)
         let help = demo.output.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
@@ -199,7 +199,7 @@ import Darwin
         }
         #expect(try await FileStore(directory: directory).withNamespace("sessions").keys().collect().count == 1, "the session")
 
-        let bad = try DemoProcess.start(["--framework", framework, "--port", "0", "--feature-store", "sessions=mongodb://db"])
+        let bad = try ChildProcess.demo(["--framework", framework, "--port", "0", "--feature-store", "sessions=mongodb://db"])
         defer { bad.forceStop() }
         let status = try #require(try await bad.waitForExit(), "the demo did not stop")
         #expect(status != 0)
@@ -228,7 +228,7 @@ import Darwin
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("stash-demo-\(UUID().uuidString).snapshot").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data("not a Stash snapshot".utf8).write(to: URL(fileURLWithPath: path))
-        let demo = try DemoProcess.start(["--framework", framework, "--port", "0", "--persist", path])
+        let demo = try ChildProcess.demo(["--framework", framework, "--port", "0", "--persist", path])
         defer { demo.forceStop() }
         let status = try #require(try await demo.waitForExit(), "the demo did not stop")
         #expect(status != 0)
@@ -328,7 +328,7 @@ import Darwin
         ["--persist", "/tmp/stash.snapshot", "--store", "file:/tmp/stash-files"],
     ])
     func badOptionsExitNonZeroWithUsage(arguments: [String]) async throws {
-        let demo = try DemoProcess.start(arguments)
+        let demo = try ChildProcess.demo(arguments)
         defer { demo.forceStop() }
         let status = try #require(try await demo.waitForExit(), "\(arguments) did not exit")
         #expect(status != 0, "\(arguments)")

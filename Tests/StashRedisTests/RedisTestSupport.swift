@@ -135,14 +135,19 @@ enum RedisTestServer {
 }
 
 /// A redis-server of a test's own, on its own port, that the test stops and starts again (fault tests).
-final class RedisServerProcess: @unchecked Sendable {
-    // Only used from one test's task; @unchecked because its properties change as it starts and stops.
-    /// The port; one the server chose itself may change on the first start, if it was taken.
-    private(set) var port: Int
+final class RedisServerProcess: Sendable {
+    private struct State {
+        /// The port; one chosen here may change on the first start, if it was taken.
+        var port: Int
+        var process: ChildProcess?
+        /// Whether the port was chosen here (not given), and no start has succeeded yet.
+        var mayMove: Bool
+    }
+
+    private let state: Locked<State>
     private let directory: String
-    private var process: ChildProcess?
-    /// Whether the port was chosen here (not given), and no start has succeeded yet.
-    private var mayMove: Bool
+    private let binary: String
+    private let clusterArguments: [String]
 
     /// - Parameters:
     ///   - port: The port; by default a random free one from 20000 to 32000 (below Linux's ephemeral range, where an
@@ -156,36 +161,36 @@ final class RedisServerProcess: @unchecked Sendable {
         self.binary = binary
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("stash-redis-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
-        self.port = port ?? Self.randomPort()
-        self.mayMove = port == nil
+        self.state = Locked(State(port: port ?? Self.randomPort(), process: nil, mayMove: port == nil))
         self.clusterArguments =
             clusterNode
             ? ["--cluster-enabled", "yes", "--cluster-config-file", self.directory + "/nodes.conf", "--cluster-node-timeout", "1000"] : []
     }
 
-    private let binary: String
-    private let clusterArguments: [String]
+    /// The port the server listens on (or will).
+    var port: Int { self.state.withLock { $0.port } }
 
     var url: String { "redis://127.0.0.1:\(self.port)/0" }
+
+    /// The running server, if any.
+    private var process: ChildProcess? { self.state.withLock { $0.process } }
 
     /// Starts the server and waits until it answers.
     func start() async throws {
         for _ in 0..<5 {
-            let process = try ChildProcess(
-                [
-                    self.binary, "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
-                    self.directory, "--enable-debug-command", "yes",
-                ] + self.clusterArguments
-            )
-            self.process = process
+            let process = try self.launch(debugCommand: true)
             if try await self.waitUntilAnswering() {
-                self.mayMove = false
+                self.state.withLock { $0.mayMove = false }
                 return
             }
             // It exited: something else holds the port. A port of our choosing moves before the first start only (a
             // restart must come back where the store was pointed).
-            guard self.mayMove, process.isRunning == false else { break }
-            self.port = Self.randomPort()
+            let moved = self.state.withLock { state in
+                guard state.mayMove, !process.isRunning else { return false }
+                state.port = Self.randomPort()
+                return true
+            }
+            guard moved else { break }
         }
         Issue.record("redis-server on port \(self.port) did not start")
     }
@@ -194,23 +199,28 @@ final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts the server, and reports whether it answers (it exits at once when a port of its is taken).
     func startIfPossible() async throws -> Bool {
-        let process = try ChildProcess(
-            [self.binary, "--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory]
-                + self.clusterArguments
-        )
-        self.process = process
+        try self.launch(debugCommand: false)
         return try await self.waitUntilAnswering()
+    }
+
+    /// Spawns redis-server on the current port and keeps it as the running server.
+    @discardableResult
+    private func launch(debugCommand: Bool) throws -> ChildProcess {
+        let port = self.port
+        let process = try ChildProcess(
+            [self.binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory]
+                + (debugCommand ? ["--enable-debug-command", "yes"] : []) + self.clusterArguments
+        )
+        self.state.withLock { $0.process = process }
+        return process
     }
 
     /// Waits (30 s at most) until the server answers `PING`; `false` when it exited or never answered.
     private func waitUntilAnswering() async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if (try? await RedisTestServer.cli(["ping"], port: self.port)) == "PONG" { return true }
-            guard self.process?.isRunning == true else { return false }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
+        try await ChildProcess.poll(timeout: .seconds(30), every: .milliseconds(20)) {
+            if (try? await RedisTestServer.cli(["ping"], port: self.port)) == "PONG" { return .value(true) }
+            return self.process?.isRunning == true ? .wait : .stop
+        } ?? false
     }
 
     /// Freezes the server (SIGSTOP): its connections stay open and nothing answers, at once and for certain.
@@ -227,8 +237,11 @@ final class RedisServerProcess: @unchecked Sendable {
 
     /// Kills the server at once (SIGKILL), as a crash would.
     func kill() {
-        self.process?.forceStop()
-        self.process = nil
+        let process = self.state.withLock { state in
+            defer { state.process = nil }
+            return state.process
+        }
+        process?.forceStop()
     }
 
     deinit {

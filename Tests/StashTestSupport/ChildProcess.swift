@@ -50,6 +50,17 @@ package final class ChildProcess: Sendable {
         self.processIdentifier = pid
     }
 
+    /// Starts a program of this package (`stash-demo`, `stash-test-worker`) with `arguments`: a test target that
+    /// depends on it has it built next to the test bundle.
+    package convenience init(product: String, _ arguments: [String], separateErrorOutput: Bool = false) throws {
+        try self.init([Self.path(ofProduct: product)] + arguments, separateErrorOutput: separateErrorOutput)
+    }
+
+    /// Where a program of this package is built for the tests: next to the test bundle.
+    package static func path(ofProduct product: String) -> String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(product).path
+    }
+
     deinit {
         try? FileManager.default.removeItem(atPath: self.outputPath)
         if let errorPath = self.errorPath { try? FileManager.default.removeItem(atPath: errorPath) }
@@ -86,26 +97,50 @@ package final class ChildProcess: Sendable {
     /// Whether the program still runs.
     package var isRunning: Bool { (try? self.exitStatus()) == nil }
 
-    /// Waits for the program to exit and returns its exit code; after the timeout, kills it and returns `nil`.
-    package func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32? {
+    /// What one try of ``poll(timeout:every:_:)`` found.
+    package enum Polled<Value> {
+        /// Done: the value waited for.
+        case value(Value)
+        /// Done without a value: there is nothing left to wait for (the program exited).
+        case stop
+        /// Not yet: try again after the interval.
+        case wait
+    }
+
+    /// Tries `attempt` every `interval` until it is done, or `timeout` passes.
+    /// - Returns: The value it found; `nil` when it stopped or the timeout passed first.
+    package static func poll<Value>(
+        timeout: Duration,
+        every interval: Duration,
+        _ attempt: () async throws -> Polled<Value>
+    ) async throws -> Value? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let status = try self.exitStatus() { return status }
-            try await Task.sleep(for: .milliseconds(5))
+            switch try await attempt() {
+            case .value(let value): return value
+            case .stop: return nil
+            case .wait: try await Task.sleep(for: interval)
+            }
         }
-        self.forceStop()
         return nil
+    }
+
+    /// Waits for the program to exit and returns its exit code; after the timeout, kills it and returns `nil`.
+    package func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32? {
+        let status = try await Self.poll(timeout: timeout, every: .milliseconds(5)) {
+            try self.exitStatus().map(Polled.value) ?? .wait
+        }
+        if status == nil { self.forceStop() }
+        return status
     }
 
     /// Waits until the program has printed `line` as a whole line; `false` when the timeout passes or it exits first.
     package func waitForLine(_ line: String, timeout: Duration = .seconds(30)) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if self.output.split(separator: "\n").contains(Substring(line)) { return true }
-            if try self.exitStatus() != nil { return self.output.split(separator: "\n").contains(Substring(line)) }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return false
+        let printed = { self.output.split(separator: "\n").contains(Substring(line)) }
+        return try await Self.poll(timeout: timeout, every: .milliseconds(10)) {
+            if printed() { return .value(true) }
+            return try self.exitStatus() != nil ? .value(printed()) : .wait
+        } ?? false
     }
 
     /// Sends a signal (SIGTERM by default) if the program still runs.

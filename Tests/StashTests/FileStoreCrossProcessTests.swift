@@ -19,7 +19,8 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
 
 @Suite struct FileStoreCrossProcessTests {
     @Test func workerExecutableIsBuiltNextToTheTests() {
-        #expect(FileManager.default.isExecutableFile(atPath: WorkerProcess.executable), "\(WorkerProcess.executable)")
+        let worker = ChildProcess.path(ofProduct: "stash-test-worker")
+        #expect(FileManager.default.isExecutableFile(atPath: worker), "\(worker)")
     }
 
     @Test func incrementsFromTwoProcessesAndThisOneLoseNothing() async throws {
@@ -27,7 +28,7 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
             // Six tasks in three processes take turns at one lock: on a loaded machine a turn can come later than
             // the default 5 s lock timeout. What this asserts is that no increment is lost, so they wait longer.
             let store = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(120)))
-            let workers = try (0..<2).map { _ in try WorkerProcess.start(["increment", directory, "counter", "1000"]) }
+            let workers = try (0..<2).map { _ in try ChildProcess.worker(["increment", directory, "counter", "1000"]) }
             defer { for worker in workers { worker.forceStop() } }
             for worker in workers {
                 #expect(try await worker.waitForLine("ready"), "worker said: \(worker.output)")
@@ -53,7 +54,7 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
         try await withFileStoreDirectory { directory in
             let store = try FileStore(directory: directory, configuration: .init(lockTimeout: .seconds(120)))
             #expect(try await store.insertRecord("record", fields: ["seed": ByteBuffer(string: "s")], expiresIn: nil))
-            let workers = try ["a", "b"].map { name in try WorkerProcess.start(["merge-record", directory, "record", name, "300"]) }
+            let workers = try ["a", "b"].map { name in try ChildProcess.worker(["merge-record", directory, "record", name, "300"]) }
             defer { for worker in workers { worker.forceStop() } }
             for worker in workers {
                 #expect(try await worker.waitForLine("ready"), "worker said: \(worker.output)")
@@ -88,7 +89,7 @@ private func writeLoopValue(index: Int, long: Bool) -> ByteBuffer {
             // A kill lands while a temporary file exists only now and then: try a few times to see one swept.
             var sweptLeftovers = false
             for _ in 0..<5 where !sweptLeftovers {
-                let worker = try WorkerProcess.start(["write-loop", directory])
+                let worker = try ChildProcess.worker(["write-loop", directory])
                 defer { worker.forceStop() }
                 #expect(try await worker.waitForLine("ready"), "worker said: \(worker.output)")
                 try await Task.sleep(for: .milliseconds(300))

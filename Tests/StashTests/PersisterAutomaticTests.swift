@@ -116,7 +116,7 @@ import Glibc
     @Test func anotherProcessSeesAutoSavedWritesWithinBoundedTime() async throws {
         try await withFileStoreDirectory { directory in
             let path = directory + "/shared.snapshot"
-            let worker = try WorkerProcess.start(["persist-writer", path, "200"])
+            let worker = try ChildProcess.worker(["persist-writer", path, "200"])
             defer { worker.forceStop() }
             #expect(try await worker.waitForLine("ready"), "worker output: \(worker.output)")
 
@@ -138,7 +138,7 @@ import Glibc
             let path = directory + "/store.snapshot"
             var loads = 0
             for round in 0..<6 {
-                let worker = try WorkerProcess.start(["persist-loop", path])
+                let worker = try ChildProcess.worker(["persist-loop", path])
                 #expect(try await worker.waitForLine("ready"), "worker output: \(worker.output)")
                 try await Task.sleep(for: .milliseconds(Int64(50 + round * 60)))
                 worker.forceStop()
