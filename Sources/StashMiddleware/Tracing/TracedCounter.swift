@@ -11,8 +11,6 @@ struct TracedCounter: Sendable {
         case set(String, String)
         /// Appends `value` to the string-array attribute `key`: a decision with several outcomes.
         case append(String, String)
-        /// Nothing but the error ``increment(recording:)`` records.
-        case none
     }
 
     let counter: Counter
@@ -59,8 +57,6 @@ struct TracedCounter: Sendable {
                     attributes[key] = [value]
                 }
             }
-        case .none:
-            break
         }
     }
 }
