@@ -6,13 +6,19 @@
 /// runs outside the tasks of the requests themselves. A cancelled waiter leaves the table at once and throws
 /// `CancellationError`; the leader's cancellation is the leader's business: when it finishes without a result
 /// (it threw, or was cancelled), its waiters get `nil` and run their own handlers.
-package final class RequestCoalescer<Shared: Sendable>: Sendable {
+///
+/// What a leader shares is `any Sendable`, which each caller casts back to its own type, so that the table is not
+/// generic: a generic coalescer, called from another module unspecialized, looked up the metadata of its table's
+/// types at run time on every call (in a profile, a tenth of a revalidated cache hit's time). The leader's value is
+/// made into an existential only when someone waits for it.
+package final class RequestCoalescer: Sendable {
     /// What a request that arrives with a missing key is to do.
     package enum Arrival: Sendable {
         /// Run the handler, then call ``finish(_:sharing:)``.
         case leader
-        /// Another request led; this is what it shared (`nil`: nothing, run the handler).
-        case follower(Shared?)
+        /// Another request led; this is what it shared (`nil`: nothing, run the handler), of the type its leader
+        /// shares.
+        case follower((any Sendable)?)
     }
 
     private struct State {
@@ -72,11 +78,13 @@ package final class RequestCoalescer<Shared: Sendable>: Sendable {
         }
     }
 
-    /// Ends the flight a leader of `key` led, handing `shared` to every waiter.
-    package func finish(_ key: String, sharing shared: Shared?) {
+    /// Ends the flight a leader of `key` led, handing `shared` to every waiter (evaluated only when there is one).
+    package func finish(_ key: String, sharing shared: @autoclosure () -> (any Sendable)?) {
         let waiters = self.state.withLock { $0.flights.removeValue(forKey: key) } ?? [:]
+        guard !waiters.isEmpty else { return }
+        let value = shared()
         for waiter in waiters.values {
-            waiter.resume(returning: .follower(shared))
+            waiter.resume(returning: .follower(value))
         }
     }
 

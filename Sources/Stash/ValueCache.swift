@@ -24,7 +24,7 @@ package import NIOCore
 public final class ValueCache: Sendable {
     /// The store the values are kept in.
     public let store: any Store
-    package let coalescer = RequestCoalescer<Result<ByteBuffer, StoreError>>()
+    package let coalescer = RequestCoalescer()
 
     /// Creates a cache of values in `store`.
     public init(store: any Store) {
@@ -54,13 +54,16 @@ public final class ValueCache: Sendable {
             switch try await self.coalescer.arrive(key) {
             case .leader:
                 return try await self.lead(key, as: type, expiresIn: expiresIn, compute: compute)
-            case .follower(.some(.success(let bytes))):
-                return try StoreJSON.decode(type, from: bytes, key: key, decoder: JSONDecoder())
-            case .follower(.some(.failure(let error))):
-                throw error
-            case .follower(.none):
-                // The leader was cancelled: read again, and lead if the key is still missing.
-                continue
+            case .follower(let shared):
+                switch shared as? Result<ByteBuffer, StoreError> {
+                case .some(.success(let bytes)):
+                    return try StoreJSON.decode(type, from: bytes, key: key, decoder: JSONDecoder())
+                case .some(.failure(let error)):
+                    throw error
+                case .none:
+                    // The leader was cancelled: read again, and lead if the key is still missing.
+                    continue
+                }
             }
         }
     }

@@ -22,7 +22,7 @@ extension ResponseCache {
         guard (200..<400).contains(response.head.status.code) else { return response }
         var paths = [request.head.path ?? "/"]
         for name in [HTTPField.Name.location, .contentLocation] {
-            if let value = response.head.headerFields[name], let path = Self.sameOriginPath(value, of: request.head) {
+            if let value = response.head.headerFields.value(of: name), let path = Self.sameOriginPath(value, of: request.head) {
                 paths.append(path)
             }
         }

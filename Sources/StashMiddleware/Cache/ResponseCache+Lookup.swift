@@ -61,13 +61,13 @@ extension ResponseCache {
     /// response has a valid `Last-Modified` no later than it.
     static func clientHasCurrentCopy(_ fields: HTTPFields, entry: CachedResponse) -> Bool {
         if fields.contains(.ifNoneMatch) {
-            guard let tag = entry.headerFields[.eTag] else { return false }
+            guard let tag = entry.headerFields.value(of: .eTag) else { return false }
             return EntityTagMatch.clientHasCurrentCopy(fields, storedETag: tag)
         }
         let since = fields[values: .ifModifiedSince]
         // More than one member makes the field invalid, and it is then ignored.
         guard since.count == 1, let date = HTTPDate.seconds(since[0]),
-            let lastModified = entry.headerFields[.lastModified].flatMap({ HTTPDate.seconds($0) })
+            let lastModified = entry.headerFields.value(of: .lastModified).flatMap({ HTTPDate.seconds($0) })
         else { return false }
         return lastModified <= date
     }

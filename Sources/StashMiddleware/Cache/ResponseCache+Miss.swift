@@ -46,7 +46,7 @@ extension ResponseCache {
                 throw error
             }
         case .follower(let shared):
-            if let shared, shared.isSelected(by: request, base: context.base) {
+            if let shared = shared as? SharedResponse, shared.isSelected(by: request, base: context.base) {
                 self.metrics.collapsed.increment()
                 let status = CacheStatus(forward: reason, collapsed: true)
                 return self.serve(shared.entry, to: request, isHead: false, now: self.now(), status: status.serialized(name: self.statusName))
@@ -141,8 +141,8 @@ extension ResponseCache {
     /// The request that asks the handler whether a stored response changed: `If-None-Match` with its `ETag` and
     /// `If-Modified-Since` with its `Last-Modified`, in place of the client's own; `nil` when it has neither.
     static func conditionalRequest(_ request: StashRequest, validating stored: CachedResponse) -> StashRequest? {
-        let tag = stored.headerFields[.eTag]
-        let lastModified = stored.headerFields[.lastModified]
+        let tag = stored.headerFields.value(of: .eTag)
+        let lastModified = stored.headerFields.value(of: .lastModified)
         guard tag != nil || lastModified != nil else { return nil }
         var conditional = request
         conditional.head.headerFields[.ifNoneMatch] = tag
@@ -155,11 +155,11 @@ extension ResponseCache {
     /// one. A 304 with neither answers the request the cache made, which named only the stored response's
     /// validators, and so validates it.
     static func validates(_ notModified: HTTPFields, stored: HTTPFields) -> Bool {
-        if let tag = notModified[.eTag] {
-            return stored[.eTag].map { EntityTagMatch.weaklyEqual(tag, $0) } ?? false
+        if let tag = notModified.value(of: .eTag) {
+            return stored.value(of: .eTag).map { EntityTagMatch.weaklyEqual(tag, $0) } ?? false
         }
-        if let value = notModified[.lastModified] {
-            guard let date = HTTPDate.seconds(value), let storedDate = stored[.lastModified].flatMap({ HTTPDate.seconds($0) }) else {
+        if let value = notModified.value(of: .lastModified) {
+            guard let date = HTTPDate.seconds(value), let storedDate = stored.value(of: .lastModified).flatMap({ HTTPDate.seconds($0) }) else {
                 return false
             }
             return date == storedDate

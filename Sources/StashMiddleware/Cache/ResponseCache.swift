@@ -75,7 +75,7 @@ public struct ResponseCache: HTTPMiddleware {
     let store: any Store
     /// The cache's time, in milliseconds since the Unix epoch.
     let now: @Sendable () -> Int64
-    let coalescer = RequestCoalescer<SharedResponse>()
+    let coalescer = RequestCoalescer()
     let decodedEntries = DecodedEntries()
     let metrics: ResponseCacheMetrics
     /// Where the decisions' spans go; `nil` when nothing traces.

@@ -14,17 +14,17 @@ enum ResponseFreshness {
     /// The lifetime `Expires` gives (§4.2.1): `Expires` − `Date` (or − now without a valid `Date`); `nil` without an
     /// `Expires`, 0 — already stale — for one that is not a valid date (§5.3).
     static func expiresLifetime(_ fields: HTTPFields, now: Int64) -> Int64? {
-        guard let value = fields[.expires] else { return nil }
+        guard let value = fields.value(of: .expires) else { return nil }
         guard let expires = HTTPDate.seconds(value) else { return 0 }
-        let date = fields[.date].flatMap { HTTPDate.seconds($0) }.map { $0 * 1000 } ?? now
+        let date = fields.value(of: .date).flatMap { HTTPDate.seconds($0) }.map { $0 * 1000 } ?? now
         return max(0, expires * 1000 - date)
     }
 
     /// The age a response arrived with (§4.2.3): the larger of the time since its `Date` and its `Age` plus the time
     /// the handler took. A malformed `Age` (not digits) counts as none; a huge one as ``largestDeltaSeconds``.
     static func initialAge(_ fields: HTTPFields, requestTime: Int64, responseTime: Int64) -> Int64 {
-        let apparent = fields[.date].flatMap { HTTPDate.seconds($0) }.map { max(0, responseTime - $0 * 1000) } ?? 0
-        let ageValue = fields[.age].flatMap(Self.deltaSeconds).map(Self.milliseconds) ?? 0
+        let apparent = fields.value(of: .date).flatMap { HTTPDate.seconds($0) }.map { max(0, responseTime - $0 * 1000) } ?? 0
+        let ageValue = fields.value(of: .age).flatMap(Self.deltaSeconds).map(Self.milliseconds) ?? 0
         let delay = max(0, responseTime - requestTime)
         let (corrected, overflow) = ageValue.addingReportingOverflow(delay)
         return max(apparent, overflow ? .max : corrected)

@@ -96,9 +96,9 @@ public struct ClientIdentity: Sendable {
         }
         guard !trusted.isEmpty, isTrusted(peer) else { return peer }
         let chain: [String?]
-        if let forwarded = request.head.headerFields[.forwarded] {
+        if let forwarded = request.head.headerFields.value(of: .forwarded) {
             chain = Self.forwardedFor(forwarded)
-        } else if let forwardedFor = request.head.headerFields[.xForwardedFor] {
+        } else if let forwardedFor = request.head.headerFields.value(of: .xForwardedFor) {
             chain = forwardedFor.split(separator: ",").map { Self.address(in: $0) }
         } else {
             return peer
