@@ -1,5 +1,5 @@
 public import Foundation
-package import NIOCore
+import NIOCore
 
 /// Application data kept in a store and computed when it is missing — Django's `get_or_set`, Laravel's
 /// `Cache::remember` — with the response cache's coalescing: the callers of one instance that miss the same key at
