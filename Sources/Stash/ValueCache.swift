@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import NIOCore
 
 /// Application data kept in a store and computed when it is missing — Django's `get_or_set`, Laravel's
