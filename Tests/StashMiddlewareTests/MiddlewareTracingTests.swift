@@ -62,7 +62,7 @@ extension FinishedInMemorySpan {
             store: store,
             configuration: .init(policies: [RateLimitPolicy(rule: RateLimitRule(limit: 1, per: .seconds(60)))], identity: .clientAddress())
         )
-        #expect(cache.tracer == nil && sessions.tracer == nil && limiter.tracer == nil)
+        #expect(cache.tracing.tracer == nil && sessions.tracing.tracer == nil && limiter.tracing.tracer == nil)
         #expect(!(cache.store is TracingStore) && !(sessions.store is TracingStore) && !(limiter.store is TracingStore))
         #expect(StashTracing.tracer(nil) == nil)
     }

@@ -42,13 +42,6 @@ public struct TracingStore: Store {
         self.system = base.traceSystemName
     }
 
-    /// A store that traces its operations when there is a tracer (the one given, else a bootstrapped one), else
-    /// `store` itself; a store already traced is returned as it is.
-    package static func tracing(_ store: any Store, namespace: String, tracer: (any Tracer)?) -> any Store {
-        guard !(store is TracingStore), let tracer = StashTracing.tracer(tracer) else { return store }
-        return TracingStore(store, namespace: namespace, tracer: tracer)
-    }
-
     /// The base store's ``Store/traceSystemName``.
     public var traceSystemName: String { self.system }
 

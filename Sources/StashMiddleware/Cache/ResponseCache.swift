@@ -78,10 +78,7 @@ public struct ResponseCache: HTTPMiddleware {
     let coalescer = RequestCoalescer()
     let decodedEntries = DecodedEntries()
     let metrics: ResponseCacheMetrics
-    /// Where the decisions' spans go; `nil` when nothing traces.
-    let tracer: (any Tracer)?
-    /// Whether ``tracer`` is set.
-    let traces: Bool
+    let tracing: MiddlewareTracing
     /// The cache's name as it appears in `Cache-Status`.
     let statusName: String
     /// The stale grace period in milliseconds, `nil` when none.
@@ -108,11 +105,9 @@ public struct ResponseCache: HTTPMiddleware {
     /// responses record when they were stored on this clock, so every instance sharing a store should read the
     /// same time.
     public init<C: Clock>(store: any Store, configuration: Configuration = .init(), clock: C) where C.Instant == WallClock.Instant {
-        let tracer = StashTracing.tracer(configuration.tracer)
-        self.tracer = tracer
-        self.traces = tracer != nil
-        self.store = TracingStore.tracing(store, namespace: configuration.storeName, tracer: tracer)
-        self.metrics = ResponseCacheMetrics(traced: tracer != nil)
+        self.tracing = MiddlewareTracing(configured: configuration.tracer)
+        self.store = self.tracing.store(store, namespace: configuration.storeName)
+        self.metrics = ResponseCacheMetrics(traced: self.tracing.traces)
         self.configuration = configuration
         self.now = { clock.now.millisecondsSinceEpoch }
         self.statusName = CacheStatus.serializedName(configuration.cacheName)
@@ -141,15 +136,14 @@ public struct ResponseCache: HTTPMiddleware {
     /// Answers from the store, or calls `next` and stores its response; in a span `stash.response_cache` when the
     /// cache traces.
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
-        // A Bool, not the optional tracer: with the existential tested here, a hit cost some 40 ns more.
-        if self.traces { return try await self.traced(request, next: next) }
+        if self.tracing.traces { return try await self.traced(request, next: next) }
         return try await self.decide(request, next: next)
     }
 
     /// ``respond(to:next:)`` in a span: apart, so that the path without a tracer is what it was before spans.
     @inline(never)
     private func traced(_ request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
-        try await DecisionSpan.run("stash.response_cache", tracer: self.tracer) { try await self.decide(request, next: next) }
+        try await DecisionSpan.run("stash.response_cache", tracer: self.tracing.tracer) { try await self.decide(request, next: next) }
     }
 
     @inline(__always)

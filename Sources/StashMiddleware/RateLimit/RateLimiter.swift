@@ -57,10 +57,7 @@ public struct RateLimiter: HTTPMiddleware {
 
     let configuration: Configuration
     let store: any Store
-    /// Where the decisions' spans go; `nil` when nothing traces.
-    let tracer: (any Tracer)?
-    /// Whether ``tracer`` is set.
-    let traces: Bool
+    let tracing: MiddlewareTracing
     private let limits: [Limit]
     /// The refusals remembered, with ``Configuration/refusalMemory``.
     let refusals: RateLimitRefusals?
@@ -88,10 +85,8 @@ public struct RateLimiter: HTTPMiddleware {
     /// Creates a limiter on a given store, timing remembered refusals (``Configuration/refusalMemory``) by a given
     /// wall clock (a manual clock in tests). The decisions themselves are timed by the store.
     public init<C: Clock>(store: any Store, configuration: Configuration, clock: C) where C.Instant == WallClock.Instant {
-        let tracer = StashTracing.tracer(configuration.tracer)
-        self.tracer = tracer
-        self.traces = tracer != nil
-        self.store = TracingStore.tracing(store, namespace: configuration.storeName, tracer: tracer)
+        self.tracing = MiddlewareTracing(configured: configuration.tracer)
+        self.store = self.tracing.store(store, namespace: configuration.storeName)
         self.configuration = configuration
         self.refusals = configuration.refusalMemory > 0 ? RateLimitRefusals(capacity: configuration.refusalMemory) : nil
         self.insurance = configuration.failureMode == .insurance ? RateLimitInsurance(logger: configuration.logger) : nil
@@ -164,8 +159,8 @@ public struct RateLimiter: HTTPMiddleware {
             }
         }
         var decisions = RateLimitDecisions<Decided>()
-        // A Bool, not the optional tracer: testing an optional existential on every request costs measurably.
-        let failure = self.traces ? try await self.tracedDecision(request, into: &decisions) : try await self.decide(request, into: &decisions)
+        let failure =
+            self.tracing.traces ? try await self.tracedDecision(request, into: &decisions) : try await self.decide(request, into: &decisions)
         if let failure { return try await self.fail(request, next: next, error: failure) }
         guard !decisions.isEmpty else { return try await next(request) }
 
@@ -198,7 +193,7 @@ public struct RateLimiter: HTTPMiddleware {
     /// ``decide(_:)`` in a span that says what it decided. Apart, so that the path without a tracer is as it was.
     @inline(never)
     private func tracedDecision(_ request: StashRequest, into decisions: inout RateLimitDecisions<Decided>) async throws -> (any Error)? {
-        let (decided, failure) = try await DecisionSpan.run("stash.rate_limit", tracer: self.tracer) {
+        let (decided, failure) = try await DecisionSpan.run("stash.rate_limit", tracer: self.tracing.tracer) {
             var decided = RateLimitDecisions<Decided>()
             let failure = try await self.decide(request, into: &decided)
             if let span = DecisionSpan.current { Self.describe(decided, failure: failure, on: span) }

@@ -50,10 +50,7 @@ public struct SessionMiddleware: HTTPMiddleware {
     let configuration: Configuration
     let store: any Store
     let metrics: SessionMetrics
-    /// Where the load and save spans go; `nil` when nothing traces.
-    let tracer: (any Tracer)?
-    /// Whether ``tracer`` is set: a Bool, cheaper to test on every request than the optional existential.
-    let traces: Bool
+    let tracing: MiddlewareTracing
     let now: @Sendable () -> WallClock.Instant
 
     /// Creates sessions whose store is the registry's store named ``Configuration/storeName``.
@@ -70,12 +67,10 @@ public struct SessionMiddleware: HTTPMiddleware {
     /// Creates sessions on a given store, timing sliding expiry's renewals by a given wall clock (a manual clock in
     /// tests). Expiry itself is the store's.
     public init<C: Clock>(store: any Store, configuration: Configuration = .init(), clock: C) where C.Instant == WallClock.Instant {
-        let tracer = StashTracing.tracer(configuration.tracer)
-        self.tracer = tracer
-        self.traces = tracer != nil
-        self.store = TracingStore.tracing(store, namespace: configuration.storeName, tracer: tracer)
+        self.tracing = MiddlewareTracing(configured: configuration.tracer)
+        self.store = self.tracing.store(store, namespace: configuration.storeName)
         self.configuration = configuration
-        self.metrics = SessionMetrics(traced: tracer != nil)
+        self.metrics = SessionMetrics(traced: self.tracing.traces)
         self.now = { clock.now }
     }
 
@@ -85,8 +80,8 @@ public struct SessionMiddleware: HTTPMiddleware {
     public func respond(to request: StashRequest, next: (StashRequest) async throws -> StashResponse) async throws -> StashResponse {
         let found = self.configuration.cookie.find(in: request.head.headerFields)
         let session: Session
-        if self.traces, found.isPresent {
-            session = try await DecisionSpan.run("stash.session.load", tracer: self.tracer) { try await self.load(found) }
+        if self.tracing.traces, found.isPresent {
+            session = try await DecisionSpan.run("stash.session.load", tracer: self.tracing.tracer) { try await self.load(found) }
         } else {
             session = try await self.load(found)
         }
@@ -98,8 +93,8 @@ public struct SessionMiddleware: HTTPMiddleware {
             response.head.headerFields.markDependingOnSession()
         }
         let setCookie: String?
-        if self.traces, state.isDestroyed || state.id != nil {
-            setCookie = try await DecisionSpan.run("stash.session.save", tracer: self.tracer) {
+        if self.tracing.traces, state.isDestroyed || state.id != nil {
+            setCookie = try await DecisionSpan.run("stash.session.save", tracer: self.tracing.tracer) {
                 try await self.save(state, hadCookie: found.isPresent)
             }
         } else {
